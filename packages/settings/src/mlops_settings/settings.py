@@ -1,0 +1,113 @@
+"""Settings shared by the CLI, the pipeline definition and the Lambda.
+
+Every value comes from an environment variable named ``PLAYGROUND_<FIELD>`` (the region and
+endpoint also accept the standard ``AWS_REGION`` / ``AWS_ENDPOINT_URL``). The model is strict
+and frozen: a wrong value fails at start with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PLAYGROUND_"
+
+_BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_GROUP = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Where things are: region, endpoint, buckets, registry group, local ports."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("PLAYGROUND_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+    )
+    endpoint_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PLAYGROUND_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
+        description="AWS endpoint; the emulator's URL locally, unset for real AWS.",
+    )
+    data_bucket: str = "mnist-playground-data"
+    model_bucket: str = "mnist-playground-models"
+    site_bucket: str = "mnist-playground-site"
+    model_package_group: str = "mnist"
+    pipeline_name: str = "mnist-training"
+    sagemaker_role_name: str = "mnist-playground-sagemaker-execution"
+    raw_prefix: str = "raw/mnist"
+
+    emulator_host: str = "127.0.0.1"
+    emulator_port: Port = 4566
+    api_port: Port = 8787
+    site_port: Port = 5173
+    state_dir: Path = Path(".playground")
+
+    cors_allow_origins: tuple[str, ...] = ("*",)
+    download_url_expiry_seconds: int = Field(default=300, ge=1, le=900)
+
+    @field_validator("data_bucket", "model_bucket", "site_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not _BUCKET.match(value):
+            raise ValueError(f"{value!r} is not a valid S3 bucket name")
+        return value
+
+    @field_validator("model_package_group", "pipeline_name")
+    @classmethod
+    def _sagemaker_name(cls, value: str) -> str:
+        if not _GROUP.match(value):
+            raise ValueError(f"{value!r} is not a valid SageMaker name (letters, digits, '-')")
+        return value
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^https?://[^\s/]+(:\d+)?/?$", value):
+            raise ValueError(f"{value!r} is not an http(s) URL like http://127.0.0.1:4566")
+        return value.rstrip("/")
+
+    @property
+    def emulator_url(self) -> str:
+        """URL of the local AWS emulator (used when endpoint_url is unset locally)."""
+        return f"http://{self.emulator_host}:{self.emulator_port}"
+
+    @property
+    def raw_data_uri(self) -> str:
+        """S3 URI of the raw MNIST IDX files."""
+        return f"s3://{self.data_bucket}/{self.raw_prefix}"
+
+
+def _variable_for(loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    if field.isupper():
+        return field
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment, or raise SettingsError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [f"{_variable_for(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise SettingsError("invalid settings\n  " + "\n  ".join(problems)) from None
