@@ -43,7 +43,7 @@ def emulator(
     env = {
         "AWS_ENDPOINT_URL": emulator_url,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - the emulator's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "PLAYGROUND_STATE_DIR": str(tmp_path_factory.mktemp("state")),

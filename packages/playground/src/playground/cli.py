@@ -12,3 +12,20 @@ app = typer.Typer(
 )
 
 # Each command group lives in playground/commands/<name>.py and exposes `app`.
+from playground.commands import data, local  # noqa: E402
+
+app.add_typer(local.app, name="local")
+app.add_typer(data.app, name="data")
+
+from playground.commands import site  # noqa: E402
+
+app.add_typer(site.app, name="site")
+
+from playground.commands import pipeline  # noqa: E402
+
+app.add_typer(pipeline.app, name="pipeline")
+
+from playground.commands import models, serve  # noqa: E402
+
+app.add_typer(models.app, name="models")
+app.add_typer(serve.app, name="serve")

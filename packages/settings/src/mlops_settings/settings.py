@@ -7,9 +7,10 @@ and frozen: a wrong value fails at start with a message that names the variable.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
         populate_by_name=True,
     )
 
+    target: Literal["local", "aws"] = Field(
+        default="local",
+        description="local: AWS calls go to the emulator unless an endpoint is set; aws: real AWS.",
+    )
     region: str = Field(
         default="us-east-1",
         validation_alias=AliasChoices("PLAYGROUND_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
@@ -53,6 +58,7 @@ class Settings(BaseSettings):
     pipeline_name: str = "mnist-training"
     sagemaker_role_name: str = "mnist-playground-sagemaker-execution"
     raw_prefix: str = "raw/mnist"
+    mnist_mirror_url: str = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 
     emulator_host: str = "127.0.0.1"
     emulator_port: Port = 4566
@@ -91,6 +97,22 @@ class Settings(BaseSettings):
         """URL of the local AWS emulator (used when endpoint_url is unset locally)."""
         return f"http://{self.emulator_host}:{self.emulator_port}"
 
+    def aws_environment(self) -> dict[str, str]:
+        """Variables that point boto3 (here and in subprocesses) at this target.
+
+        Locally: the emulator's endpoint and its dummy credentials. For real AWS: only the
+        region (credentials come from the usual AWS chain).
+        """
+        env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+        endpoint = self.endpoint_url or (self.emulator_url if self.target == "local" else None)
+        if endpoint:
+            env["AWS_ENDPOINT_URL"] = endpoint
+        if self.target == "local":
+            # moto accepts any credentials; these are its documented dummies, not secrets.
+            env["AWS_ACCESS_KEY_ID"] = "testing"
+            env["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105
+        return env
+
     @property
     def raw_data_uri(self) -> str:
         """S3 URI of the raw MNIST IDX files."""
@@ -98,10 +120,14 @@ class Settings(BaseSettings):
 
 
 def _variable_for(loc: tuple[int | str, ...]) -> str:
-    field = str(loc[0]) if loc else "?"
-    if field.isupper():
-        return field
-    return f"{ENV_PREFIX}{field.upper()}"
+    name = str(loc[0]) if loc else "?"
+    field = Settings.model_fields.get(name.lower().removeprefix(ENV_PREFIX.lower()))
+    aliases = getattr(field.validation_alias, "choices", []) if field else []
+    # Name the variable the user actually set (AWS_REGION rather than PLAYGROUND_REGION, say).
+    for alias in aliases:
+        if isinstance(alias, str) and alias in os.environ:
+            return alias
+    return name if name.isupper() else f"{ENV_PREFIX}{name.upper()}"
 
 
 def load_settings(**overrides: object) -> Settings:

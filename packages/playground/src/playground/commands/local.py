@@ -1,0 +1,71 @@
+"""`playground local`: the AWS emulator on this machine."""
+
+from __future__ import annotations
+
+import typer
+
+from playground import stack
+from playground.console import console, fail, settings_or_exit
+
+app = typer.Typer(help="Start, stop and inspect the local AWS emulator.", no_args_is_help=True)
+
+
+@app.command()
+def start() -> None:
+    """Start the emulator in the background (state kept on disk) and create the resources."""
+    settings = settings_or_exit()
+    try:
+        with console.status("starting the AWS emulator (replaying its journal)…"):
+            state = stack.start(settings)
+    except stack.StackError as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"emulator ready at [bold]{state.url}[/] (pid {state.pid}, "
+        f"{state.journal_entries} journalled changes, state in {state.state_dir})"
+    )
+
+
+@app.command()
+def stop() -> None:
+    """Stop the emulator; its state stays on disk for the next start."""
+    settings = settings_or_exit()
+    was_running = stack.stop(settings)
+    console.print("emulator stopped" if was_running else "emulator was not running")
+
+
+@app.command()
+def status() -> None:
+    """Whether the emulator runs and answers; exit code 1 when it does not."""
+    settings = settings_or_exit()
+    state = stack.status(settings)
+    if state.running and state.ready:
+        console.print(
+            f"running at {state.url} (pid {state.pid}), ready, "
+            f"{state.journal_entries} journalled changes, state in {state.state_dir}"
+        )
+        return
+    if state.running:
+        console.print(f"starting at {state.url} (pid {state.pid}), not ready yet")
+    else:
+        console.print(f"not running (state in {state.state_dir})")
+    raise typer.Exit(1)
+
+
+@app.command()
+def env() -> None:
+    """Print shell exports that point AWS tools at the emulator: eval "$(playground local env)"."""
+    settings = settings_or_exit()
+    variables = settings.aws_environment()
+    variables["AWS_ENDPOINT_URL"] = settings.emulator_url
+    for key, value in variables.items():
+        typer.echo(f"export {key}={value}")
+
+
+@app.command()
+def reset(yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
+    """Stop the emulator and delete everything it holds (buckets, models, journal)."""
+    settings = settings_or_exit()
+    if not yes:
+        typer.confirm("Delete all local AWS state (S3 objects, model versions)?", abort=True)
+    stack.reset(settings)
+    console.print("local AWS state deleted; `playground local start` begins empty")

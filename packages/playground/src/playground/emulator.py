@@ -1,0 +1,322 @@
+"""The local AWS emulator: moto's server behind a write-ahead journal, so state survives.
+
+moto keeps everything in memory. This module wraps moto's WSGI application with a journal:
+every request that changed state and succeeded is appended to ``journal.jsonl`` (and fsynced)
+*before* its response leaves the server, so whatever a client saw acknowledged is on disk, even
+if the process is killed with SIGKILL a moment later. On start the journal is replayed
+in-process (no HTTP) before the port opens; a torn last line (a write that was never
+acknowledged) is dropped.
+
+Replays must give back the same identifiers and timestamps, so each journalled request runs
+with moto's random generator seeded from its sequence number and with moto's clock frozen at
+the time it was first served. Reads (GET/HEAD, and Describe/List/Get actions sent by POST) are
+not journalled.
+
+Run as ``python -m playground.emulator --host H --port P --state-dir D`` (``playground local
+start`` does that in the background).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as _dt
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+HEALTH_PATH = "/_playground/health"
+JOURNAL_NAME = "journal.jsonl"
+_READ_ACTIONS = ("Describe", "List", "Get", "Search", "BatchDescribe", "BatchGet", "Query")
+_MUTATING_METHODS = {"PUT", "POST", "DELETE", "PATCH"}
+_SEED_BASE = 20_240_601
+
+log = logging.getLogger("playground.emulator")
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class FrozenClock:
+    """Lets the journal pin moto's idea of "now" while one request is processed."""
+
+    def __init__(self) -> None:
+        self.frozen: _dt.datetime | None = None
+        real = _dt.datetime
+        clock = self
+
+        class _Datetime(_dt.datetime):
+            @classmethod
+            def now(cls, tz: _dt.tzinfo | None = None) -> _dt.datetime:  # type: ignore[override]
+                if clock.frozen is None:
+                    return real.now(tz)
+                moment = clock.frozen
+                return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
+
+            @classmethod
+            def utcnow(cls) -> _dt.datetime:  # type: ignore[override]
+                if clock.frozen is None:
+                    return real.now(_dt.UTC).replace(tzinfo=None)
+                return clock.frozen.replace(tzinfo=None)
+
+        self.datetime_class = _Datetime
+
+    def install(self) -> None:
+        """Make moto's shared `utcnow()` read this clock (it looks up `datetime` at call time)."""
+        import moto.core.utils as moto_utils
+
+        shim = types.ModuleType("datetime")
+        shim.__dict__.update(_dt.__dict__)
+        shim.datetime = self.datetime_class  # type: ignore[attr-defined]
+        moto_utils.datetime = shim
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length.isdigit():
+        body = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return bytes(body)
+
+
+def is_mutation(method: str, headers: dict[str, str], body: bytes) -> bool:
+    """Whether a request may change state (and so must be journalled)."""
+    if method not in _MUTATING_METHODS:
+        return False
+    target = headers.get("X-Amz-Target", "")
+    if target:
+        action = target.rsplit(".", 1)[-1]
+        return not action.startswith(_READ_ACTIONS)
+    content_type = headers.get("Content-Type", "")
+    if method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+        if action:
+            return not action.startswith(_READ_ACTIONS)
+    return True
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").title(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").title()] = str(environ[key])
+    # botocore sends these names; title() would turn them into "X-Amz-Target" etc. anyway.
+    return headers
+
+
+class Journal:
+    """Append-only, fsynced log of the state-changing requests that succeeded."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every complete entry; a torn final line (never acknowledged) is dropped."""
+        if not self.path.exists():
+            return []
+        entries: list[dict[str, Any]] = []
+        lines = self.path.read_bytes().split(b"\n")
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                if number < len(lines) - 1 and any(x.strip() for x in lines[number:]):
+                    raise SystemExit(f"{self.path}: line {number} is corrupt") from None
+                log.warning("dropping a torn last journal line (%d bytes)", len(line))
+        return entries
+
+    def truncate_torn_tail(self, entries: list[dict[str, Any]]) -> None:
+        """Rewrite the file with only the complete entries, so new ones append cleanly."""
+        data = b"".join(json.dumps(e).encode() + b"\n" for e in entries)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, self.path)
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Write one entry and force it to disk."""
+        line = json.dumps(entry).encode() + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def clear(self) -> None:
+        """Forget everything (after moto's own reset)."""
+        self.path.write_bytes(b"")
+        self.count = 0
+
+
+class JournalledApp:
+    """WSGI middleware: serialise and journal state changes; replay them on start."""
+
+    def __init__(self, app: WsgiApp, journal: Journal) -> None:
+        self.app = app
+        self.journal = journal
+        self.clock = FrozenClock()
+        self.clock.install()
+        self._write_lock = threading.Lock()
+        self.ready = False
+
+    def _seeded_call(
+        self, seq: int, moment: _dt.datetime, environ: dict[str, Any]
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        from moto.moto_api._internal import mock_random
+
+        captured: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):  # type: ignore[no-untyped-def]
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        mock_random.seed(_SEED_BASE + seq)
+        self.clock.frozen = moment
+        try:
+            chunks = self.app(environ, start_response)
+            try:
+                body = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+        finally:
+            self.clock.frozen = None
+        return captured["status"], captured["headers"], body
+
+    def replay(self) -> int:
+        """Re-apply the journal in order, in process; returns how many entries it applied."""
+        from werkzeug.test import EnvironBuilder
+
+        entries = self.journal.entries()
+        for entry in entries:
+            builder = EnvironBuilder(
+                method=entry["method"],
+                path=entry["path"],
+                query_string=entry["query"],
+                headers=entry["headers"],
+                data=base64.b64decode(entry["body"]),
+            )
+            environ = builder.get_environ()
+            moment = _dt.datetime.fromisoformat(entry["time"])
+            self._seeded_call(entry["seq"], moment, environ)
+        self.journal.truncate_torn_tail(entries)
+        self.journal.count = len(entries)
+        self.ready = True
+        return len(entries)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Serve one request; journal it first when it changed state."""
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH:
+            body = json.dumps({"ready": self.ready, "journal_entries": self.journal.count})
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body.encode()]
+        if not self.ready:
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [b'{"message": "the emulator is replaying its journal"}']
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path.startswith("/moto-api/") and path.rstrip("/") != "/moto-api/reset":
+            return self.app(environ, start_response)
+        request_body = _read_body(environ) if method in _MUTATING_METHODS else b""
+        headers = _headers(environ)
+        if path.rstrip("/") == "/moto-api/reset":
+            with self._write_lock:
+                result = self.app(environ, start_response)
+                self.journal.clear()
+                return result
+        if not is_mutation(method, headers, request_body):
+            return self.app(environ, start_response)
+        with self._write_lock:
+            seq = self.journal.count + 1
+            moment = _dt.datetime.now(_dt.UTC)
+            status, out_headers, out_body = self._seeded_call(seq, moment, environ)
+            if int(status.split()[0]) < 400:
+                self.journal.append(
+                    {
+                        "seq": seq,
+                        "time": moment.isoformat(),
+                        "method": method,
+                        "path": path,
+                        "query": environ.get("QUERY_STRING", ""),
+                        "headers": headers,
+                        "body": base64.b64encode(request_body).decode("ascii"),
+                    }
+                )
+                self.journal.count = seq
+        start_response(status, out_headers)
+        return [out_body]
+
+
+def _not_ready(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+    return [b'{"message": "the emulator is starting"}']
+
+
+def build_app(state_dir: Path) -> JournalledApp:
+    """Moto's server application wrapped in the journal kept under ``state_dir``."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return JournalledApp(
+        DomainDispatcherApplication(create_backend_app), Journal(state_dir / JOURNAL_NAME)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Replay the journal, then serve until killed."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    parser = argparse.ArgumentParser(prog="python -m playground.emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        # The application is attached after binding, so a busy port fails before any replay.
+        server = make_server(
+            args.host, args.port, _not_ready, threaded=True, request_handler=MotoRequestHandler
+        )
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    app = build_app(args.state_dir)
+    server.app = app
+    # Serve at once (health answers "not ready", the rest 503) while the journal replays.
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    log.info("replaying the journal in %s", args.state_dir)
+    applied = app.replay()
+    log.info("replayed %d journal entries; serving on http://%s:%d", applied, args.host, args.port)
+    serving.join()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+import pytest
+
+from mlops_settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_name_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    settings = load_settings()
+    assert settings.target == "local"
+    assert settings.emulator_url == "http://127.0.0.1:4566"
+    env = settings.aws_environment()
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert env["AWS_REGION"] == "us-east-1"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("PLAYGROUND_EMULATOR_PORT", "abc", "valid integer"),
+        ("PLAYGROUND_EMULATOR_PORT", "70000", "less than or equal to 65535"),
+        ("PLAYGROUND_DATA_BUCKET", "Not_A_Bucket", "not a valid S3 bucket name"),
+        ("PLAYGROUND_MODEL_PACKAGE_GROUP", "has spaces", "not a valid SageMaker name"),
+        ("AWS_ENDPOINT_URL", "ftp://example", "not an http(s) URL"),
+        ("AWS_REGION", "moon-1", "should match pattern"),
+        ("PLAYGROUND_TARGET", "cloud", "'local' or 'aws'"),
+        ("PLAYGROUND_DOWNLOAD_URL_EXPIRY_SECONDS", "3600", "less than or equal to 900"),
+    ],
+)
+def test_wrong_value_fails_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, problem: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert f"{variable}:" in message
+    assert problem in message
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(ValueError, match="frozen"):
+        settings.data_bucket = "other"  # type: ignore[misc]
+
+
+def test_aws_target_uses_no_emulator_and_no_dummy_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("PLAYGROUND_TARGET", "aws")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    env = load_settings().aws_environment()
+    assert env == {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
