@@ -1,0 +1,105 @@
+"""`playground up` / `playground down`: the whole local system in one command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import typer
+from rich.table import Table
+
+from mlops_settings import Settings
+from playground import stack
+from playground.background import BackgroundService, ServiceError
+from playground.console import console, fail, settings_or_exit
+
+SERVICE_TIMEOUT_S = 120.0
+
+
+def _python_cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "playground", *args]
+
+
+def api_service(settings: Settings) -> BackgroundService:
+    """The get_models API gateway as a background service."""
+    return BackgroundService(
+        name="api",
+        folder=settings.state_dir.resolve() / "services",
+        command=_python_cli("serve", "api", "--port", str(settings.api_port)),
+        host=settings.emulator_host,
+        port=settings.api_port,
+        health_path="/models?limit=1",
+        marker=b"serve",
+        port_variable="PLAYGROUND_API_PORT",
+    )
+
+
+def site_service(settings: Settings) -> BackgroundService:
+    """The built web app as a background service, pointed at the API."""
+    api = api_service(settings)
+    return BackgroundService(
+        name="site",
+        folder=settings.state_dir.resolve() / "services",
+        command=_python_cli(
+            "site", "serve", "--port", str(settings.site_port), "--api-url", api.url
+        ),
+        host=settings.emulator_host,
+        port=settings.site_port,
+        health_path="/config.json",
+        marker=b"site",
+        port_variable="PLAYGROUND_SITE_PORT",
+    )
+
+
+def _step(title: str, command: list[str]) -> None:
+    console.rule(title)
+    result = subprocess.run(command, check=False)
+    if result.returncode != 0:
+        raise fail(f"{title} failed (exit code {result.returncode}); see the output above")
+
+
+def up(
+    pipeline: bool = typer.Option(True, help="Run the training pipeline (cached when unchanged)."),
+) -> None:
+    """Start the emulator, seed the data, run the pipeline, serve the API and the site."""
+    settings = settings_or_exit()
+    console.rule("local AWS emulator")
+    try:
+        with console.status("starting the AWS emulator (replaying its journal)…"):
+            emulator = stack.start(settings)
+    except stack.StackError as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"emulator ready at {emulator.url} ({emulator.journal_entries} journalled changes)"
+    )
+    _step("raw MNIST in S3", _python_cli("data", "seed", "--source", "sample"))
+    if pipeline:
+        _step("continuous-training pipeline", _python_cli("pipeline", "run"))
+    services = [api_service(settings), site_service(settings)]
+    for service in services:
+        try:
+            with console.status(f"starting the {service.name}…"):
+                service.start(SERVICE_TIMEOUT_S, env=settings.aws_environment())
+        except ServiceError as exc:
+            raise fail(str(exc)) from None
+    table = Table(title="aws-mlops-playground is up", show_header=False)
+    table.add_row("web app", f"[bold]{services[1].url}/[/]")
+    table.add_row("model API", f"{services[0].url}/models")
+    table.add_row("AWS emulator", emulator.url)
+    table.add_row("raw data", f"{settings.raw_data_uri}/")
+    table.add_row("model bucket", f"s3://{settings.model_bucket}")
+    table.add_row("model registry", f"model package group '{settings.model_package_group}'")
+    table.add_row("state and logs", str(settings.state_dir.resolve()))
+    table.add_row("shell", 'eval "$(uv run playground local env)"   # aws CLI → emulator')
+    table.add_row("stop", "make down")
+    console.print(table)
+
+
+def down() -> None:
+    """Stop the site, the API and the emulator; all state stays on disk."""
+    settings = settings_or_exit()
+    for service in (site_service(settings), api_service(settings)):
+        if service.stop():
+            console.print(f"stopped the {service.name}")
+    if stack.stop(settings):
+        console.print("stopped the AWS emulator (state kept; `make up` brings it back)")
