@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from functions.get_models.cors import model_bucket_cors_rules
 from mlops_settings import Settings
 from playground.background import BackgroundService, ServiceError
 from playground.emulator import HEALTH_PATH, JOURNAL_NAME
@@ -125,6 +128,10 @@ def reset(settings: Settings) -> None:
     shutil.rmtree(StackPaths.of(settings).root, ignore_errors=True)
 
 
+def _comparable(rule: Mapping[str, Any]) -> dict[str, object]:
+    return {k: sorted(v) if isinstance(v, list) else v for k, v in rule.items() if k != "ID"}
+
+
 def bootstrap(settings: Settings) -> list[str]:
     """Create, when missing, the buckets, the model package group and the pipeline role.
 
@@ -146,6 +153,18 @@ def bootstrap(settings: Settings) -> list[str]:
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
             created.append(f"s3://{bucket}")
+    # The browser downloads model files straight from S3 with presigned URLs.
+    rules = model_bucket_cors_rules(settings.cors_allow_origins)
+    try:
+        current = s3.get_bucket_cors(Bucket=settings.model_bucket).get("CORSRules", [])
+    except ClientError:
+        current = []
+    if [_comparable(r) for r in current] != [_comparable(r) for r in rules]:
+        s3.put_bucket_cors(
+            Bucket=settings.model_bucket,
+            CORSConfiguration={"CORSRules": rules},  # type: ignore[typeddict-item]
+        )
+        created.append(f"CORS for s3://{settings.model_bucket}")
     try:
         sagemaker.describe_model_package_group(ModelPackageGroupName=settings.model_package_group)
     except ClientError:

@@ -1,0 +1,235 @@
+"""Latency of GET /models through the local gateway, with 200 registered versions.
+
+Starts its own emulator (moto server) and gateway (`playground serve api`) as separate
+processes on free loopback ports, registers 200 approved versions, then measures:
+
+- p50/p99 latency of sequential GET /models (default page size) and GET /models/{version};
+- registry calls per request (from the handler's JSON log lines);
+- a load run: 50 concurrent clients for 30 s (loopback only), with its error count.
+
+Prints figures and writes a latency histogram; asserts nothing about timings.
+Targets: p50 <= 20 ms, p99 <= 60 ms, zero errors under load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import matplotlib
+import requests
+from tqdm import tqdm
+
+from functions.get_models.fixtures import register_model
+from mlops_settings import Settings
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+VERSIONS = 200
+SEQUENTIAL_REQUESTS = 300
+CLIENTS = 50
+LOAD_SECONDS = 30.0
+OUT = Path("build/bench")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def timed_get(session: requests.Session, url: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    answer = session.get(url, timeout=10)
+    answer.content  # noqa: B018 - read the whole body
+    return (time.perf_counter() - started) * 1000, answer.status_code
+
+
+def log_records(path: Path) -> list[dict]:
+    records = []
+    for line in path.read_text().splitlines():
+        if line.startswith("{"):
+            records.append(json.loads(line))
+    return records
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    emulator_port, api_port = free_port(), free_port()
+    emulator_url = f"http://127.0.0.1:{emulator_port}"
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": emulator_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PLAYGROUND_TARGET": "local",
+    }
+    os.environ.update(env)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    gateway_log = workdir / "gateway.log"
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(emulator_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    gateway = None
+    try:
+        wait_http(f"{emulator_url}/moto-api/")
+        settings = Settings()
+        s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
+        s3.create_bucket(Bucket=settings.model_bucket)
+        sagemaker.create_model_package_group(ModelPackageGroupName=settings.model_package_group)
+        for seed in tqdm(range(VERSIONS), desc="registering versions", unit="version"):
+            register_model(
+                sagemaker,
+                s3,
+                group=settings.model_package_group,
+                bucket=settings.model_bucket,
+                region=settings.region,
+                seed=seed,
+                upload=False,
+            )
+        with gateway_log.open("w") as log:
+            gateway = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "playground"),
+                    "serve",
+                    "api",
+                    "--port",
+                    str(api_port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        api = f"http://127.0.0.1:{api_port}"
+        wait_http(f"{api}/nothing-here")
+        cold_ms, _ = timed_get(requests.Session(), f"{api}/models")
+        time.sleep(0.2)
+        cold_calls = log_records(gateway_log)[-1]["registry_calls"]
+
+        session = requests.Session()
+        for _ in range(20):
+            timed_get(session, f"{api}/models")
+        mark = len(log_records(gateway_log))
+        listing = [
+            timed_get(session, f"{api}/models")[0]
+            for _ in tqdm(range(SEQUENTIAL_REQUESTS), desc="GET /models")
+        ]
+        single = [
+            timed_get(session, f"{api}/models/{1 + i % VERSIONS}")[0]
+            for i in tqdm(range(100), desc="GET /models/{v}")
+        ]
+        time.sleep(0.2)
+        sequential_logs = log_records(gateway_log)[mark:]
+        list_calls = [r["registry_calls"] for r in sequential_logs if r["path"] == "/models"]
+
+        # Load: 50 clients, each its own connection, as many requests as they can for 30 s.
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        stop = time.monotonic() + LOAD_SECONDS
+
+        def client() -> None:
+            own = requests.Session()
+            mine: list[float] = []
+            while time.monotonic() < stop:
+                try:
+                    elapsed, status = timed_get(own, f"{api}/models")
+                    mine.append(elapsed)
+                    if status != 200:
+                        with lock:
+                            errors.append(f"HTTP {status}")
+                except requests.RequestException as exc:
+                    with lock:
+                        errors.append(type(exc).__name__)
+            with lock:
+                latencies.extend(mine)
+
+        mark = len(log_records(gateway_log))
+        print(f"load: {CLIENTS} clients for {LOAD_SECONDS:.0f} s ...", flush=True)
+        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        time.sleep(0.2)
+        load_logs = log_records(gateway_log)[mark:]
+        load_calls = [r["registry_calls"] for r in load_logs]
+        server_ms = [r["duration_ms"] for r in load_logs]
+
+        print()
+        total = len(latencies) + len(errors)
+        report = [
+            f"versions registered: {VERSIONS} (all approved); page size 20 (the default)",
+            f"first GET /models (cold caches): {cold_ms:.1f} ms, {cold_calls} registry calls"
+            " (1 listing + 1 describe per version on the page)",
+            f"GET /models, sequential:           p50 {percentile(listing, 50):6.1f} ms"
+            f"  p99 {percentile(listing, 99):6.1f} ms  (n={len(listing)})",
+            f"GET /models/{{version}}, sequential: p50 {percentile(single, 50):6.1f} ms"
+            f"  p99 {percentile(single, 99):6.1f} ms  (n={len(single)}, mostly cache misses)",
+            f"registry calls per GET /models after the first: mean"
+            f" {statistics.mean(list_calls):.2f}, max {max(list_calls)} (answers reused for 2 s)",
+            f"load: {CLIENTS} clients x {LOAD_SECONDS:.0f} s: {total} requests"
+            f" ({total / LOAD_SECONDS:.0f}/s), errors {len(errors)}",
+            f"  client latency  p50 {percentile(latencies, 50):.1f} ms"
+            f"  p99 {percentile(latencies, 99):.1f} ms",
+            f"  handler time    p50 {percentile(server_ms, 50):.1f} ms"
+            f"  p99 {percentile(server_ms, 99):.1f} ms",
+            f"  registry calls per request {statistics.mean(load_calls):.3f}",
+        ]
+        if errors:
+            report.append(f"  error kinds: {sorted(set(errors))}")
+        report.append("targets: p50 <= 20 ms, p99 <= 60 ms, zero errors under load")
+        print("\n".join(report))
+        figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+        axes[0].hist(listing, bins=40, color="tab:blue")
+        axes[0].set_title(f"GET /models, sequential (n={len(listing)})")
+        axes[1].hist(latencies, bins=60, color="tab:orange")
+        axes[1].set_title(
+            f"GET /models, {CLIENTS} clients (n={len(latencies)}, errors {len(errors)})"
+        )
+        for axis in axes:
+            axis.set_xlabel("latency (ms)")
+            axis.set_ylabel("requests")
+        figure.tight_layout()
+        figure.savefig(OUT / "api_latency.png", dpi=120)
+        print(f"histogram: {OUT / 'api_latency.png'}")
+    finally:
+        for process in (gateway, emulator):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Build the get_models Lambda deployment zip, the uv way, byte for byte reproducible.
+
+1. `uv export` the locked runtime requirements of the `functions` package (no dev, no
+   workspace members: their source is added directly).
+2. `uv pip install --target` them for the Lambda platform (x86_64 manylinux, Python 3.11),
+   wheels only, so nothing is compiled on this machine.
+3. Add the function code and `mlops_settings`.
+4. Zip with sorted entries, a fixed timestamp and fixed permissions: the same lock and source
+   give the same bytes.
+
+boto3 and its dependencies are left out: the Lambda Python runtime ships them, and they are
+most of the size (about 25 MB unpacked) for nothing the handler needs beyond the runtime's
+version (it uses long-stable botocore APIs only).
+
+Usage: uv run python packages/functions/scripts/build_lambda.py [--out build/lambda/get_models.zip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+SOURCES = {
+    "functions": ROOT / "packages" / "functions" / "src" / "functions",
+    "mlops_settings": ROOT / "packages" / "settings" / "src" / "mlops_settings",
+}
+# Test-only code that must not ship.
+EXCLUDED_FILES = {"functions/get_models/fixtures.py"}
+# Installer leftovers: uv's lock file, and console scripts whose shebang names this machine's
+# Python, and the RECORD files that hash those scripts (they would make the zip differ between
+# machines; Lambda needs none of them).
+EXCLUDED_TOP_LEVEL = {".lock", "bin"}
+RUNTIME_PROVIDED = [
+    "boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3",
+]  # fmt: skip
+PLATFORM = "x86_64-manylinux2014"
+PYTHON_VERSION = "3.11"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+HANDLER = "functions.get_models.handler.handler"
+
+
+def _uv() -> list[str]:
+    found = shutil.which("uv")
+    return [found] if found else [sys.executable, "-m", "uv"]
+
+
+def _run(command: list[str], step: str) -> str:
+    print(f"[lambda] {step}", flush=True)
+    command = [*_uv(), *command[1:]] if command[0] == "uv" else command
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"[lambda] {step} failed (exit {done.returncode})")
+    return done.stdout
+
+
+def export_requirements(path: Path) -> None:
+    """Write the locked runtime requirements of `functions` (without the runtime's own)."""
+    command = [
+        "uv", "export", "--frozen", "--no-dev", "--package", "functions",
+        "--no-emit-workspace", "--no-hashes", "--no-header", "--no-annotate",
+        "--output-file", str(path),
+    ]  # fmt: skip
+    for name in RUNTIME_PROVIDED:
+        command += ["--no-emit-package", name]
+    _run(command, "exporting locked requirements")
+
+
+def install_for_lambda(requirements: Path, target: Path) -> None:
+    """Install the requirements for the Lambda platform into `target` (wheels only)."""
+    _run(
+        [
+            "uv", "pip", "install", "--target", str(target), "--no-deps",
+            "--python-platform", PLATFORM, "--python-version", PYTHON_VERSION,
+            "--only-binary", ":all:", "--no-compile", "--requirement", str(requirements),
+        ],
+        f"installing requirements for {PLATFORM}, Python {PYTHON_VERSION}",
+    )  # fmt: skip
+
+
+def add_sources(target: Path) -> None:
+    """Copy the function code and settings package, without caches and test-only files."""
+    print("[lambda] adding function code", flush=True)
+    for name, source in SOURCES.items():
+        shutil.copytree(
+            source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    for relative in EXCLUDED_FILES:
+        (target / relative).unlink()
+
+
+def deterministic_zip(folder: Path, out: Path) -> None:
+    """Zip `folder` with sorted entries, fixed timestamps and permissions."""
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.relative_to(folder).parts[0] not in EXCLUDED_TOP_LEVEL
+        and not (p.name == "RECORD" and p.parent.name.endswith(".dist-info"))
+    )
+    files.sort(key=lambda p: p.relative_to(folder).as_posix())
+    print(f"[lambda] zipping {len(files)} files", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(".zip.part")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=FIXED_TIME)
+            info.external_attr = (0o100644 & 0xFFFF) << 16
+            info.create_system = 3  # unix, so the permissions above are read
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    os.replace(partial, out)
+
+
+def build(out: Path) -> str:
+    """Build the zip at `out` and return its SHA-256."""
+    with tempfile.TemporaryDirectory(prefix="lambda-build-") as work:
+        requirements = Path(work) / "requirements.txt"
+        target = Path(work) / "package"
+        export_requirements(requirements)
+        install_for_lambda(requirements, target)
+        add_sources(target)
+        deterministic_zip(target, out)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    size = out.stat().st_size
+    print(f"[lambda] {out} ({size / 1e6:.1f} MB) sha256 {digest}; handler {HANDLER}")
+    return digest
+
+
+def main() -> None:
+    """Command-line entry: build the zip."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda" / "get_models.zip")
+    arguments = parser.parse_args()
+    build(arguments.out.resolve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,352 @@
+"""The `get_models` Lambda handler (Function URL, payload format 2.0).
+
+Routes:
+    GET /models?limit=&next_token=   approved versions, newest first, one page
+    GET /models/{version}            one approved version, or 404
+    OPTIONS on both                  CORS preflight
+
+The API's shape is contracts/openapi.yaml. Every answer is JSON; an error is
+`{"error": {"code", "message"}}` and never carries a stack trace. One JSON log line is
+written per request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionError,
+    HTTPClientError,
+    ReadTimeoutError,
+)
+
+from functions.get_models.cors import ANY_ORIGIN, cors_headers, preflight_headers
+from functions.get_models.download import DownloadSigner, parse_s3_uri
+from functions.get_models.paging import InvalidPageTokenError, decode_page_token, encode_page_token
+from functions.get_models.registry import (
+    ANSWER_CACHE_SECONDS,
+    ModelRegistry,
+    ModelVersion,
+    RegistryTokenRejectedError,
+)
+from mlops_settings import Settings, load_settings
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+ALLOW = "GET, OPTIONS"
+
+# A registry that does not answer must turn into a quick 503, not a hung browser: short
+# timeouts and one retry (Function URL requests time out after the Lambda's own timeout).
+CLIENT_CONFIG = Config(
+    connect_timeout=1,
+    read_timeout=5,
+    retries={"max_attempts": 2, "mode": "standard"},
+)
+
+_VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
+_LIMIT = re.compile(r"^[0-9]{1,3}$")
+_THROTTLED = {"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalFailure"}
+
+
+class ApiError(Exception):
+    """An answer with an error status, a code from the OpenAPI document and a message."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict:
+    return {
+        "statusCode": status,
+        "headers": {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+            **(headers or {}),
+        },
+        "body": json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+def _error_response(error: ApiError) -> dict:
+    body = {"error": {"code": error.code, "message": error.message}}
+    return _json_response(error.status, body, error.headers)
+
+
+def _registry_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, ConnectionError | HTTPClientError | ReadTimeoutError):
+        return True
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return error.get("Code") in _THROTTLED or status >= 500
+    return False
+
+
+def parse_limit(value: str | None) -> int:
+    """The page size from the `limit` query value (default 20).
+
+    Raises:
+        ApiError: 400 invalid_limit unless it is a whole number 1..100.
+    """
+    if value is None:
+        return DEFAULT_LIMIT
+    if not _LIMIT.match(value) or not 1 <= int(value) <= MAX_LIMIT:
+        shown = value if len(value) <= 20 else value[:20] + "..."
+        raise ApiError(
+            400, "invalid_limit", f"limit must be a whole number from 1 to 100, got {shown!r}"
+        )
+    return int(value)
+
+
+def parse_version(value: str) -> int:
+    """The version number of `/models/{version}`.
+
+    Raises:
+        ApiError: 400 invalid_version unless it is a positive whole number.
+    """
+    if not _VERSION.match(value):
+        shown = value if len(value) <= 20 else value[:20] + "..."
+        raise ApiError(
+            400, "invalid_version", f"version must be a positive whole number, got {shown!r}"
+        )
+    return int(value)
+
+
+def _query(event: Mapping[str, Any]) -> dict[str, str]:
+    params = event.get("queryStringParameters")
+    if isinstance(params, Mapping):
+        return {str(k): str(v) for k, v in params.items()}
+    raw = event.get("rawQueryString") or ""
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(str(raw), keep_blank_values=True):
+        # Function URLs join repeated parameters with commas; do the same.
+        query[key] = f"{query[key]},{value}" if key in query else value
+    return query
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _headers(event: Mapping[str, Any]) -> dict[str, str]:
+    headers = event.get("headers")
+    if not isinstance(headers, Mapping):
+        return {}
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def log_line(**fields: Any) -> None:
+    """Write one structured log line (JSON) to stdout, which Lambda sends to CloudWatch."""
+    record = {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
+    sys.stdout.write(json.dumps(record, default=str) + "\n")
+    sys.stdout.flush()
+
+
+class ModelsApi:
+    """The API over one registry group and one model bucket's download URLs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: boto3.session.Session | None = None,
+        *,
+        cache_seconds: float = ANSWER_CACHE_SECONDS,
+    ) -> None:
+        """Create the registry and S3 clients (no network calls yet).
+
+        Args:
+            settings: where the registry group and model bucket are.
+            session: the boto3 session to use; a new one by default (tests share one, because
+                loading the SageMaker service model takes a noticeable part of a second).
+            cache_seconds: how long a registry answer is reused (0: never).
+        """
+        if settings.target == "aws" and ANY_ORIGIN in settings.cors_allow_origins:
+            # Any origin is for the local target only; in AWS the site's origin must be named.
+            raise ValueError(
+                "PLAYGROUND_CORS_ALLOW_ORIGINS must name the site's origin(s) when "
+                "PLAYGROUND_TARGET=aws, not '*'"
+            )
+        session = session or boto3.session.Session(region_name=settings.region)
+        sagemaker = session.client(
+            "sagemaker",
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+            config=CLIENT_CONFIG,
+        )
+        s3 = session.client(
+            "s3",
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+            config=CLIENT_CONFIG.merge(Config(signature_version="s3v4")),
+        )
+        self.settings = settings
+        self.registry = ModelRegistry(
+            sagemaker, settings.model_package_group, answer_cache_seconds=cache_seconds
+        )
+        self.signer = DownloadSigner(
+            s3, session.get_credentials(), settings.download_url_expiry_seconds
+        )
+
+    def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict:
+        """Answer one Function URL event (payload format 2.0)."""
+        started = time.perf_counter()
+        event = event if isinstance(event, Mapping) else {}
+        request_context = _mapping(event.get("requestContext"))
+        http = _mapping(request_context.get("http"))
+        method = str(http.get("method") or "GET").upper()
+        path = str(event.get("rawPath") or http.get("path") or "/")
+        headers = _headers(event)
+        origin = headers.get("origin")
+        request_id = getattr(context, "aws_request_id", None) or str(
+            request_context.get("requestId") or uuid.uuid4()
+        )
+        log: dict[str, Any] = {"registry_calls": 0}
+        try:
+            response = self._route(method, path, _query(event), headers, log)
+        except ApiError as exc:
+            response = _error_response(exc)
+            log["error_code"] = exc.code
+        except Exception as exc:
+            if _registry_unavailable(exc):
+                response = _error_response(
+                    ApiError(
+                        503,
+                        "registry_unavailable",
+                        "the model registry cannot be reached right now; retry in a moment",
+                        {"Retry-After": "5"},
+                    )
+                )
+                log["error_code"] = "registry_unavailable"
+                log["cause"] = f"{type(exc).__name__}: {exc}"
+            else:
+                response = _error_response(
+                    ApiError(500, "internal_error", f"internal error (request id {request_id})")
+                )
+                log["error_code"] = "internal_error"
+                log["traceback"] = traceback.format_exc()
+        if method == "OPTIONS" and response["statusCode"] == 204:
+            response["headers"].update(
+                preflight_headers(origin, self.settings.cors_allow_origins, headers)
+            )
+        else:
+            response["headers"].update(cors_headers(origin, self.settings.cors_allow_origins))
+        log_line(
+            level="error" if response["statusCode"] >= 500 else "info",
+            message="request",
+            request_id=request_id,
+            method=method,
+            path=path[:200],
+            status=response["statusCode"],
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            **log,
+        )
+        return response
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: Mapping[str, str],
+        log: dict[str, Any],
+    ) -> dict:
+        parts = path.split("/")
+        if len(parts) == 2 and parts[1] == "models":
+            version: str | None = None
+        elif len(parts) == 3 and parts[1] == "models" and parts[2]:
+            version = parts[2]
+        else:
+            raise ApiError(404, "not_found", "no such route; try GET /models")
+        if method not in ("GET", "OPTIONS"):
+            raise ApiError(
+                405,
+                "method_not_allowed",
+                f"{method[:20]} is not allowed here; use GET",
+                {"Allow": ALLOW},
+            )
+        number = None if version is None else parse_version(version)
+        if method == "OPTIONS":
+            return {"statusCode": 204, "headers": {}, "body": "", "isBase64Encoded": False}
+        if number is None:
+            return self._list(query, log)
+        return self._get(number, log)
+
+    def _with_download(self, model: ModelVersion) -> dict[str, Any]:
+        bucket, key = parse_s3_uri(model.model_data_url)
+        signed = self.signer.sign(bucket, key)
+        return {
+            **model.to_json(),
+            "download_url": signed.url,
+            "download_url_expires_at": signed.expires_at.isoformat().replace("+00:00", "Z"),
+        }
+
+    def _list(self, query: dict[str, str], log: dict[str, Any]) -> dict:
+        limit = parse_limit(query.get("limit"))
+        raw_token = query.get("next_token")
+        group = self.registry.group
+        registry_token = None
+        if raw_token is not None:
+            try:
+                registry_token = decode_page_token(raw_token, scope=group)
+            except InvalidPageTokenError as exc:
+                raise ApiError(400, "invalid_next_token", str(exc)) from None
+        try:
+            page = self.registry.page(limit, registry_token)
+        except RegistryTokenRejectedError:
+            raise ApiError(
+                400,
+                "invalid_next_token",
+                "next_token is no longer valid (the listing changed); start again without it",
+            ) from None
+        log["registry_calls"] = page.registry_calls
+        log["count"] = len(page.versions)
+        if page.skipped:
+            log["skipped_entries"] = list(page.skipped)
+        next_token = (
+            encode_page_token(page.registry_token, scope=group) if page.registry_token else None
+        )
+        body = {"models": [self._with_download(m) for m in page.versions], "next_token": next_token}
+        return _json_response(200, body)
+
+    def _get(self, version: int, log: dict[str, Any]) -> dict:
+        model, calls, why_not = self.registry.get(version)
+        log["registry_calls"] = calls
+        if model is None:
+            log["not_served"] = why_not
+            raise ApiError(404, "not_found", f"model version {version} is not an approved version")
+        return _json_response(200, self._with_download(model))
+
+
+_api: ModelsApi | None = None
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict:
+    """The Lambda entry point: `functions.get_models.handler.handler`."""
+    global _api  # one API (clients, caches) per warm Lambda container
+    if _api is None:
+        try:
+            _api = ModelsApi(load_settings())
+        except Exception as exc:
+            log_line(level="error", message="startup failed", cause=str(exc))
+            return _json_response(
+                500,
+                {"error": {"code": "internal_error", "message": "the API is misconfigured"}},
+            )
+    return _api(event, context)

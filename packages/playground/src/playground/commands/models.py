@@ -1,0 +1,207 @@
+"""`playground models`: list the registry's model versions, approve or reject one.
+
+Approving a version makes it appear in `GET /models`; rejecting removes it. Every update
+resends the approval status, an approval description and the full metadata, because the
+emulator's `update_model_package` clears the fields a request omits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from playground.console import console, fail, settings_or_exit
+
+app = typer.Typer(help="Model versions in the registry: list, show, approve, reject.")
+
+APPROVED = "Approved"
+REJECTED = "Rejected"
+REJECTION_REASON = "rejection_reason"
+STATUSES = (APPROVED, "PendingManualApproval", REJECTED)
+_STATUS_STYLE = {APPROVED: "green", REJECTED: "red", "PendingManualApproval": "yellow"}
+
+
+def _clients() -> tuple[Any, str]:
+    import boto3
+
+    settings = settings_or_exit()
+    sagemaker = boto3.client(
+        "sagemaker",
+        region_name=settings.region,
+        endpoint_url=settings.aws_environment().get("AWS_ENDPOINT_URL"),
+    )
+    return sagemaker, settings.model_package_group
+
+
+def _describe_version(sagemaker: Any, group: str, version: int) -> dict[str, Any]:
+    from functions.get_models.registry import is_not_found, model_package_arn
+
+    try:
+        group_arn = sagemaker.describe_model_package_group(ModelPackageGroupName=group)[
+            "ModelPackageGroupArn"
+        ]
+        return dict(
+            sagemaker.describe_model_package(ModelPackageName=model_package_arn(group_arn, version))
+        )
+    except sagemaker.exceptions.ClientError as exc:
+        if is_not_found(exc):
+            raise fail(f"model version {version} of group {group!r} does not exist") from None
+        raise fail(f"registry error: {exc}") from None
+
+
+def _size(text: str | None) -> str:
+    if not text or not text.isdigit():
+        return "-"
+    size = float(text)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return "-"
+
+
+def _accuracy(text: str | None) -> str:
+    try:
+        return f"{float(text or ''):.2%}"
+    except ValueError:
+        return "-"
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if isinstance(moment, datetime) else "-"
+
+
+def _status(status: str | None) -> str:
+    text = status or "-"
+    style = _STATUS_STYLE.get(text)
+    return f"[{style}]{text}[/]" if style else text
+
+
+@app.command("list")
+def list_versions(
+    limit: int = typer.Option(50, "--limit", min=1, max=1000, help="Newest versions to show."),
+    status: str | None = typer.Option(
+        None, "--status", help="Only this approval status (Approved, PendingManualApproval, ...)."
+    ),
+) -> None:
+    """A table of the newest model versions: version, status, accuracy, size, created."""
+    if status is not None and status not in STATUSES:
+        raise fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}", code=2)
+    sagemaker, group = _clients()
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    if status:
+        request["ModelApprovalStatus"] = status
+    summaries: list[dict[str, Any]] = []
+    try:
+        with console.status("reading the registry..."):
+            paginator = sagemaker.get_paginator("list_model_packages")
+            for page in paginator.paginate(**request):
+                summaries += page.get("ModelPackageSummaryList", [])
+                if len(summaries) >= limit:
+                    break
+            summaries = summaries[:limit]
+            details = [
+                sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"])
+                for s in summaries
+            ]
+    except sagemaker.exceptions.ClientError as exc:
+        raise fail(f"registry error: {exc}") from None
+    if not details:
+        console.print(f"no model versions in group {group!r}")
+        return
+    table = Table(title=f"model versions of {group!r} (newest first)")
+    for column in ("version", "status", "accuracy", "size", "created", "sha256"):
+        table.add_column(column, justify="right" if column in ("version", "size") else "left")
+    for item in details:
+        metadata = item.get("CustomerMetadataProperties") or {}
+        table.add_row(
+            str(item.get("ModelPackageVersion", "-")),
+            _status(item.get("ModelApprovalStatus")),
+            _accuracy(metadata.get("test_accuracy")),
+            _size(metadata.get("size_bytes")),
+            _when(item.get("CreationTime")),
+            (metadata.get("sha256") or "-")[:12],
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(version: int = typer.Argument(..., min=1, help="The version number.")) -> None:
+    """Everything the registry holds about one version."""
+    sagemaker, group = _clients()
+    item = _describe_version(sagemaker, group, version)
+    metadata = item.get("CustomerMetadataProperties") or {}
+    containers = (item.get("InferenceSpecification") or {}).get("Containers") or [{}]
+    statistics = ((item.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics")
+    table = Table(title=f"{group} version {version}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows = [
+        ("status", _status(item.get("ModelApprovalStatus"))),
+        ("approval note", item.get("ApprovalDescription") or "-"),
+        ("created", _when(item.get("CreationTime"))),
+        ("description", item.get("ModelPackageDescription") or "-"),
+        ("model file", containers[0].get("ModelDataUrl", "-")),
+        ("evaluation", (statistics or {}).get("S3Uri", "-")),
+        ("accuracy", _accuracy(metadata.get("test_accuracy"))),
+        ("size", _size(metadata.get("size_bytes"))),
+        ("arn", item.get("ModelPackageArn", "-")),
+    ]
+    rows += [(f"metadata {key}", value) for key, value in sorted(metadata.items())]
+    for field, value in rows:
+        table.add_row(field, str(value))
+    console.print(table)
+
+
+def _set_status(version: int, status: str, note: str, reason: str | None = None) -> None:
+    sagemaker, group = _clients()
+    item = _describe_version(sagemaker, group, version)
+    metadata = dict(item.get("CustomerMetadataProperties") or {})
+    current = item.get("ModelApprovalStatus")
+    remove: list[str] = []
+    if status == APPROVED and REJECTION_REASON in metadata:
+        metadata.pop(REJECTION_REASON)
+        remove.append(REJECTION_REASON)
+    if status == REJECTED and reason:
+        metadata[REJECTION_REASON] = reason
+    if current == status and not remove and (status != REJECTED or not reason):
+        console.print(f"version {version} is already {status}")
+        return
+    request: dict[str, Any] = {
+        "ModelPackageArn": item["ModelPackageArn"],
+        "ModelApprovalStatus": status,
+        "ApprovalDescription": note,
+        "CustomerMetadataProperties": metadata,
+    }
+    if remove:
+        request["CustomerMetadataPropertiesToRemove"] = remove
+    try:
+        sagemaker.update_model_package(**request)
+    except sagemaker.exceptions.ClientError as exc:
+        raise fail(f"registry error: {exc}") from None
+    console.print(f"version {version}: {_status(current)} -> {_status(status)}")
+
+
+@app.command("approve")
+def approve(version: int = typer.Argument(..., min=1, help="The version number.")) -> None:
+    """Approve a version: the API starts serving it."""
+    _set_status(version, APPROVED, "approved with playground models approve")
+
+
+@app.command("reject")
+def reject(
+    version: int = typer.Argument(..., min=1, help="The version number."),
+    reason: str | None = typer.Option(None, "--reason", help="Why (kept in the metadata)."),
+) -> None:
+    """Reject a version: the API stops serving it."""
+    if reason is not None and not reason.strip():
+        raise fail("--reason must not be empty", code=2)
+    note = f"rejected with playground models reject: {reason}" if reason else "rejected"
+    _set_status(version, REJECTED, note[:1024], reason.strip()[:256] if reason else None)
