@@ -1,0 +1,265 @@
+"""Export the shared preprocessing parity fixture, contracts/fixtures/preprocessing.json.
+
+Run once after a change to the spec or to the Python implementation:
+
+    uv run python -m pipelines.mnist.export_preprocessing_fixture
+
+The inputs are synthetic drawings (canvas-like anti-aliased strokes of different sizes,
+aspect ratios and positions), a few real MNIST digits from the offline sample placed on
+larger canvases, and empty images. The outputs come from ``pipelines.mnist.preprocessing``;
+the TypeScript implementation (web/src/preprocessing.ts) is tested against them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import itertools
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pipelines.mnist.preprocessing import INK_THRESHOLD, SPEC_VERSION, placement_margin, preprocess
+
+TOLERANCE = 1e-6
+# Keep the placement's rounding away from its flip point so that summation-order noise (about
+# 1e-12) cannot shift the patch by a pixel in one implementation only. Exact half-pixel
+# centres sit PLACEMENT_EPSILON (1e-6) from it by design, which is enough.
+MIN_PLACEMENT_MARGIN = 1e-7
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_OUTPUT = Path("contracts/fixtures/preprocessing.json")
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fixture input: an 8-bit image (white ink on black) and what it exercises."""
+
+    name: str
+    description: str
+    pixels: npt.NDArray[np.uint8]
+
+
+def draw_strokes(
+    height: int, width: int, strokes: list[list[Point]], radius: float
+) -> npt.NDArray[np.uint8]:
+    """Rasterise polylines (row, col points) as round, anti-aliased strokes, like a canvas."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    distance = np.full((height, width), np.inf)
+    for stroke in strokes:
+        points = stroke if len(stroke) > 1 else [stroke[0], stroke[0]]
+        for (y0, x0), (y1, x1) in itertools.pairwise(points):
+            dy, dx = y1 - y0, x1 - x0
+            length2 = dy * dy + dx * dx
+            t = (
+                np.zeros_like(yy)
+                if length2 == 0
+                else np.clip(((yy - y0) * dy + (xx - x0) * dx) / length2, 0.0, 1.0)
+            )
+            d = np.hypot(yy - (y0 + t * dy), xx - (x0 + t * dx))
+            distance = np.minimum(distance, d)
+    coverage = np.clip(radius + 0.5 - distance, 0.0, 1.0)
+    return np.rint(coverage * 255).astype(np.uint8)
+
+
+def ellipse(cy: float, cx: float, ry: float, rx: float, n: int = 48) -> list[Point]:
+    """A closed polyline approximating an ellipse."""
+    angles = np.linspace(0.0, 2.0 * np.pi, n + 1)
+    return [(cy + ry * float(np.sin(a)), cx + rx * float(np.cos(a))) for a in angles]
+
+
+def read_idx_images(path: Path) -> npt.NDArray[np.uint8]:
+    """Read an IDX3 (gzip) image file into (count, rows, cols) bytes."""
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    magic, count, rows, cols = struct.unpack(">IIII", data[:16])
+    if magic != 2051:
+        raise ValueError(f"{path} is not an IDX3 image file (magic {magic})")
+    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
+
+
+def read_idx_labels(path: Path) -> npt.NDArray[np.uint8]:
+    """Read an IDX1 (gzip) label file."""
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    magic, count = struct.unpack(">II", data[:8])
+    if magic != 2049:
+        raise ValueError(f"{path} is not an IDX1 label file (magic {magic})")
+    return np.frombuffer(data, dtype=np.uint8, offset=8)[:count]
+
+
+def find_sample(data_dir: Path) -> tuple[Path, Path]:
+    """The offline sample's image and label files."""
+    images = sorted(data_dir.glob("*images*idx3*.gz"))
+    labels = sorted(data_dir.glob("*labels*idx1*.gz"))
+    if not images or not labels:
+        raise FileNotFoundError(
+            f"no MNIST IDX sample (*images*idx3*.gz, *labels*idx1*.gz) in {data_dir}"
+        )
+    return images[0], labels[0]
+
+
+def synthetic_cases() -> list[Case]:
+    """Drawings of different sizes, aspect ratios and positions, plus empty images."""
+    faint = np.zeros((90, 90), dtype=np.uint8)
+    faint[::3, ::2] = 20  # below the ink threshold (20/255 < 0.1)
+    faint_with_stroke = np.maximum(
+        faint, draw_strokes(90, 90, [[(20.0, 30.0), (70.0, 55.0)]], radius=3.0)
+    )
+    return [
+        Case(
+            "one_tall_offcentre",
+            "a tall thin stroke on a 280x280 canvas, left of centre (strong downscaling)",
+            draw_strokes(280, 280, [[(40.0, 70.0), (236.0, 84.0)]], radius=9.0),
+        ),
+        Case(
+            "seven_wide_canvas",
+            "a seven in the top-left of a 200x300 canvas",
+            draw_strokes(200, 300, [[(20.0, 30.0), (24.0, 150.0), (170.0, 80.0)]], radius=7.0),
+        ),
+        Case(
+            "zero_bottom_right",
+            "an ellipse in the bottom-right corner of a 280x280 canvas",
+            draw_strokes(280, 280, [ellipse(200.0, 210.0, 60.0, 40.0)], radius=8.0),
+        ),
+        Case(
+            "dash_wide",
+            "a short horizontal bar: the box is much wider than tall",
+            draw_strokes(120, 160, [[(61.0, 30.0), (63.0, 130.0)]], radius=4.0),
+        ),
+        Case(
+            "four_tiny",
+            "a four drawn a few pixels tall on a 40x40 canvas (upscaling)",
+            draw_strokes(
+                40,
+                40,
+                [[(12.0, 15.0), (19.0, 13.0), (19.0, 21.0)], [(12.0, 19.0), (23.0, 19.5)]],
+                radius=0.8,
+            ),
+        ),
+        Case(
+            "dot",
+            "a single ink pixel on a 30x30 canvas",
+            np.pad(np.array([[255]], dtype=np.uint8), ((7, 22), (11, 18))),
+        ),
+        Case(
+            "single_pixel_image",
+            "a 1x1 image that is all ink",
+            np.array([[200]], dtype=np.uint8),
+        ),
+        Case(
+            "stroke_with_faint_noise",
+            "a stroke plus noise below the ink threshold: noise sets no box, but counts inside it",
+            faint_with_stroke,
+        ),
+        Case("empty", "a blank 280x280 canvas: all zeros out", np.zeros((280, 280), np.uint8)),
+        Case("faint_only", "only values below the ink threshold: all zeros out", faint),
+    ]
+
+
+def mnist_cases(data_dir: Path, count: int = 4) -> list[Case]:
+    """The first digits of distinct classes from the sample, padded on larger canvases."""
+    images_path, labels_path = find_sample(data_dir)
+    images = read_idx_images(images_path)
+    labels = read_idx_labels(labels_path)
+    pads = [((10, 46), (30, 12)), ((0, 60), (0, 60)), ((50, 2), (5, 41)), ((20, 20), (70, 3))]
+    cases: list[Case] = []
+    seen: set[int] = set()
+    for index, (image, label) in enumerate(zip(images, labels, strict=True)):
+        if int(label) in seen:
+            continue
+        seen.add(int(label))
+        pad = pads[len(cases) % len(pads)]
+        canvas = np.pad(image, pad)
+        cases.append(
+            Case(
+                f"mnist_{index}_digit_{label}",
+                f"MNIST sample digit #{index} (a {label}) on a {canvas.shape[0]}x"
+                f"{canvas.shape[1]} canvas",
+                canvas,
+            )
+        )
+        if len(cases) == count:
+            break
+    return cases
+
+
+def build_fixture(cases: list[Case]) -> dict[str, Any]:
+    """The fixture document: inputs as base64 bytes, outputs from the Python implementation."""
+    entries = []
+    for case in cases:
+        image = case.pixels.astype(np.float64) / 255.0
+        margin = placement_margin(image)
+        if margin < MIN_PLACEMENT_MARGIN:
+            raise ValueError(
+                f"case {case.name!r}: centre of mass {margin:.2e} px from a rounding tie; "
+                "move the drawing so the parity check cannot flip on float noise"
+            )
+        output = preprocess(image).reshape(-1)
+        entries.append(
+            {
+                "name": case.name,
+                "description": case.description,
+                "height": int(case.pixels.shape[0]),
+                "width": int(case.pixels.shape[1]),
+                "pixels_base64": base64.b64encode(case.pixels.tobytes()).decode("ascii"),
+                "expected": [float(f"{v:.9g}") for v in output.tolist()],
+            }
+        )
+    return {
+        "spec": "contracts/preprocessing.md",
+        "spec_version": SPEC_VERSION,
+        "ink_threshold": INK_THRESHOLD,
+        "tolerance": TOLERANCE,
+        "generated_by": "uv run python -m pipelines.mnist.export_preprocessing_fixture",
+        "input_encoding": (
+            "pixels_base64: height*width bytes, row-major, white ink on black; "
+            "the image given to the procedure is byte / 255"
+        ),
+        "output_encoding": "expected: 784 float32 values, row-major [1,1,28,28]",
+        "cases": entries,
+    }
+
+
+def to_json(fixture: dict[str, Any]) -> str:
+    """Pretty at the top, one line per case, so the file stays small and diffs stay readable."""
+    head = {k: v for k, v in fixture.items() if k != "cases"}
+    lines = [json.dumps(head, indent=1)[:-2] + ',\n "cases": [']
+    cases = fixture["cases"]
+    lines.append(",\n".join("  " + json.dumps(case, separators=(",", ":")) for case in cases))
+    lines.append(" ]\n}\n")
+    return "\n".join(lines)
+
+
+def decode_case(entry: dict[str, Any]) -> npt.NDArray[np.float64]:
+    """The input image of one fixture case, as the procedure receives it."""
+    raw = base64.b64decode(str(entry["pixels_base64"]))
+    height, width = int(entry["height"]), int(entry["width"])
+    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width).astype(np.float64) / 255.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write the fixture and print one line per case."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    args = parser.parse_args(argv)
+
+    cases = synthetic_cases() + mnist_cases(args.data_dir)
+    fixture = build_fixture(cases)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(to_json(fixture))
+    for case in cases:
+        print(f"  {case.name:<28} {case.pixels.shape[0]:>3}x{case.pixels.shape[1]:<3}")
+    print(f"wrote {len(cases)} cases to {args.output} ({args.output.stat().st_size:,} bytes)")
+
+
+if __name__ == "__main__":
+    main()

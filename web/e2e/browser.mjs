@@ -1,0 +1,76 @@
+// Debian's chromium through playwright-core: never a downloaded browser.
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Hand-drawn digits as mouse strokes, in canvas pixels (280x280), [x, y] points. */
+export const DIGITS = {
+  0: [ellipse(140, 140, 55, 90)],
+  1: [[[150, 50], [130, 230]]],
+  2: [[[85, 90], [130, 60], [180, 65], [195, 110], [150, 160], [90, 230], [200, 230]]],
+  3: [
+    [[80, 60], [140, 50], [190, 70], [180, 120], [130, 135]],
+    [[130, 135], [190, 150], [195, 200], [140, 235], [85, 225]],
+  ],
+  4: [
+    [[160, 40], [70, 160], [210, 160]],
+    [[170, 90], [170, 240]],
+  ],
+  7: [[[70, 60], [210, 60], [110, 240]]],
+};
+
+function ellipse(cx, cy, rx, ry, n = 24) {
+  return Array.from({ length: n + 1 }, (_, k) => {
+    const a = -Math.PI / 2 + (2 * Math.PI * k) / n;
+    return [cx + rx * Math.cos(a), cy + ry * Math.sin(a)];
+  });
+}
+
+/** Draw strokes with real mouse moves (pointer events), interpolating between points. */
+export async function draw(page, strokes) {
+  const canvas = page.getByTestId('drawing');
+  const box = await canvas.boundingBox();
+  if (box === null) throw new Error('the drawing canvas is not visible');
+  const sx = box.width / 280;
+  const sy = box.height / 280;
+  for (const stroke of strokes) {
+    const [first, ...rest] = stroke;
+    await page.mouse.move(box.x + first[0] * sx, box.y + first[1] * sy);
+    await page.mouse.down();
+    for (const [x, y] of rest) {
+      await page.mouse.move(box.x + x * sx, box.y + y * sy, { steps: 8 });
+    }
+    await page.mouse.up();
+  }
+}
+
+/** Clear, draw a digit, and return the digit shown once every stroke has been predicted. */
+export async function drawAndRead(page, strokes) {
+  await page.getByRole('button', { name: 'Clear' }).click();
+  const before = await page.evaluate(() => window.__digitRecogniser.predictions);
+  await draw(page, strokes);
+  await page.waitForFunction(
+    (n) => window.__digitRecogniser.predictions >= n,
+    before + strokes.length,
+    { timeout: 15_000 },
+  );
+  return {
+    digit: (await page.getByTestId('prediction').textContent())?.trim(),
+    milliseconds: Number.parseFloat((await page.getByTestId('inference-time').textContent()) ?? 'NaN'),
+  };
+}

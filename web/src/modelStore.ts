@@ -1,0 +1,186 @@
+/**
+ * Models kept in this browser (IndexedDB), so a chosen model is downloaded once and works
+ * offline. Metadata and bytes live in two object stores so listing never reads the bytes.
+ * Keyed by sha256: the file is content-addressed like in S3.
+ */
+import type { InputSpec, ModelVersion } from './api/client';
+
+export interface StoredModel {
+  readonly sha256: string;
+  readonly version: number;
+  readonly created_at: string;
+  readonly test_accuracy: number;
+  readonly size_bytes: number;
+  readonly quantized: boolean;
+  readonly input_spec: InputSpec;
+  readonly stored_at: string;
+}
+
+export type StorageProblem = 'full' | 'denied' | 'unavailable';
+
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(
+    readonly problem: StorageProblem,
+    detail: string,
+  ) {
+    super(
+      {
+        full: `There is not enough storage space in this browser to keep the model (${detail}). Remove a stored model or free some space.`,
+        denied: `This browser does not allow the app to store models (${detail}). Allow site storage, or leave private browsing.`,
+        unavailable: `Model storage is not available in this browser (${detail}).`,
+      }[problem],
+    );
+  }
+}
+
+const DB_NAME = 'digit-recogniser';
+const DB_VERSION = 1;
+const META = 'models';
+const BYTES = 'model-bytes';
+
+export function toStoredModel(model: ModelVersion, storedAt: Date = new Date()): StoredModel {
+  return {
+    sha256: model.sha256,
+    version: model.version,
+    created_at: model.created_at,
+    test_accuracy: model.metrics.test_accuracy,
+    size_bytes: model.size_bytes,
+    quantized: model.quantized,
+    input_spec: model.input_spec,
+    stored_at: storedAt.toISOString(),
+  };
+}
+
+function storageError(error: unknown): StorageError {
+  const name = error instanceof DOMException || error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (name === 'QuotaExceededError') return new StorageError('full', 'quota exceeded');
+  if (name === 'SecurityError' || name === 'NotAllowedError' || name === 'InvalidStateError') {
+    return new StorageError('denied', message || name);
+  }
+  return new StorageError('unavailable', message || name || 'unknown error');
+}
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => {
+      resolve(req.result);
+    };
+    req.onerror = () => {
+      reject(storageError(req.error));
+    };
+  });
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => {
+      resolve();
+    };
+    tx.onabort = () => {
+      reject(storageError(tx.error));
+    };
+    tx.onerror = () => {
+      reject(storageError(tx.error));
+    };
+  });
+}
+
+export class ModelStore {
+  private db: Promise<IDBDatabase> | null = null;
+
+  // Absent in some embedded browsers and in Node: `'indexedDB' in globalThis` is the honest test.
+  constructor(
+    private readonly factory: IDBFactory | null = 'indexedDB' in globalThis ? globalThis.indexedDB : null,
+  ) {}
+
+  private open(): Promise<IDBDatabase> {
+    if (this.db !== null) return this.db;
+    const factory = this.factory;
+    if (factory === null) {
+      return Promise.reject(new StorageError('unavailable', 'no IndexedDB'));
+    }
+    this.db = new Promise<IDBDatabase>((resolve, reject) => {
+      let req: IDBOpenDBRequest;
+      try {
+        req = factory.open(DB_NAME, DB_VERSION);
+      } catch (error) {
+        reject(storageError(error));
+        return;
+      }
+      req.onupgradeneeded = () => {
+        req.result.createObjectStore(META, { keyPath: 'sha256' });
+        req.result.createObjectStore(BYTES);
+      };
+      req.onsuccess = () => {
+        resolve(req.result);
+      };
+      req.onerror = () => {
+        reject(storageError(req.error));
+      };
+      req.onblocked = () => {
+        reject(new StorageError('unavailable', 'the database is blocked by another tab'));
+      };
+    });
+    this.db.catch(() => {
+      this.db = null;
+    });
+    return this.db;
+  }
+
+  /** Stored models, newest version first. */
+  async list(): Promise<StoredModel[]> {
+    const db = await this.open();
+    const all = await request(db.transaction(META).objectStore(META).getAll() as IDBRequest<StoredModel[]>);
+    return all.sort((a, b) => b.version - a.version);
+  }
+
+  async bytes(sha256: string): Promise<Uint8Array | null> {
+    const db = await this.open();
+    const value: unknown = await request(db.transaction(BYTES).objectStore(BYTES).get(sha256));
+    return value instanceof ArrayBuffer ? new Uint8Array(value) : null;
+  }
+
+  /** Keep a model (its metadata and bytes, in one transaction: never one without the other). */
+  async put(model: StoredModel, bytes: Uint8Array): Promise<void> {
+    await this.checkSpace(bytes.byteLength);
+    const db = await this.open();
+    let tx: IDBTransaction;
+    try {
+      tx = db.transaction([META, BYTES], 'readwrite');
+      tx.objectStore(META).put(model);
+      tx.objectStore(BYTES).put(bytes.slice().buffer, model.sha256);
+    } catch (error) {
+      throw storageError(error);
+    }
+    await done(tx);
+  }
+
+  async remove(sha256: string): Promise<void> {
+    const db = await this.open();
+    const tx = db.transaction([META, BYTES], 'readwrite');
+    tx.objectStore(META).delete(sha256);
+    tx.objectStore(BYTES).delete(sha256);
+    await done(tx);
+  }
+
+  /** Refuse early, with the sizes, when the browser says the model cannot fit. */
+  private async checkSpace(needed: number): Promise<void> {
+    const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+    if (storage === undefined || typeof storage.estimate !== 'function') return;
+    const { quota, usage } = await storage.estimate();
+    if (quota !== undefined && usage !== undefined && quota - usage < needed) {
+      throw new StorageError(
+        'full',
+        `${formatBytes(needed)} needed, ${formatBytes(Math.max(0, quota - usage))} free`,
+      );
+    }
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}

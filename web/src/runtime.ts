@@ -1,0 +1,113 @@
+/**
+ * onnxruntime-web, wasm backend only, with its wasm served by this site (./ort/), one
+ * thread (no cross-origin isolation needed; the model is small).
+ */
+import * as ort from 'onnxruntime-web/wasm';
+import { checkModelGraph, INPUT_NAME, ModelContractError, OUTPUT_NAME } from './contract';
+
+ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
+ort.env.wasm.numThreads = 1;
+
+// A 70-byte ONNX model (one Identity node, opset 17), made with onnx.helper. Loading it starts
+// the wasm runtime (fetch + compile, most of the first model's start-up) while the person is
+// still looking at the list, so choosing a model is quicker.
+const WARMUP_MODEL =
+  'CAg6PAoQCgF4EgF5IghJZGVudGl0eRIGd2FybXVwWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQEQ==';
+
+let warm: Promise<void> | null = null;
+
+/** Start the wasm runtime ahead of the first model; safe to call more than once. */
+export function warmUpRuntime(): Promise<void> {
+  warm ??= (async () => {
+    const bytes = Uint8Array.from(atob(WARMUP_MODEL), (c) => c.charCodeAt(0));
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    await session.release();
+  })().catch((error: unknown) => {
+    // Not fatal: the first real model will start the runtime and report any problem itself.
+    console.warn('runtime warm-up failed:', error);
+    warm = null;
+  });
+  return warm;
+}
+
+export interface Prediction {
+  readonly digit: number;
+  readonly probabilities: readonly number[];
+  readonly milliseconds: number;
+}
+
+export function softmax(logits: ArrayLike<number>): number[] {
+  const values = Array.from(logits);
+  const max = Math.max(...values);
+  const exps = values.map((v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
+
+function argmax(values: ArrayLike<number>, from = 0, count = values.length): number {
+  let best = 0;
+  for (let k = 1; k < count; k++) {
+    if ((values[from + k] ?? -Infinity) > (values[from + best] ?? -Infinity)) best = k;
+  }
+  return best;
+}
+
+export class ModelSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  /** Load a model from its bytes and refuse it (ModelContractError) unless it fits the contract. */
+  static async create(bytes: Uint8Array): Promise<ModelSession> {
+    let session: ort.InferenceSession;
+    await warmUpRuntime();
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: 'all',
+      });
+    } catch (error) {
+      throw new ModelContractError([
+        `it is not a model this runtime can load (${error instanceof Error ? error.message : String(error)})`,
+      ]);
+    }
+    const problems = checkModelGraph(
+      session.inputMetadata,
+      session.outputMetadata,
+    );
+    if (problems.length > 0) {
+      await session.release();
+      throw new ModelContractError(problems);
+    }
+    const model = new ModelSession(session);
+    // One run on a blank digit: the first run of a session is much slower than the rest, and
+    // it is better spent here than on the person's first drawing.
+    await model.logits(new Float32Array(28 * 28), 1);
+    return model;
+  }
+
+  /** Predict one preprocessed digit (float32 [1,1,28,28]). */
+  async predict(input: Float32Array): Promise<Prediction> {
+    const start = performance.now();
+    const logits = await this.logits(input, 1);
+    const milliseconds = performance.now() - start;
+    const probabilities = softmax(logits);
+    return { digit: argmax(probabilities), probabilities, milliseconds };
+  }
+
+  /** Argmax of each of `count` digits given as one float32 [count,1,28,28] tensor. */
+  async classify(batch: Float32Array, count: number): Promise<number[]> {
+    const logits = await this.logits(batch, count);
+    return Array.from({ length: count }, (_, n) => argmax(logits, n * 10, 10));
+  }
+
+  private async logits(data: Float32Array, count: number): Promise<Float32Array> {
+    const feeds = { [INPUT_NAME]: new ort.Tensor('float32', data, [count, 1, 28, 28]) };
+    const results = await this.session.run(feeds);
+    const output = results[OUTPUT_NAME];
+    if (output === undefined) throw new ModelContractError([`it returned no "${OUTPUT_NAME}"`]);
+    return output.data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { checkListedSpec, checkModelGraph, ModelContractError, type ValueInfo } from '../src/contract';
+
+const input = (over: Partial<ValueInfo> = {}): ValueInfo => ({
+  name: 'input',
+  isTensor: true,
+  type: 'float32',
+  shape: ['N', 1, 28, 28],
+  ...over,
+});
+const output = (over: Partial<ValueInfo> = {}): ValueInfo => ({
+  name: 'logits',
+  isTensor: true,
+  type: 'float32',
+  shape: ['N', 10],
+  ...over,
+});
+
+describe('model graph against the artifact contract', () => {
+  it('accepts the contract, with a symbolic or fixed batch of 1', () => {
+    expect(checkModelGraph([input()], [output()])).toEqual([]);
+    expect(checkModelGraph([input({ shape: [1, 1, 28, 28] })], [output({ shape: [1, 10] })])).toEqual([]);
+  });
+
+  it.each([
+    ['a flat input', [input({ shape: ['N', 784] })], [output()], /input has shape \[N,784\]/],
+    ['a renamed input', [input({ name: 'x' })], [output()], /input is named "x"/],
+    ['a float16 input', [input({ type: 'float16' })], [output()], /float16, not float32/],
+    ['100 classes', [input()], [output({ shape: ['N', 100] })], /output has shape \[N,100\]/],
+    ['two outputs', [input()], [output(), output({ name: 'probs' })], /2 outputs/],
+  ])('refuses %s', (_what, inputs, outputs, problem) => {
+    const problems = checkModelGraph(inputs, outputs);
+    expect(problems.join('; ')).toMatch(problem);
+    expect(new ModelContractError(problems).message).toMatch(/does not fit the app and was not used/);
+  });
+});
+
+describe('listed input spec', () => {
+  const spec = { version: 1, name: 'input', shape: ['N', 1, 28, 28], output: { name: 'logits', shape: ['N', 10] } };
+
+  it('accepts the contract', () => {
+    expect(checkListedSpec(spec)).toEqual([]);
+  });
+
+  it('refuses another preprocessing version or shape', () => {
+    expect(checkListedSpec({ ...spec, version: 2 }).join()).toMatch(/spec v2/);
+    expect(checkListedSpec({ ...spec, shape: ['N', 28, 28] }).join()).toMatch(/input "input" \[N,28,28\]/);
+  });
+});

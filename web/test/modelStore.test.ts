@@ -1,0 +1,65 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ModelStore, StorageError, type StoredModel } from '../src/modelStore';
+
+function meta(version: number, sha: string): StoredModel {
+  return {
+    sha256: sha.repeat(64),
+    version,
+    created_at: '2026-11-26T19:00:00Z',
+    test_accuracy: 0.97,
+    size_bytes: 4,
+    quantized: false,
+    input_spec: { version: 1, name: 'input', shape: ['N', 1, 28, 28], output: { name: 'logits', shape: ['N', 10] } },
+    stored_at: '2026-11-26T19:10:00Z',
+  };
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('models stored in the browser', () => {
+  it('keeps models with their metadata, lists them newest first, and removes one', async () => {
+    const store = new ModelStore(new IDBFactory());
+    await store.put(meta(1, 'a'), new Uint8Array([1, 2, 3, 4]));
+    await store.put(meta(2, 'b'), new Uint8Array([5, 6, 7, 8]));
+    expect((await store.list()).map((m) => m.version)).toEqual([2, 1]);
+    expect(Array.from((await store.bytes('a'.repeat(64))) ?? [])).toEqual([1, 2, 3, 4]);
+    await store.remove('a'.repeat(64));
+    expect((await store.list()).map((m) => m.version)).toEqual([2]);
+    expect(await store.bytes('a'.repeat(64))).toBeNull();
+  });
+
+  it('survives a reload: a new store on the same database sees the models', async () => {
+    const factory = new IDBFactory();
+    await new ModelStore(factory).put(meta(3, 'c'), new Uint8Array([9]));
+    expect((await new ModelStore(factory).list())[0]?.version).toBe(3);
+  });
+
+  it('says storage is full when the model does not fit the quota', async () => {
+    vi.stubGlobal('navigator', { storage: { estimate: () => Promise.resolve({ quota: 1000, usage: 998 }) } });
+    const store = new ModelStore(new IDBFactory());
+    const put = store.put(meta(1, 'a'), new Uint8Array(4));
+    await expect(put).rejects.toMatchObject({ problem: 'full' });
+    await expect(put).rejects.toThrow(/not enough storage space.*4 B needed, 2 B free/);
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('says storage is denied when the browser forbids it', async () => {
+    const denied = {
+      open: () => {
+        throw new DOMException('access to IndexedDB is denied', 'SecurityError');
+      },
+    } as unknown as IDBFactory;
+    const listing = new ModelStore(denied).list();
+    await expect(listing).rejects.toBeInstanceOf(StorageError);
+    await expect(listing).rejects.toThrow(/does not allow the app to store models/);
+  });
+
+  it('says storage is unavailable without IndexedDB', async () => {
+    const listing = new ModelStore(null).list();
+    await expect(listing).rejects.toMatchObject({ problem: 'unavailable' });
+  });
+});
