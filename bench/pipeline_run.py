@@ -1,0 +1,162 @@
+"""Benchmark: the whole training pipeline, run locally on the offline sample.
+
+A fresh emulator (moto on a free port), the sample seeded into it, then one full local run of
+the pipeline definition with its defaults. Prints the wall time per step and in total, the
+runner's overhead against the same scripts run directly (the time inside each script is
+measured in the same run, so the ratio compares like with like), the test accuracy, and the
+fp32 and int8 model sizes; then a second run, which should come from the cache. Also draws
+the step times as a picture. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+TARGET_TOTAL_S = 120
+TARGET_OVERHEAD = 0.10
+TARGET_INT8_BYTES = 120 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find(document: Any, *paths: str) -> Any:
+    """The first of several dotted paths present in a JSON document (None if none is)."""
+    for path in paths:
+        value = document
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return value
+    return None
+
+
+def kib(value: Any) -> str:
+    return f"{value / 1024:.1f} KiB ({value:,} bytes)" if isinstance(value, int | float) else "n/a"
+
+
+def draw(steps: list[tuple[str, float, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [name for name, _, _ in steps]
+    scripts = [script for _, _, script in steps]
+    overheads = [max(total - script, 0.0) for _, total, script in steps]
+    figure, axes = plt.subplots(figsize=(7, 3))
+    axes.barh(names, scripts, label="script")
+    axes.barh(names, overheads, left=scripts, label="runner (S3, setup)")
+    axes.invert_yaxis()
+    axes.set_xlabel("seconds")
+    axes.set_title("local pipeline run: time per step")
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main() -> int:
+    # The in-process emulator would log every request; the figures are the output here.
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    state = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PLAYGROUND_EMULATOR_PORT": str(port),
+            "PLAYGROUND_STATE_DIR": str(state),
+        }
+    )
+    try:
+        return bench(state)
+    finally:
+        server.stop()
+
+
+def bench(state: Path) -> int:
+    from mlops_settings import load_settings
+    from pipelines.local_runner import SUCCEEDED, LocalRunner
+    from pipelines.mnist import pipeline
+    from playground import data, stack
+    from playground.commands.pipeline import git_commit
+
+    settings = load_settings()
+    stack.bootstrap(settings)
+    # Includes the emulator's tracebacks for IAM probes the SDK makes and tolerates.
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    data.seed(settings, "sample")
+
+    began = time.perf_counter()
+    document, _ = pipeline.load_definition(settings)
+    definition_s = time.perf_counter() - began
+    s3 = boto3.client("s3", region_name=settings.region)
+    runner = LocalRunner(
+        document, settings.pipeline_name, state, s3, settings.region, "123456789012"
+    )
+
+    began = time.perf_counter()
+    record = runner.run({"GitCommit": git_commit()})
+    total_s = time.perf_counter() - began
+
+    print("MNIST pipeline, local run on the offline sample (10,000 digits), fresh emulator")
+    print(f"definition built (SDK import + code upload, once): {definition_s:6.1f} s")
+    print(f"{'step':<16}{'status':<13}{'wall s':>8}{'script s':>10}")
+    jobs = []
+    for step in record.steps.values():
+        print(f"{step.name:<16}{step.status:<13}{step.seconds:>8.1f}{step.script_seconds:>10.1f}")
+        if step.type in ("Processing", "Training") and step.status == SUCCEEDED:
+            jobs.append((step.name, step.seconds, step.script_seconds))
+    scripts_s = sum(script for _, _, script in jobs)
+    overhead = total_s / scripts_s - 1 if scripts_s else float("nan")
+    print(f"total wall time: {total_s:.1f} s (target <= {TARGET_TOTAL_S} s)")
+    print(
+        f"runner overhead: {overhead:.1%} of the scripts' own time "
+        f"(ratio {total_s / scripts_s if scripts_s else float('nan'):.3f}, "
+        f"target <= {TARGET_OVERHEAD:.0%})"
+    )
+    if record.status != SUCCEEDED:
+        print(f"run FAILED: {record.failure_reason}")
+    evaluation = record.steps[pipeline.EVALUATE].property_files.get("Evaluation", {})
+    accuracy = find(evaluation, "metrics.accuracy.value")
+    print(f"test accuracy: {accuracy:.2%} (target >= 98.5%)" if accuracy else "test accuracy: n/a")
+    fp32 = find(evaluation, "model.fp32_size_bytes", "quantization.fp32_size_bytes")
+    int8 = find(evaluation, "model.int8_size_bytes", "quantization.int8_size_bytes")
+    print(f"model size fp32: {kib(fp32)}")
+    print(f"model size int8: {kib(int8)} (target <= {TARGET_INT8_BYTES // 1024} KiB)")
+    print(f"model registered: {kib(find(evaluation, 'model.size_bytes'))} kept")
+
+    began = time.perf_counter()
+    again = runner.run({"GitCommit": git_commit()})
+    cached = [s.name for s in again.steps.values() if s.cached]
+    print(
+        f"second run, unchanged inputs: {time.perf_counter() - began:.1f} s, "
+        f"{again.status}, cached steps: {', '.join(cached) or 'none'}"
+    )
+    picture = state / "pipeline_step_times.png"
+    draw(jobs, picture)
+    print(f"picture: {picture}")
+    return 0 if record.status == SUCCEEDED else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

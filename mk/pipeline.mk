@@ -1,0 +1,25 @@
+# The training pipeline: its SageMaker definition and the local run (included by the root Makefile).
+
+PIPELINE_DEFINITION ?= build/pipeline-definition.json
+
+.PHONY: pipeline-run pipeline-definition pipeline-upsert pipeline-test pipeline-bench
+
+## Run the pipeline locally against the emulator (a cached run is near-instant).
+pipeline-run:
+	uv run playground pipeline run
+
+## Write the pipeline definition JSON (for Terraform / CI) to $(PIPELINE_DEFINITION).
+pipeline-definition:
+	uv run playground pipeline definition --output $(PIPELINE_DEFINITION)
+
+## Create or update the pipeline in SageMaker (the emulator locally).
+pipeline-upsert:
+	uv run playground pipeline upsert
+
+## The definition, runner and CLI tests.
+pipeline-test:
+	uv run pytest tests/pipelines/mnist/test_pipeline.py tests/pipelines/local_runner tests/playground/commands/test_pipeline.py
+
+## Full local run on the offline sample: time per step, overhead, accuracy, model sizes.
+pipeline-bench:
+	uv run python bench/pipeline_run.py

@@ -1,0 +1,334 @@
+"""`playground pipeline`: the training pipeline's definition, in SageMaker or run locally."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import boto3
+import typer
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mlops_settings import Settings
+from pipelines.local_runner import (
+    FAILED,
+    SUCCEEDED,
+    LocalRunner,
+    PipelineError,
+    RunRecord,
+    StepRecord,
+    load_run,
+)
+from pipelines.mnist import pipeline as mnist
+from playground.console import console, errors, fail, settings_or_exit
+
+app = typer.Typer(
+    help="The training pipeline: its SageMaker definition, and running it locally.",
+    no_args_is_help=True,
+)
+
+PARAM_HELP = "Pipeline parameter as Name=Value (repeatable), e.g. --param Epochs=3"
+
+
+@contextmanager
+def aws_errors(settings: Settings) -> Iterator[None]:
+    """Turn an unreachable endpoint or missing credentials into one line for a person."""
+    try:
+        yield
+    except EndpointConnectionError as exc:
+        hint = " (start it: playground local start)" if settings.target == "local" else ""
+        raise fail(f"cannot reach AWS at {exc.kwargs.get('endpoint_url')}{hint}") from None
+    except NoCredentialsError:
+        raise fail("no AWS credentials found (see the README's AWS section)") from None
+
+
+def parse_params(values: list[str]) -> dict[str, str]:
+    """`["A=1", "B=x"]` -> `{"A": "1", "B": "x"}`, refusing anything else."""
+    params: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name):
+            raise fail(f"--param {item!r}: expected Name=Value, e.g. AccuracyThreshold=0.98", 2)
+        params[name] = value
+    return params
+
+
+def git_commit(folder: Path | None = None) -> str:
+    """The checked-out commit (40 hex), or `unknown` outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out if re.fullmatch(r"[0-9a-f]{40}", out) else "unknown"
+
+
+def _definition(settings: Settings, rebuild: bool = False) -> dict[str, Any]:
+    try:
+        with errors.status("building the pipeline definition (SageMaker SDK, uploads code)…"):
+            document, _ = mnist.load_definition(settings, rebuild=rebuild)
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise fail(str(exc)) from None
+    return document
+
+
+@app.command()
+def params() -> None:
+    """List the pipeline's parameters, their defaults and what they mean."""
+    settings = settings_or_exit()
+    table = Table(title=f"parameters of {settings.pipeline_name} (set with --param Name=Value)")
+    table.add_column("name", no_wrap=True)
+    for column in ("type", "default", "meaning"):
+        table.add_column(column)
+    for spec in mnist.parameter_defaults(settings):
+        meaning = spec.description + (f" ({' | '.join(spec.enum)})" if spec.enum else "")
+        table.add_row(spec.name, spec.type, str(spec.default), meaning)
+    console.print(table)
+
+
+@app.command()
+def definition(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON here.")
+    ] = None,
+    rebuild: bool = typer.Option(False, "--rebuild", help="Ignore the cached definition."),
+) -> None:
+    """Print the pipeline definition JSON (SageMaker Pipelines format)."""
+    settings = settings_or_exit()
+    with aws_errors(settings):
+        text = json.dumps(_definition(settings, rebuild), indent=2)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n")
+        errors.print(f"wrote {output}")
+    else:
+        typer.echo(text)
+
+
+def _pipeline_exists(client: Any, name: str) -> bool:
+    try:
+        client.describe_pipeline(PipelineName=name)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        # AWS says ResourceNotFound; the emulator says ValidationException.
+        if code in ("ResourceNotFound", "ValidationException"):
+            return False
+        raise
+    return True
+
+
+@app.command()
+def upsert() -> None:
+    """Create or update the pipeline in SageMaker (the emulator locally)."""
+    settings = settings_or_exit()
+    with aws_errors(settings):
+        _upsert(settings)
+
+
+def _upsert(settings: Settings) -> None:
+    document = _definition(settings)
+    role = mnist.ensure_execution_role(settings)
+    client = boto3.client("sagemaker", region_name=settings.region)
+    name, body = settings.pipeline_name, json.dumps(document)
+    try:
+        if _pipeline_exists(client, name):
+            arn = client.update_pipeline(PipelineName=name, PipelineDefinition=body, RoleArn=role)[
+                "PipelineArn"
+            ]
+            action = "updated"
+        else:
+            arn = client.create_pipeline(
+                PipelineName=name,
+                PipelineDefinition=body,
+                RoleArn=role,
+                # Idempotent per definition: a retried create of the same JSON is one pipeline.
+                ClientRequestToken=hashlib.sha256(body.encode()).hexdigest(),
+            )["PipelineArn"]
+            action = "created"
+    except ClientError as exc:
+        raise fail(f"SageMaker refused the pipeline: {exc}") from None
+    console.print(f"{action} {arn}")
+
+
+@app.command()
+def start(
+    params: Annotated[list[str] | None, typer.Option("--param", help=PARAM_HELP)] = None,
+) -> None:
+    """Start an execution in SageMaker (the emulator records it but runs no step)."""
+    settings = settings_or_exit()
+    values = parse_params(params or [])
+    with aws_errors(settings):
+        _start(settings, values)
+
+
+def _start(settings: Settings, values: dict[str, str]) -> None:
+    client = boto3.client("sagemaker", region_name=settings.region)
+    if not _pipeline_exists(client, settings.pipeline_name):
+        raise fail(
+            f"pipeline {settings.pipeline_name!r} does not exist; run `playground pipeline upsert`"
+        )
+    try:
+        arn = client.start_pipeline_execution(
+            PipelineName=settings.pipeline_name,
+            ClientRequestToken=secrets.token_hex(16),
+            PipelineParameters=[{"Name": k, "Value": v} for k, v in values.items()],
+        )["PipelineExecutionArn"]
+    except ClientError as exc:
+        raise fail(f"SageMaker refused the execution: {exc}") from None
+    console.print(f"started {arn}")
+
+
+class StepProgress:
+    """Draws one line per step: a spinner while it runs, its last output line, its time."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def step_started(self, name: str, kind: str) -> None:
+        """Add the step's line."""
+        self.tasks[name] = self.progress.add_task(f"[bold]{name}[/] ({kind.lower()})", total=1)
+
+    def step_output(self, name: str, line: str) -> None:
+        """Show the script's latest line next to the step."""
+        text = line if len(line) <= 70 else line[:67] + "…"
+        self.progress.update(self.tasks[name], description=f"[bold]{name}[/] [dim]{text}[/]")
+
+    def step_finished(self, record: StepRecord) -> None:
+        """Mark the step done, cached or failed."""
+        mark = {SUCCEEDED: "[green]✓[/]", FAILED: "[red]✗[/]"}.get(record.status, "·")
+        note = " (cached)" if record.cached else ""
+        self.progress.update(
+            self.tasks[record.name],
+            description=f"{mark} [bold]{record.name}[/]{note}",
+            completed=1,
+        )
+
+
+def _registration(record: RunRecord, s3: Any) -> dict[str, Any] | None:
+    step = record.steps.get(mnist.REGISTER)
+    if step is None or step.status != SUCCEEDED:
+        return None
+    outputs = step.properties.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    for output in outputs:
+        if output.get("OutputName") == "registration":
+            bucket, _, key = str(output["S3Output"]["S3Uri"]).removeprefix("s3://").partition("/")
+            try:
+                body = s3.get_object(Bucket=bucket, Key=f"{key.rstrip('/')}/registration.json")
+            except Exception:  # the summary shows what it can
+                return None
+            return dict(json.loads(body["Body"].read()))
+    return None
+
+
+def summary(record: RunRecord, s3: Any) -> Table:
+    """Per-step status and time, then accuracy and the registered version."""
+    table = Table(title=f"execution {record.execution_id}: {record.status}")
+    for column in ("step", "status", "seconds", "note"):
+        table.add_column(column)
+    for step in record.steps.values():
+        note = "cached" if step.cached else ""
+        if step.type == "Condition" and step.properties:
+            note = f"outcome {step.properties.get('Outcome')}"
+        table.add_row(step.name, step.status, f"{step.seconds:.1f}", note)
+    evaluation = record.steps.get(mnist.EVALUATE)
+    if evaluation and evaluation.property_files.get("Evaluation"):
+        metrics = evaluation.property_files["Evaluation"].get("metrics", {})
+        accuracy = metrics.get("accuracy", {}).get("value")
+        if isinstance(accuracy, int | float):
+            table.caption = f"test accuracy {accuracy:.2%}"
+    registration = _registration(record, s3)
+    if registration:
+        arn = str(registration.get("model_package_arn", ""))
+        # A versioned package's ARN ends in its version: ...:model-package/<group>/<version>.
+        version = arn.rsplit("/", 1)[-1] if arn.rsplit("/", 1)[-1].isdigit() else arn
+        status = registration.get("approval_status", "")
+        extra = f"registered version {version} {status}".strip()
+        table.caption = f"{table.caption}; {extra}" if table.caption else extra
+    return table
+
+
+@app.command()
+def run(
+    execution_id: str | None = typer.Argument(
+        None, help="With --resume: the execution to resume (default: the newest failed one)."
+    ),
+    params: Annotated[list[str] | None, typer.Option("--param", help=PARAM_HELP)] = None,
+    approval: str | None = typer.Option(
+        None,
+        "--approval",
+        help="auto: a model that passes the gate is Approved; manual: PendingManualApproval.",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Resume a failed local execution."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the definition first."),
+) -> None:
+    """Run the pipeline on this machine: same definition, steps as local processes."""
+    settings = settings_or_exit()
+    values = parse_params(params or [])
+    if approval is not None:
+        if approval not in mnist.APPROVAL_STATUS_BY_MODE:
+            raise fail(f"--approval must be auto or manual, not {approval!r}", 2)
+        values["ModelApprovalStatus"] = mnist.APPROVAL_STATUS_BY_MODE[approval]
+    if execution_id and not resume:
+        raise fail("an execution id is only accepted with --resume", 2)
+    if resume and values:
+        raise fail("--resume reuses the execution's parameters; drop --param/--approval", 2)
+    values.setdefault("GitCommit", git_commit())
+    with aws_errors(settings):
+        _run(settings, values, execution_id if resume else None, resume, rebuild)
+
+
+def _run(
+    settings: Settings,
+    values: dict[str, str],
+    execution_id: str | None,
+    resume: bool,
+    rebuild: bool,
+) -> None:
+    s3 = boto3.client("s3", region_name=settings.region)
+    try:
+        previous = load_run(settings.state_dir, execution_id) if resume else None
+    except PipelineError as exc:
+        raise fail(str(exc)) from None
+    if previous is not None:
+        document = json.loads((Path(previous.folder) / "definition.json").read_text())
+    else:
+        document = _definition(settings, rebuild)
+    account = boto3.client("sts", region_name=settings.region).get_caller_identity()["Account"]
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        try:
+            runner = LocalRunner(
+                document,
+                settings.pipeline_name,
+                settings.state_dir,
+                s3,
+                settings.region,
+                account,
+                StepProgress(progress),
+            )
+            record = runner.resume(previous) if previous else runner.run(values)
+        except PipelineError as exc:
+            raise fail(str(exc), 2) from None
+    console.print(summary(record, s3))
+    console.print(f"logs: {Path(record.folder) / 'logs'}")
+    if record.status != SUCCEEDED:
+        raise fail(
+            f"pipeline failed: {record.failure_reason}\n"
+            f"resume with: playground pipeline run --resume {record.execution_id}"
+        )
