@@ -29,3 +29,8 @@ from playground.commands import models, serve  # noqa: E402
 
 app.add_typer(models.app, name="models")
 app.add_typer(serve.app, name="serve")
+
+from playground.commands import up  # noqa: E402
+
+app.command("up")(up.up)
+app.command("down")(up.down)

@@ -85,7 +85,7 @@ def parameter_defaults(settings: Settings) -> list[ParameterDefault]:
         ParameterDefault("MaxModelSizeBytes", "Integer", 524288, "size budget of the ONNX file"),
         ParameterDefault("ProcessingInstanceType", "String", "ml.m5.xlarge", "processing jobs"),
         ParameterDefault("TrainingInstanceType", "String", "ml.m5.xlarge", "the training job"),
-        ParameterDefault("Epochs", "Integer", 12, "training epochs"),
+        ParameterDefault("Epochs", "Integer", 10, "training epochs"),
         ParameterDefault(
             "Quantize", "String", "true", "try int8 static quantization", ("true", "false")
         ),

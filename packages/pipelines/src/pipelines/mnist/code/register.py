@@ -1,0 +1,235 @@
+"""Register step: put the evaluated ONNX model in the SageMaker Model Registry.
+
+Runs as a SageMaker processing job after the gate passed. Inputs:
+/opt/ml/processing/model/model.onnx (the evaluate step's chosen model),
+/opt/ml/processing/evaluation/evaluation.json and /opt/ml/processing/manifest/manifest.json.
+Uploads the model and the evaluation report content-addressed
+(``s3://<bucket>/models/<group>/<sha256>/``) and creates one model package per
+contracts/registry-entry.md. Prints the package ARN and writes it to
+/opt/ml/processing/output/registration/registration.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from container import fail, opt_ml, sha256_bytes, write_json
+
+INPUT_SPEC_VERSION = "1"  # contracts/preprocessing.md
+APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
+CONTENT_TYPE = "application/json"
+
+# The serving image the registry entry names (the API requires one; the browser never uses
+# it). SageMaker's PyTorch inference image, looked up here rather than through the sagemaker
+# SDK, which processing containers may not have. Accounts as in the SDK's
+# image_uri_config/pytorch.json; every region not listed uses the default account.
+SERVING_IMAGE = "pytorch-inference:2.6.0-cpu-py312"
+DEFAULT_IMAGE_ACCOUNT = "763104351884"
+IMAGE_ACCOUNTS = {
+    "af-south-1": "626614931356",
+    "ap-east-1": "871362719292",
+    "ap-east-2": "975050140332",
+    "ap-northeast-3": "364406365360",
+    "ap-south-2": "772153158452",
+    "ap-southeast-3": "907027046896",
+    "ap-southeast-4": "457447274322",
+    "ap-southeast-5": "550225433462",
+    "ap-southeast-6": "633930458069",
+    "ap-southeast-7": "590183813437",
+    "ca-west-1": "204538143572",
+    "cn-north-1": "727897471807",
+    "cn-northwest-1": "727897471807",
+    "eu-central-2": "380420809688",
+    "eu-south-1": "692866216735",
+    "eu-south-2": "503227376785",
+    "il-central-1": "780543022126",
+    "me-central-1": "914824155844",
+    "me-south-1": "217643126080",
+    "me-west-1": "124382933778",
+    "mx-central-1": "637423239942",
+    "us-gov-east-1": "446045086412",
+    "us-gov-west-1": "442386744353",
+}
+_GIT_COMMIT = re.compile(r"^([0-9a-f]{40}|unknown)$")
+
+
+class RegistrationError(RuntimeError):
+    """An input is missing or inconsistent; nothing was registered."""
+
+
+def serving_image(region: str) -> str:
+    """The PyTorch inference image URI for a region."""
+    account = IMAGE_ACCOUNTS.get(region, DEFAULT_IMAGE_ACCOUNT)
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{domain}/{SERVING_IMAGE}"
+
+
+def read_inputs(args: argparse.Namespace) -> tuple[bytes, dict[str, Any], bytes, dict[str, Any]]:
+    """The model bytes, the evaluation report (parsed and raw) and the manifest, cross-checked."""
+    paths = {
+        "model": Path(args.model_dir) / "model.onnx",
+        "evaluation": Path(args.evaluation_dir) / "evaluation.json",
+        "manifest": Path(args.manifest_dir) / "manifest.json",
+    }
+    for name, path in paths.items():
+        if not path.is_file():
+            raise RegistrationError(f"{name} file not found: {path}")
+    model = paths["model"].read_bytes()
+    evaluation_raw = paths["evaluation"].read_bytes()
+    evaluation = json.loads(evaluation_raw)
+    manifest = json.loads(paths["manifest"].read_text())
+    digest = sha256_bytes(model)
+    if evaluation["model"]["sha256"] != digest:
+        raise RegistrationError(
+            f"model.onnx has SHA-256 {digest[:12]}..., but evaluation.json evaluated "
+            f"{evaluation['model']['sha256'][:12]}...: not the evaluated model"
+        )
+    if evaluation["dataset_hash"] != manifest["dataset_hash"]:
+        raise RegistrationError(
+            "evaluation.json and manifest.json name different datasets "
+            f"({evaluation['dataset_hash'][:12]}... vs {manifest['dataset_hash'][:12]}...)"
+        )
+    return model, evaluation, evaluation_raw, manifest
+
+
+def upload_once(s3: Any, bucket: str, key: str, data: bytes, content_type: str) -> bool:
+    """Upload unless the key exists (content-addressed keys are never overwritten).
+
+    An existing model file must hold the same bytes; returns whether it uploaded.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        existing = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            raise
+    else:
+        if key.endswith(".onnx") and sha256_bytes(existing) != sha256_bytes(data):
+            raise RegistrationError(f"s3://{bucket}/{key} exists with different bytes")
+        return False
+    s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+    return True
+
+
+def metadata(
+    args: argparse.Namespace, model: bytes, evaluation: dict[str, Any], manifest: dict[str, Any]
+) -> dict[str, str]:
+    """CustomerMetadataProperties per the registry contract (every value a string)."""
+    return {
+        "sha256": sha256_bytes(model),
+        "size_bytes": str(len(model)),
+        "test_accuracy": f"{evaluation['metrics']['accuracy']['value']:.4f}",
+        "dataset_hash": manifest["dataset_hash"],
+        "git_commit": args.git_commit,
+        "pipeline_execution_id": args.pipeline_execution_id,
+        "input_spec_version": INPUT_SPEC_VERSION,
+        "input_name": "input",
+        "input_shape": "N,1,28,28",
+        "output_name": "logits",
+        "output_shape": "N,10",
+        "quantized": "true" if evaluation["model"]["quantized"] else "false",
+    }
+
+
+def register(args: argparse.Namespace) -> dict[str, Any]:
+    """Upload the files and create the model package; returns the registration record."""
+    import boto3
+
+    model, evaluation, evaluation_raw, manifest = read_inputs(args)
+    region = args.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name
+    if not region:
+        raise RegistrationError("no region: pass --region or set AWS_REGION")
+    properties = metadata(args, model, evaluation, manifest)
+    prefix = f"models/{args.model_package_group}/{properties['sha256']}"
+    s3 = boto3.client("s3", region_name=region)
+    uploaded = {
+        "model.onnx": upload_once(
+            s3, args.model_bucket, f"{prefix}/model.onnx", model, "application/octet-stream"
+        ),
+        "evaluation.json": upload_once(
+            s3, args.model_bucket, f"{prefix}/evaluation.json", evaluation_raw, CONTENT_TYPE
+        ),
+    }
+    model_url = f"s3://{args.model_bucket}/{prefix}/model.onnx"
+    evaluation_url = f"s3://{args.model_bucket}/{prefix}/evaluation.json"
+    kind = "int8" if properties["quantized"] == "true" else "fp32"
+    description = (
+        f"accuracy {float(properties['test_accuracy']):.2%}, {len(model) / 1024:.1f} KB {kind}, "
+        f"dataset {manifest['dataset_hash'][:12]}"
+    )
+    response = boto3.client("sagemaker", region_name=region).create_model_package(
+        ModelPackageGroupName=args.model_package_group,
+        ModelPackageDescription=description,
+        InferenceSpecification={
+            "Containers": [{"Image": serving_image(region), "ModelDataUrl": model_url}],
+            "SupportedContentTypes": [CONTENT_TYPE],
+            "SupportedResponseMIMETypes": [CONTENT_TYPE],
+        },
+        ModelMetrics={
+            "ModelQuality": {"Statistics": {"ContentType": CONTENT_TYPE, "S3Uri": evaluation_url}}
+        },
+        ModelApprovalStatus=args.approval_status,
+        CustomerMetadataProperties=properties,
+    )
+    arn = response["ModelPackageArn"]
+    return {
+        "model_package_arn": arn,
+        "model_package_group": args.model_package_group,
+        "approval_status": args.approval_status,
+        "model_data_url": model_url,
+        "evaluation_url": evaluation_url,
+        "uploaded": uploaded,
+        "description": description,
+        "customer_metadata": properties,
+    }
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments (defaults are SageMaker's processing-job locations)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model-package-group", required=True)
+    parser.add_argument("--model-bucket", required=True)
+    parser.add_argument("--approval-status", default="PendingManualApproval")
+    parser.add_argument("--git-commit", default="unknown")
+    parser.add_argument("--pipeline-execution-id", default="unknown")
+    parser.add_argument("--region", default="")
+    parser.add_argument("--model-dir", default=str(opt_ml("processing/model")))
+    parser.add_argument("--evaluation-dir", default=str(opt_ml("processing/evaluation")))
+    parser.add_argument("--manifest-dir", default=str(opt_ml("processing/manifest")))
+    parser.add_argument("--output-dir", default=str(opt_ml("processing/output/registration")))
+    args = parser.parse_args(argv)
+    if args.approval_status not in APPROVAL_STATUSES:
+        parser.error(f"--approval-status must be one of {', '.join(APPROVAL_STATUSES)}")
+    if not _GIT_COMMIT.match(args.git_commit):
+        parser.error(f"--git-commit must be 40 hex digits or 'unknown', got {args.git_commit!r}")
+    if not args.pipeline_execution_id.strip():
+        parser.error("--pipeline-execution-id must not be empty")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = parse_args(argv)
+    try:
+        record = register(args)
+    except RegistrationError as exc:
+        fail(f"register failed: {exc}")
+        return 1
+    except Exception as exc:
+        fail(f"register failed: {type(exc).__name__}: {exc}")
+        raise
+    write_json(Path(args.output_dir) / "registration.json", record)
+    print(record["model_package_arn"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

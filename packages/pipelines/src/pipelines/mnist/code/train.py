@@ -1,0 +1,267 @@
+"""Train step: fit the digit CNN and export it as one self-contained ONNX file.
+
+Runs as a SageMaker training job in script mode. Data channels arrive in ``SM_CHANNEL_TRAIN``
+and ``SM_CHANNEL_VALIDATION`` (the prepare step's ``.npz`` files), hyperparameters as command
+line arguments (``--epochs 10 --lr 0.004 --augment true``). Writes ``model.onnx`` and
+``model.pt`` (state dict, for the parity check) to ``SM_MODEL_DIR`` and ``metrics.json`` and
+``training_curves.png`` to ``SM_OUTPUT_DATA_DIR``. Logs one ``epoch=.. loss=..`` line per
+epoch, the format SageMaker metric definitions parse.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before torch loads OpenMP: idle threads sleep instead of spinning, which keeps a training
+# job from slowing to a crawl when it shares its cores (a laptop, a CI runner).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import io
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
+from container import fail, opt_ml, parse_bool, sha256_file, write_json
+from model import DigitCNN, export_onnx, parameter_count, to_input
+
+# Augmentation ranges: a digit drawn with a mouse and put through the preprocessing spec is
+# a little rotated, off-centre, larger or smaller, and its stroke is thinner or thicker than
+# MNIST's pen strokes.
+MAX_ROTATION_DEGREES = 10.0
+MAX_SHIFT_PIXELS = 2.0
+MAX_SCALE_CHANGE = 0.10
+STROKE_PROBABILITY = 0.35
+MAX_THINNING = 0.5  # a full 3x3 erosion wipes out the thin strokes of many 1s and 7s
+
+
+def load_split(channel_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels from the one ``.npz`` file in a data channel."""
+    files = sorted(channel_dir.glob("*.npz"))
+    if len(files) != 1:
+        raise FileNotFoundError(f"expected one .npz file in {channel_dir}, found {len(files)}")
+    with np.load(files[0], allow_pickle=False) as data:
+        images, labels = data["images"], data["labels"]
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"{files[0].name}: {len(images)} images but {len(labels)} labels")
+    return images, labels
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random rotation, scale, shift and stroke width for a batch [N, 1, 28, 28]."""
+    n = batch.shape[0]
+
+    def uniform(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator) * 2 - 1  # in [-1, 1)
+
+    angle = uniform(n) * math.radians(MAX_ROTATION_DEGREES)
+    scale = 1 + uniform(n) * MAX_SCALE_CHANGE
+    # affine_grid works in [-1, 1] coordinates: 14 pixels per unit on a 28-pixel side.
+    shift = uniform(n, 2) * (MAX_SHIFT_PIXELS / 14)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
+    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+    moved = F.grid_sample(batch, grid, align_corners=False, padding_mode="zeros")
+
+    # Stroke width: blend towards a 3x3 dilation (thicker) or erosion (thinner) by a random
+    # amount, which gives a continuous range of widths rather than two fixed ones.
+    amount = uniform(n, 1, 1, 1).clamp(min=-MAX_THINNING)
+    active = (torch.rand(n, 1, 1, 1, generator=generator) < STROKE_PROBABILITY).to(batch.dtype)
+    thicker = F.max_pool2d(moved, 3, stride=1, padding=1)
+    thinner = -F.max_pool2d(-moved, 3, stride=1, padding=1)
+    change = amount.clamp(min=0) * (thicker - moved) + (-amount).clamp(min=0) * (thinner - moved)
+    return (moved + active * change).clamp(0, 1)
+
+
+def evaluate(
+    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> tuple[float, float]:
+    """Mean loss and accuracy on a whole split."""
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([model(chunk) for chunk in images.split(1000)])
+        loss = F.cross_entropy(logits, labels).item()
+        accuracy = (logits.argmax(1) == labels).float().mean().item()
+    return loss, accuracy
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    """Fit the model; returns the metrics document."""
+    torch.set_num_threads(args.num_cpus)
+    random.seed(args.seed)
+    np.random.seed(args.seed)  # for any library code that draws from the global RNG
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+
+    train_images, train_labels = load_split(Path(args.train_dir))
+    val_images, val_labels = load_split(Path(args.validation_dir))
+    channels_last = torch.channels_last  # faster CPU convolutions for this model
+    x_train = torch.from_numpy(to_input(train_images)).contiguous(memory_format=channels_last)
+    y_train = torch.from_numpy(train_labels.astype(np.int64))
+    x_val = torch.from_numpy(to_input(val_images)).contiguous(memory_format=channels_last)
+    y_val = torch.from_numpy(val_labels.astype(np.int64))
+
+    model = DigitCNN().to(memory_format=channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch, pct_start=0.25
+    )
+    print(
+        f"training {parameter_count(model)} parameters on {len(x_train)} images "
+        f"(validation {len(x_val)}), {args.epochs} epochs, batch {args.batch_size}, "
+        f"augment={args.augment}, {args.num_cpus} threads",
+        flush=True,
+    )
+
+    history: list[dict[str, float]] = []
+    started = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(order), args.batch_size):
+            batch = order[start : start + args.batch_size]
+            images, labels = x_train[batch], y_train[batch]
+            if args.augment:
+                images = augment(images, generator)
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels, label_smoothing=args.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total_loss += loss.item() * len(batch)
+            correct += int((logits.argmax(1) == labels).sum())
+        val_loss, val_accuracy = evaluate(model, x_val, y_val)
+        record = {
+            "epoch": epoch,
+            "loss": total_loss / len(x_train),
+            "train_accuracy": correct / len(x_train),
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "seconds": time.perf_counter() - started,
+        }
+        history.append(record)
+        print(
+            f"epoch={epoch} loss={record['loss']:.4f} "
+            f"train_accuracy={record['train_accuracy']:.4f} "
+            f"val_loss={val_loss:.4f} val_accuracy={val_accuracy:.4f} "
+            f"seconds={record['seconds']:.1f}",
+            flush=True,
+        )
+
+    model = model.to(memory_format=torch.contiguous_format).eval()
+    model_dir = Path(args.model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), model_dir / "model.pt")
+    onnx_path = export_onnx(model, model_dir / "model.onnx")
+    print(f"wrote {onnx_path.name} ({onnx_path.stat().st_size} bytes)", flush=True)
+    return {
+        "val_accuracy": history[-1]["val_accuracy"],
+        "val_loss": history[-1]["val_loss"],
+        "train_seconds": history[-1]["seconds"],
+        "parameters": parameter_count(model),
+        "onnx_size_bytes": onnx_path.stat().st_size,
+        "onnx_sha256": sha256_file(onnx_path),
+        "train_images": len(x_train),
+        "validation_images": len(x_val),
+        "hyperparameters": {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "weight_decay": args.weight_decay,
+            "label_smoothing": args.label_smoothing,
+            "seed": args.seed,
+            "augment": args.augment,
+        },
+        "history": history,
+    }
+
+
+def curves_png(history: list[dict[str, float]]) -> bytes:
+    """Loss and accuracy per epoch, training against validation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [int(h["epoch"]) for h in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    left.plot(epochs, [h["loss"] for h in history], marker="o", label="train (augmented)")
+    left.plot(epochs, [h["val_loss"] for h in history], marker="o", label="validation")
+    left.set_xlabel("epoch")
+    left.set_ylabel("cross-entropy")
+    left.set_title("Loss")
+    left.legend()
+    right.plot(epochs, [h["train_accuracy"] for h in history], marker="o", label="train")
+    right.plot(epochs, [h["val_accuracy"] for h in history], marker="o", label="validation")
+    right.set_xlabel("epoch")
+    right.set_ylabel("accuracy")
+    right.set_title("Accuracy")
+    right.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Hyperparameters and SageMaker's locations (from the ``SM_*`` variables)."""
+    env = os.environ
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=0.004)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--label-smoothing", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--augment", type=parse_bool, default=True)
+    parser.add_argument(
+        "--train-dir", default=env.get("SM_CHANNEL_TRAIN", str(opt_ml("input/data/train")))
+    )
+    parser.add_argument(
+        "--validation-dir",
+        default=env.get("SM_CHANNEL_VALIDATION", str(opt_ml("input/data/validation"))),
+    )
+    parser.add_argument("--model-dir", default=env.get("SM_MODEL_DIR", str(opt_ml("model"))))
+    parser.add_argument(
+        "--output-data-dir", default=env.get("SM_OUTPUT_DATA_DIR", str(opt_ml("output/data")))
+    )
+    parser.add_argument(
+        "--num-cpus", type=int, default=int(env.get("SM_NUM_CPUS") or os.cpu_count() or 1)
+    )
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0 or args.num_cpus < 1:
+        parser.error("--epochs, --batch-size, --num-cpus must be >= 1 and --lr > 0")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = parse_args(argv)
+    try:
+        metrics = train(args)
+        output_dir = Path(args.output_data_dir)
+        write_json(output_dir / "metrics.json", metrics)
+        (output_dir / "training_curves.png").write_bytes(curves_png(metrics["history"]))
+        print(json.dumps({k: v for k, v in metrics.items() if k != "history"}), flush=True)
+    except Exception as exc:
+        fail(f"train failed: {type(exc).__name__}: {exc}")
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
