@@ -6,7 +6,6 @@ a log file and its journal under ``<state_dir>/emulator/``.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from collections.abc import Mapping
@@ -133,7 +132,7 @@ def _comparable(rule: Mapping[str, Any]) -> dict[str, object]:
 
 
 def bootstrap(settings: Settings) -> list[str]:
-    """Create, when missing, the buckets, the model package group and the pipeline role.
+    """Create, when missing, the buckets (model bucket with CORS) and the model package group.
 
     Only missing things are created, so a restart adds nothing to the journal.
     """
@@ -146,7 +145,6 @@ def bootstrap(settings: Settings) -> list[str]:
     endpoint = settings.emulator_url
     s3 = session.client("s3", endpoint_url=endpoint)
     sagemaker = session.client("sagemaker", endpoint_url=endpoint)
-    iam = session.client("iam", endpoint_url=endpoint)
     created: list[str] = []
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in (settings.data_bucket, settings.model_bucket, settings.site_bucket):
@@ -173,21 +171,4 @@ def bootstrap(settings: Settings) -> list[str]:
             ModelPackageGroupDescription="MNIST digit classifiers (ONNX) for the browser",
         )
         created.append(f"model package group {settings.model_package_group}")
-    try:
-        iam.get_role(RoleName=settings.sagemaker_role_name)
-    except ClientError:
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        iam.create_role(
-            RoleName=settings.sagemaker_role_name, AssumeRolePolicyDocument=json.dumps(trust)
-        )
-        created.append(f"IAM role {settings.sagemaker_role_name}")
     return created

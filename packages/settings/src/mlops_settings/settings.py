@@ -83,6 +83,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a valid SageMaker name (letters, digits, '-')")
         return value
 
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Absolute, so subprocesses that run in another folder (pipeline steps) find it.
+        return value.expanduser().resolve()
+
     @field_validator("endpoint_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import typer
 
+from mlops_settings import Settings
 from playground import stack
 from playground.console import console, fail, settings_or_exit
 
 app = typer.Typer(help="Start, stop and inspect the local AWS emulator.", no_args_is_help=True)
 
 
+def start_emulator(settings: Settings) -> stack.StackStatus:
+    """Start the emulator with a spinner, or exit with the reason."""
+    try:
+        with console.status("starting the AWS emulator (replaying its journal)…"):
+            return stack.start(settings)
+    except stack.StackError as exc:
+        raise fail(str(exc)) from None
+
+
 @app.command()
 def start() -> None:
     """Start the emulator in the background (state kept on disk) and create the resources."""
-    settings = settings_or_exit()
-    try:
-        with console.status("starting the AWS emulator (replaying its journal)…"):
-            state = stack.start(settings)
-    except stack.StackError as exc:
-        raise fail(str(exc)) from None
+    state = start_emulator(settings_or_exit())
     console.print(
         f"emulator ready at [bold]{state.url}[/] (pid {state.pid}, "
         f"{state.journal_entries} journalled changes, state in {state.state_dir})"

@@ -11,6 +11,7 @@ from rich.table import Table
 from mlops_settings import Settings
 from playground import stack
 from playground.background import BackgroundService, ServiceError
+from playground.commands.local import start_emulator
 from playground.console import console, fail, settings_or_exit
 
 SERVICE_TIMEOUT_S = 120.0
@@ -64,11 +65,7 @@ def up(
     """Start the emulator, seed the data, run the pipeline, serve the API and the site."""
     settings = settings_or_exit()
     console.rule("local AWS emulator")
-    try:
-        with console.status("starting the AWS emulator (replaying its journal)…"):
-            emulator = stack.start(settings)
-    except stack.StackError as exc:
-        raise fail(str(exc)) from None
+    emulator = start_emulator(settings)
     console.print(
         f"emulator ready at {emulator.url} ({emulator.journal_entries} journalled changes)"
     )

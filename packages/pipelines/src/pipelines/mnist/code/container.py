@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from idx import sha256_file  # noqa: F401 - re-exported: one implementation for every step
+
 OPT_ML_ENV = "OPT_ML"
 DEFAULT_OPT_ML = "/opt/ml"
 
@@ -46,15 +48,6 @@ def parse_bool(value: str | bool) -> bool:
 def sha256_bytes(data: bytes) -> str:
     """SHA-256 hex digest of some bytes."""
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_json(path: Path, document: Any) -> None:

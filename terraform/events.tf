@@ -1,0 +1,44 @@
+# Continuous training: new raw data, and a weekly run, both start the pipeline.
+
+resource "aws_cloudwatch_event_rule" "new_raw_data" {
+  count = local.create_pipeline ? 1 : 0
+
+  name        = "${var.name_prefix}-new-raw-data"
+  description = "A new object under s3://${local.data_bucket}/${var.raw_prefix}/ starts ${var.pipeline_name}."
+  event_pattern = jsonencode({
+    source      = ["aws.s3"]
+    detail-type = ["Object Created"]
+    detail = {
+      bucket = { name = [local.data_bucket] }
+      object = { key = [{ prefix = "${var.raw_prefix}/" }] }
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_rule" "schedule" {
+  count = local.create_pipeline ? 1 : 0
+
+  name                = "${var.name_prefix}-training-schedule"
+  description         = "Periodic run of ${var.pipeline_name}, so the model is retrained even without new data."
+  schedule_expression = var.training_schedule
+}
+
+resource "aws_cloudwatch_event_target" "start_pipeline" {
+  for_each = local.create_pipeline ? {
+    new_raw_data = aws_cloudwatch_event_rule.new_raw_data[0].name
+    schedule     = aws_cloudwatch_event_rule.schedule[0].name
+  } : {}
+
+  rule      = each.value
+  target_id = "start-${var.pipeline_name}"
+  arn       = aws_sagemaker_pipeline.training[0].arn
+  role_arn  = aws_iam_role.training_trigger.arn
+
+  # The pipeline's own parameter defaults apply; this names the trigger in the execution.
+  sagemaker_pipeline_target {}
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 3
+  }
+}

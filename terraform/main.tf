@@ -1,0 +1,51 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  emulated   = var.aws_endpoint_url != null
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  data_bucket  = "${var.name_prefix}-data"
+  model_bucket = "${var.name_prefix}-models"
+  site_bucket  = "${var.name_prefix}-site"
+  logs_bucket  = "${var.name_prefix}-logs"
+
+  # Pipeline outputs; the step code the definition refers to lives beside them and never expires.
+  pipeline_prefix           = "pipelines/${var.pipeline_name}"
+  pipeline_execution_prefix = "${local.pipeline_prefix}/executions/"
+
+  sagemaker_role_name = "${var.name_prefix}-sagemaker-execution"
+  api_function_name   = "${var.name_prefix}-get-models"
+
+  create_pipeline = var.pipeline_definition_file != null
+  lambda_zip      = coalesce(var.lambda_zip, "${path.module}/../build/lambda/get_models.zip")
+
+  site_origin = (
+    var.site_origin != "" ? var.site_origin :
+    var.enable_cloudfront ? "https://${aws_cloudfront_distribution.site[0].domain_name}" : ""
+  )
+
+  github_enabled           = var.github_repository != ""
+  github_oidc_provider_arn = var.github_oidc_provider_arn != "" ? var.github_oidc_provider_arn : one(aws_iam_openid_connect_provider.github[*].arn)
+
+  # Values every policy template in iam/ may use; templatefile() fails on any other name.
+  # SageMaker ARNs carry resource names in lower case.
+  policy_vars = {
+    partition                    = local.partition
+    region                       = var.region
+    account_id                   = local.account_id
+    name_prefix                  = var.name_prefix
+    data_bucket                  = local.data_bucket
+    model_bucket                 = local.model_bucket
+    site_bucket                  = local.site_bucket
+    model_package_group          = var.model_package_group
+    model_package_group_arn_name = lower(var.model_package_group)
+    pipeline_arn_name            = lower(var.pipeline_name)
+    pipeline_prefix              = local.pipeline_prefix
+    raw_prefix                   = var.raw_prefix
+    sagemaker_role               = local.sagemaker_role_name
+    api_function                 = local.api_function_name
+    state_bucket                 = var.terraform_state_bucket
+  }
+}
