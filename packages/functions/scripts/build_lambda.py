@@ -55,7 +55,10 @@ def _uv() -> list[str]:
 def _run(command: list[str], step: str) -> str:
     print(f"[lambda] {step}", flush=True)
     command = [*_uv(), *command[1:]] if command[0] == "uv" else command
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    # The zip holds no bytecode (it would make the bytes differ by interpreter), so a
+    # UV_COMPILE_BYTECODE set for the workspace must not reach this install.
+    env = {k: v for k, v in os.environ.items() if k != "UV_COMPILE_BYTECODE"}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
         raise SystemExit(f"[lambda] {step} failed (exit {done.returncode})")

@@ -108,17 +108,20 @@ def test_registers_one_package_with_the_full_contract(
     assert record["uploaded"] == {"model.onnx": True, "evaluation.json": True}
 
 
-def test_pending_approval_and_a_second_version_reuse_the_stored_file(
+def test_the_same_model_registered_again_reuses_its_version_and_file(
     emulator: Settings, inputs: Path, run_step: Callable[..., Any]
 ) -> None:
     first = register(run_step, inputs, emulator, "--approval-status", "Approved")
-    second = register(run_step, inputs, emulator)  # the default: a person approves
+    # A rerun after an unrelated commit: same bytes, other commit, default approval mode.
+    second = register(run_step, inputs, emulator, "--git-commit", "b" * 40)
 
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
-    listed = sorted(packages(emulator), key=lambda p: p["ModelPackageVersion"])
-    assert [p["ModelApprovalStatus"] for p in listed] == ["Approved", "PendingManualApproval"]
+    assert "already registered" in second.stdout
+    listed = packages(emulator)
+    assert [p["ModelApprovalStatus"] for p in listed] == ["Approved"]
     record = json.loads((inputs / "processing/output/registration/registration.json").read_text())
+    assert record["already_registered"] is True
     assert record["uploaded"] == {"model.onnx": False, "evaluation.json": False}
 
 

@@ -165,7 +165,23 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
         f"accuracy {float(properties['test_accuracy']):.2%}, {len(model) / 1024:.1f} KB {kind}, "
         f"dataset {manifest['dataset_hash'][:12]}"
     )
-    response = boto3.client("sagemaker", region_name=region).create_model_package(
+    sagemaker = boto3.client("sagemaker", region_name=region)
+    existing = find_version_with_sha256(sagemaker, args.model_package_group, properties["sha256"])
+    if existing is not None:
+        # The same bytes are already a version (e.g. a rerun after an unrelated commit): one
+        # model, one version. Its approval stays whatever a person or an earlier run decided.
+        return {
+            "model_package_arn": existing["ModelPackageArn"],
+            "model_package_group": args.model_package_group,
+            "approval_status": existing["ModelApprovalStatus"],
+            "model_data_url": model_url,
+            "evaluation_url": evaluation_url,
+            "uploaded": uploaded,
+            "description": existing.get("ModelPackageDescription", description),
+            "customer_metadata": existing.get("CustomerMetadataProperties", properties),
+            "already_registered": True,
+        }
+    response = sagemaker.create_model_package(
         ModelPackageGroupName=args.model_package_group,
         ModelPackageDescription=description,
         InferenceSpecification={
@@ -189,7 +205,24 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
         "uploaded": uploaded,
         "description": description,
         "customer_metadata": properties,
+        "already_registered": False,
     }
+
+
+def find_version_with_sha256(sagemaker: Any, group: str, sha256: str) -> dict[str, Any] | None:
+    """The newest model package of the group whose model file has this SHA-256, if any."""
+    paginator = sagemaker.get_paginator("list_model_packages")
+    pages = paginator.paginate(
+        ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending"
+    )
+    for page in pages:
+        for summary in page.get("ModelPackageSummaryList", []):
+            package = sagemaker.describe_model_package(
+                ModelPackageName=summary["ModelPackageArn"]
+            )
+            if package.get("CustomerMetadataProperties", {}).get("sha256") == sha256:
+                return dict(package)
+    return None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -227,7 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(f"register failed: {type(exc).__name__}: {exc}")
         raise
     write_json(Path(args.output_dir) / "registration.json", record)
-    print(record["model_package_arn"])
+    if record["already_registered"]:
+        print(f"already registered (same sha256), reusing: {record['model_package_arn']}")
+    else:
+        print(record["model_package_arn"])
     return 0
 
 
