@@ -7,8 +7,6 @@ MAKEFLAGS += --no-print-directory
 
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_FROZEN := 1
-# Step scripts start fresh Python processes; compiled bytecode saves seconds on each.
-export UV_COMPILE_BYTECODE := 1
 
 # Areas add their own steps to these lists in mk/*.mk.
 SETUP_TARGETS :=
@@ -28,7 +26,8 @@ uv:
 
 ## Install the Python workspace (locked) and every area's tools.
 setup: uv
-	$(UV) sync --frozen
+	# Step scripts start fresh Python processes; compiled bytecode saves seconds on each.
+	$(UV) sync --frozen --compile-bytecode
 	$(if $(SETUP_TARGETS),@$(MAKE) $(SETUP_TARGETS))
 
 ## Start the local stack (emulator, data, pipeline, API, site) and print where everything is.

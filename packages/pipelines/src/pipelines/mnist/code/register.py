@@ -217,9 +217,7 @@ def find_version_with_sha256(sagemaker: Any, group: str, sha256: str) -> dict[st
     )
     for page in pages:
         for summary in page.get("ModelPackageSummaryList", []):
-            package = sagemaker.describe_model_package(
-                ModelPackageName=summary["ModelPackageArn"]
-            )
+            package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
             if package.get("CustomerMetadataProperties", {}).get("sha256") == sha256:
                 return dict(package)
     return None
