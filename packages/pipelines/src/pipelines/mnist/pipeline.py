@@ -109,7 +109,7 @@ def ensure_execution_role(settings: Settings) -> str:
     """Return the execution role's ARN, creating the role when it is missing on the emulator.
 
     In AWS the role belongs to Terraform; a missing role there is an error, not something the
-    CLI papers over. On the emulator (an endpoint URL is configured) it is created on demand.
+    CLI papers over. On the local target (the emulator) it is created on demand.
     """
     import boto3
 
@@ -117,7 +117,7 @@ def ensure_execution_role(settings: Settings) -> str:
     try:
         return str(iam.get_role(RoleName=settings.sagemaker_role_name)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        if settings.endpoint_url is None:
+        if settings.target == "aws":
             raise RuntimeError(
                 f"IAM role {settings.sagemaker_role_name!r} does not exist; "
                 "apply the Terraform in terraform/ first"
