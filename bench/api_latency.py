@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,6 +28,9 @@ from tqdm import tqdm
 
 from functions.get_models.fixtures import register_model
 from mlops_settings import Settings
+from playground import stack
+from playground.background import free_port
+from playground.commands.up import api_service
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -40,23 +40,6 @@ SEQUENTIAL_REQUESTS = 300
 CLIENTS = 50
 LOAD_SECONDS = 30.0
 OUT = Path("build/bench")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -81,33 +64,26 @@ def log_records(path: Path) -> list[dict]:
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    emulator_port, api_port = free_port(), free_port()
-    emulator_url = f"http://127.0.0.1:{emulator_port}"
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": emulator_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PLAYGROUND_TARGET": "local",
-    }
-    os.environ.update(env)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    gateway_log = workdir / "gateway.log"
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(emulator_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
+    # The same emulator and gateway services `make up` runs, on free ports, fresh state.
+    os.environ.update(
+        {
+            "PLAYGROUND_EMULATOR_PORT": str(free_port()),
+            "PLAYGROUND_API_PORT": str(free_port()),
+            "PLAYGROUND_STATE_DIR": tempfile.mkdtemp(prefix="bench-api-"),
+            "PLAYGROUND_TARGET": "local",
+        }
     )
-    gateway = None
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    settings = Settings()
+    os.environ.update(settings.aws_environment())
+    gateway = api_service(settings)
+    gateway_log = gateway.log_file
     try:
-        wait_http(f"{emulator_url}/moto-api/")
-        settings = Settings()
+        stack.start(settings)
+        # Started before any version exists, so its health check warms no cache.
+        gateway.start(timeout=60)
+        api = gateway.url
         s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
-        s3.create_bucket(Bucket=settings.model_bucket)
-        sagemaker.create_model_package_group(ModelPackageGroupName=settings.model_package_group)
         for seed in tqdm(range(VERSIONS), desc="registering versions", unit="version"):
             register_model(
                 sagemaker,
@@ -118,21 +94,6 @@ def main() -> None:
                 seed=seed,
                 upload=False,
             )
-        with gateway_log.open("w") as log:
-            gateway = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "playground"),
-                    "serve",
-                    "api",
-                    "--port",
-                    str(api_port),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        api = f"http://127.0.0.1:{api_port}"
-        wait_http(f"{api}/nothing-here")
         cold_ms, _ = timed_get(requests.Session(), f"{api}/models")
         time.sleep(0.2)
         cold_calls = log_records(gateway_log)[-1]["registry_calls"]
@@ -225,10 +186,8 @@ def main() -> None:
         figure.savefig(OUT / "api_latency.png", dpi=120)
         print(f"histogram: {OUT / 'api_latency.png'}")
     finally:
-        for process in (gateway, emulator):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=10)
+        gateway.stop()
+        stack.stop(settings)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -22,15 +21,12 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from mlops_settings import Settings
+from playground.background import free_port
+
 TARGET_TOTAL_S = 120
 TARGET_OVERHEAD = 0.10
 TARGET_INT8_BYTES = 120 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def find(document: Any, *paths: str) -> Any:
@@ -76,17 +72,9 @@ def main() -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     state = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "PLAYGROUND_EMULATOR_PORT": str(port),
-            "PLAYGROUND_STATE_DIR": str(state),
-        }
-    )
+    os.environ.update({"PLAYGROUND_EMULATOR_PORT": str(port), "PLAYGROUND_STATE_DIR": str(state)})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.update(Settings().aws_environment())
     try:
         return bench(state)
     finally:

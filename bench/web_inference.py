@@ -28,13 +28,14 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
-import boto3
 import matplotlib
 import numpy as np
 import onnxruntime as ort
 from moto.server import ThreadedMotoServer
 
 from mlops_settings import Settings
+from playground import stack
+from playground.background import free_port
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -62,26 +63,19 @@ RUNS = 200
 
 def start_emulator() -> tuple[ThreadedMotoServer, Settings]:
     """A moto server on a free port with the buckets and model package group."""
-    port = webstack.free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     os.environ.update(
         {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
+            "PLAYGROUND_EMULATOR_PORT": str(port),
             "PLAYGROUND_STATE_DIR": tempfile.mkdtemp(prefix="web-bench-state-"),
         }
     )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
     settings = Settings()
-    s3 = boto3.client("s3")
-    for bucket in (settings.data_bucket, settings.model_bucket):
-        s3.create_bucket(Bucket=bucket)
-    boto3.client("sagemaker").create_model_package_group(
-        ModelPackageGroupName=settings.model_package_group
-    )
+    os.environ.update(settings.aws_environment())
+    stack.bootstrap(settings)
     return server, settings
 
 

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 
-import boto3
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
 from mlops_settings import Settings
+from playground import stack
+from playground.background import free_port
 
-
-def free_port() -> int:
-    """A TCP port on localhost that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["free_port"]
 
 
 @pytest.fixture(scope="session")
@@ -35,28 +30,17 @@ def emulator_url() -> Iterator[str]:
 def emulator(
     emulator_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    """A clean emulator with the data bucket, model bucket and model package group created.
+    """A clean emulator with the buckets and the model package group that `make up` creates.
 
     Every AWS client in the process (and in subprocesses inheriting os.environ) points at it.
     """
     requests.post(f"{emulator_url}/moto-api/reset", timeout=10).raise_for_status()
-    env = {
-        "AWS_ENDPOINT_URL": emulator_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PLAYGROUND_STATE_DIR": str(tmp_path_factory.mktemp("state")),
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    for key in [k for k in os.environ if k.startswith("AWS_PROFILE")]:
+    monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", emulator_url.rsplit(":", 1)[1])
+    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    for key in [k for k in os.environ if k.startswith("AWS_PROFILE") or "ENDPOINT_URL" in k]:
         monkeypatch.delenv(key)
-    settings = Settings()
-    s3 = boto3.client("s3")
-    for bucket in (settings.data_bucket, settings.model_bucket):
-        s3.create_bucket(Bucket=bucket)
-    boto3.client("sagemaker").create_model_package_group(
-        ModelPackageGroupName=settings.model_package_group
-    )
+    for key, value in Settings().aws_environment().items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()  # now with the emulator as its endpoint, as every client sees it
+    stack.bootstrap(settings)
     return settings

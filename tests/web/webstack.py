@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,11 +19,12 @@ import boto3
 import numpy as np
 import onnx
 import onnx.numpy_helper
-import requests
 
 from functions.get_models.cors import put_model_bucket_cors
 from functions.get_models.fixtures import RegisteredModel, register_model
 from mlops_settings import Settings
+from playground.background import free_port
+from playground.commands.up import api_service, site_service
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -36,13 +33,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODEL = FIXTURES / "model.onnx"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    """A TCP port on localhost that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -124,49 +114,18 @@ def register_versions(settings: Settings) -> Versions:
     return Versions(good.version, tampered.version, wrong.version, good.sha256)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {START_TIMEOUT_S:.0f} s:\n{log.read_text()}")
-
-
-@contextmanager
-def _process(args: list[str], ready_url: str, log: Path) -> Iterator[None]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "playground", *args], stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        _wait_ready(process, ready_url, log)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextmanager
 def serve(logs: Path) -> Iterator[tuple[str, str]]:
-    """Start the API gateway and the site (environment: the emulator's); yield both URLs."""
-    api_port, site_port = free_port(), free_port()
-    api_url = f"http://127.0.0.1:{api_port}"
-    site_url = f"http://127.0.0.1:{site_port}"
-    logs.mkdir(parents=True, exist_ok=True)
-    api = ["serve", "api", "--port", str(api_port)]
-    site = ["site", "serve", "--port", str(site_port), "--api-url", api_url, "--dist", str(DIST)]
-    with (
-        _process(api, f"{api_url}/models?limit=1", logs / "api.log"),
-        _process(site, f"{site_url}/config.json", logs / "site.log"),
-    ):
-        yield api_url, site_url
+    """Start the API gateway and the site (environment: the emulator's); yield both URLs.
+
+    The same background services `make up` starts, on free ports, logging under ``logs``.
+    """
+    settings = Settings(api_port=free_port(), site_port=free_port(), state_dir=logs)
+    services = [api_service(settings), site_service(settings)]
+    try:
+        for service in services:
+            service.start(START_TIMEOUT_S)
+        yield services[0].url, services[1].url
+    finally:
+        for service in reversed(services):
+            service.stop()
