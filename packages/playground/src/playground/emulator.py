@@ -12,8 +12,12 @@ with moto's random generator seeded from its sequence number and with moto's clo
 the time it was first served. Reads (GET/HEAD, and Describe/List/Get actions sent by POST) are
 not journalled.
 
-Run as ``python -m playground.emulator --host H --port P --state-dir D`` (``playground local
-start`` does that in the background).
+In strict mode (the default) every request is first checked against its AWS service model
+(`playground.strict`); one that breaks it gets AWS's 400 answer, never reaches moto, and is
+not journalled. ``/_playground/violations`` reports what was refused since the start.
+
+Run as ``python -m playground.emulator --host H --port P --state-dir D [--no-strict]``
+(``playground local start`` does that in the background).
 """
 
 from __future__ import annotations
@@ -33,7 +37,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from playground.strict import StrictMode, request_from_environ
+
 HEALTH_PATH = "/_playground/health"
+VIOLATIONS_PATH = "/_playground/violations"
+VIOLATIONS_NAME = "violations.jsonl"
 JOURNAL_NAME = "journal.jsonl"
 _READ_ACTIONS = ("Describe", "List", "Get", "Search", "BatchDescribe", "BatchGet", "Query")
 _MUTATING_METHODS = {"PUT", "POST", "DELETE", "PATCH"}
@@ -176,9 +184,10 @@ class Journal:
 class JournalledApp:
     """WSGI middleware: serialise and journal state changes; replay them on start."""
 
-    def __init__(self, app: WsgiApp, journal: Journal) -> None:
+    def __init__(self, app: WsgiApp, journal: Journal, strict: StrictMode | None = None) -> None:
         self.app = app
         self.journal = journal
+        self.strict = strict or StrictMode(enabled=False)
         self.clock = FrozenClock()
         self.clock.install()
         self._write_lock = threading.Lock()
@@ -234,9 +243,19 @@ class JournalledApp:
         """Serve one request; journal it first when it changed state."""
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH:
-            body = json.dumps({"ready": self.ready, "journal_entries": self.journal.count})
+            body = json.dumps(
+                {
+                    "ready": self.ready,
+                    "journal_entries": self.journal.count,
+                    "strict": self.strict.enabled,
+                    "violations": self.strict.violations,
+                }
+            )
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body.encode()]
+        if path == VIOLATIONS_PATH:
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(self.strict.report()).encode()]
         if not self.ready:
             start_response("503 Service Unavailable", [("Content-Type", "application/json")])
             return [b'{"message": "the emulator is replaying its journal"}']
@@ -250,6 +269,11 @@ class JournalledApp:
                 result = self.app(environ, start_response)
                 self.journal.clear()
                 return result
+        refusal = self.strict.check(request_from_environ(environ, request_body))
+        if refusal is not None:
+            # Refused as AWS would: moto never sees it, so nothing changes or is journalled.
+            start_response(refusal.status, refusal.headers)
+            return [refusal.body]
         if not is_mutation(method, headers, request_body):
             return self.app(environ, start_response)
         with self._write_lock:
@@ -278,12 +302,18 @@ def _not_ready(environ: dict[str, Any], start_response: StartResponse) -> Iterab
     return [b'{"message": "the emulator is starting"}']
 
 
-def build_app(state_dir: Path) -> JournalledApp:
-    """Moto's server application wrapped in the journal kept under ``state_dir``."""
+def build_app(state_dir: Path, strict: bool = True) -> JournalledApp:
+    """Moto's server application wrapped in the journal kept under ``state_dir``.
+
+    With ``strict``, requests that break their service model are refused before moto sees
+    them (see `playground.strict`); refusals are logged to ``violations.jsonl`` there.
+    """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     return JournalledApp(
-        DomainDispatcherApplication(create_backend_app), Journal(state_dir / JOURNAL_NAME)
+        DomainDispatcherApplication(create_backend_app),
+        Journal(state_dir / JOURNAL_NAME),
+        StrictMode(enabled=strict, violations_log=state_dir / VIOLATIONS_NAME),
     )
 
 
@@ -296,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse requests that break the AWS service model, as AWS does (default: on)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -306,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    app = build_app(args.state_dir)
+    app = build_app(args.state_dir, strict=args.strict)
+    log.info("strict mode %s", "on" if args.strict else "off (requests are not validated)")
     server.app = app
     # Serve at once (health answers "not ready", the rest 503) while the journal replays.
     serving = threading.Thread(target=server.serve_forever, daemon=True)

@@ -65,6 +65,8 @@ class StackStatus:
     pid: int | None
     journal_entries: int
     state_dir: Path
+    strict: bool | None = None  # None: not known (the emulator does not answer)
+    violations: int = 0
 
 
 def emulator_service(settings: Settings) -> BackgroundService:
@@ -83,6 +85,7 @@ def emulator_service(settings: Settings) -> BackgroundService:
             str(settings.emulator_port),
             "--state-dir",
             str(paths.root),
+            "--strict" if settings.emulator_strict else "--no-strict",
         ],
         host=settings.emulator_host,
         port=settings.emulator_port,
@@ -95,7 +98,10 @@ def emulator_service(settings: Settings) -> BackgroundService:
 def status(settings: Settings) -> StackStatus:
     """Whether the emulator runs, answers, and how much state it holds."""
     state = emulator_service(settings).state()
-    entries = state.health.get("journal_entries", 0) if state.health else 0
+    health = state.health or {}
+    entries = health.get("journal_entries", 0)
+    strict = health.get("strict")
+    violations = health.get("violations", 0)
     return StackStatus(
         running=state.running,
         ready=state.ready,
@@ -103,6 +109,8 @@ def status(settings: Settings) -> StackStatus:
         pid=state.pid,
         journal_entries=entries if isinstance(entries, int) else 0,
         state_dir=StackPaths.of(settings).root,
+        strict=strict if isinstance(strict, bool) else None,
+        violations=violations if isinstance(violations, int) else 0,
     )
 
 

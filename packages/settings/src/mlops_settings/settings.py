@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     api_port: Port = 8787
     site_port: Port = 5173
     state_dir: Path = Path(".playground")
+    emulator_strict: bool = Field(
+        default=True,
+        description="Refuse, as AWS does, requests that break the service model (off: debugging).",
+    )
 
     cors_allow_origins: tuple[str, ...] = ("*",)
     download_url_expiry_seconds: int = Field(default=300, ge=1, le=900)
