@@ -273,6 +273,7 @@ class JournalledApp:
     def take_snapshot(self) -> None:
         """Write a snapshot of the current state (holds writes off while it pickles)."""
         with self._write_lock:
+            self._snapshotting = False
             if not self.ready:
                 return
             started = time.monotonic()
@@ -283,8 +284,6 @@ class JournalledApp:
             except Exception:  # a backend moto cannot pickle: restarts replay the journal
                 log.exception("cannot write a snapshot; restarts will replay the journal")
                 return
-            finally:
-                self._snapshotting = False
             self._since_snapshot = (0, 0)
             log.info(
                 "snapshot of change %d written (%.1f MB, %.2f s)",
