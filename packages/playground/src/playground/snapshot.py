@@ -11,9 +11,10 @@ fsynced, then renamed over the old, and the folder is fsynced):
   after it. The journal stays the source of truth: a snapshot written by another moto or
   botocore version, or one that cannot be read, is ignored and the whole journal replayed.
 - **Compaction.** Rewrites the journal without S3 object writes that a later write or delete
-  of the same key made invisible, and with inline bodies of 8 KiB or more moved to blobs; then deletes
-  blobs that neither the journal nor the snapshot names. Entries keep their sequence numbers
-  (replays seed moto's random generator from them), so identifiers and timestamps stay.
+  of the same key made invisible, and with inline bodies of 8 KiB or more moved to blobs;
+  then deletes blobs that neither the journal nor the snapshot names. Entries keep their
+  sequence numbers (replays seed moto's random generator from them), so identifiers and
+  timestamps stay.
 
 A test can pause compaction at a stage with ``PLAYGROUND_EMULATOR_COMPACTION_PAUSE=<stage>``
 (``blobs``: large bodies written, journal not yet replaced; ``renamed``: journal replaced,

@@ -182,7 +182,7 @@ class ServiceIndex:
         self._by_signing: dict[str, list[ServiceEntry]] | None = None
         self._by_target: dict[str, list[ServiceEntry]] = {}
         self._models: dict[str, Any] = {}
-        self._routes: dict[str, list[_Route]] = {}
+        self._routes: dict[str, dict[str, list[_Route]]] = {}
 
     def _build(self) -> dict[str, list[ServiceEntry]]:
         import botocore
@@ -240,15 +240,17 @@ class ServiceIndex:
                 self._models[name] = _botocore_session().get_service_model(name)
             return self._models[name]
 
-    def routes(self, name: str) -> list[_Route]:
-        """The REST routes (method, URI template) of a service's operations."""
+    def routes(self, name: str, method: str) -> list[_Route]:
+        """The REST routes (URI templates) of a service's operations for one HTTP method."""
         model = self.model(name)
         with self._lock:
             if name not in self._routes:
-                self._routes[name] = [
-                    _Route.of(model.operation_model(op)) for op in model.operation_names
-                ]
-            return self._routes[name]
+                routes: dict[str, list[_Route]] = {}
+                for op in model.operation_names:
+                    route = _Route.of(model.operation_model(op))
+                    routes.setdefault(route.method, []).append(route)
+                self._routes[name] = routes
+            return self._routes[name].get(method, [])
 
 
 @cache
@@ -271,6 +273,7 @@ class _Route:
     labels: dict[str, str]  # regex group -> member name
     literal_length: int
     query: dict[str, str | None]
+    located: list[tuple[str, str, bool]]  # (location, wire name, required) of each member
 
     @classmethod
     def of(cls, operation: Any) -> _Route:
@@ -293,7 +296,21 @@ class _Route:
         query: dict[str, str | None] = {}
         for item in query_text.split("&") if query_text else []:
             key, sep, value = item.partition("=")
-            query[key] = value if sep else None
+            if key != "x-id":  # botocore's operation marker; not every client sends it
+                query[key] = value if sep else None
+        located: list[tuple[str, str, bool]] = []
+        shape = operation.input_shape
+        for name, member in shape.members.items() if shape is not None else []:
+            location = member.serialization.get("location")
+            if location in ("header", "querystring"):
+                wire = member.serialization.get("name", name)
+                located.append(
+                    (
+                        location,
+                        wire.lower() if location == "header" else wire,
+                        name in shape.required_members,
+                    )
+                )
         return cls(
             operation=operation,
             method=http.get("method", "POST"),
@@ -301,7 +318,19 @@ class _Route:
             labels=labels,
             literal_length=literal,
             query=query,
+            located=located,
         )
+
+    def presence(self, request: Request, query: dict[str, str]) -> tuple[int, int]:
+        """How many of the required header/query members the request has, and how many exist."""
+        present = required = 0
+        for location, wire, is_required in self.located:
+            if not is_required:
+                continue
+            required += 1
+            if (wire in request.headers) if location == "header" else (wire in query):
+                present += 1
+        return present, required
 
 
 # --------------------------------------------------------------------------- requests
@@ -396,29 +425,23 @@ def _identify(index: ServiceIndex, request: Request) -> Operation:
                 return Operation(entry, operation, params if params is not _MISSING else {})
         raise UnmatchedError(f"unknown action {query_action}")
     best: tuple[tuple[int, ...], ServiceEntry, _Route, regex.Match[str], str] | None = None
+    query = request.query_dict
     for entry in candidates:
         if entry.protocol not in ("rest-json", "rest-xml"):
             continue
         path = _rest_path(entry, request)
-        for route in index.routes(entry.name):
-            if route.method != request.method:
+        for route in index.routes(entry.name, request.method):
+            # The literal query keys (`?tagging`, `?list-type=2`) are the cheap test: first.
+            if any(
+                key not in query or (value is not None and query[key] != value)
+                for key, value in route.query.items()
+            ):
                 continue
             found = route.path.fullmatch(path)
             if not found:
                 continue
-            query = request.query_dict
-            if any(
-                key != "x-id" and (key not in query or (value is not None and query[key] != value))
-                for key, value in route.query.items()
-            ):
-                continue
-            present, required = _located_presence(route.operation, request)
-            score = (
-                route.literal_length,
-                len([k for k in route.query if k != "x-id"]),
-                int(present >= required),
-                len(required),
-            )
+            present, required = route.presence(request, query)
+            score = (route.literal_length, len(route.query), int(present >= required), required)
             if best is None or score > best[0]:
                 best = (score, entry, route, found, path)
     if best is None:
@@ -439,26 +462,6 @@ def _rest_path(entry: ServiceEntry, request: Request) -> str:
     elif host.endswith(".localhost"):
         bucket = host[: -len(".localhost")]
     return f"/{bucket}{request.path}" if bucket else request.path
-
-
-def _located_presence(operation: Any, request: Request) -> tuple[set[str], set[str]]:
-    shape = operation.input_shape
-    if shape is None:
-        return set(), set()
-    query = request.query_dict
-    present: set[str] = set()
-    required: set[str] = set()
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        if location not in ("header", "querystring"):
-            continue
-        wire = member.serialization.get("name", name)
-        here = wire.lower() in request.headers if location == "header" else wire in query
-        if here:
-            present.add(name)
-        if name in shape.required_members:
-            required.add(name)
-    return present, required
 
 
 def _from_rest(
