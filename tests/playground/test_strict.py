@@ -242,6 +242,20 @@ def test_valid_requests_of_every_protocol_still_work(local: Settings) -> None:
     s3.delete_objects(
         Bucket=local.data_bucket, Delete={"Objects": [{"Key": "dir/a key+with/odd=chars.txt"}]}
     )
+    # Same URI as the deprecated PutBucketLifecycle, whose rules need a Prefix: not this one.
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=local.data_bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire-tmp",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "tmp/"},
+                    "Expiration": {"Days": 7},
+                }
+            ]
+        },
+    )
     assert client(local, "sts").get_caller_identity()["Account"]
     assert client(local, "lambda").list_functions()["Functions"] == []
     groups = client(local, "sagemaker").list_model_package_groups()

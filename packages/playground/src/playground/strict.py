@@ -441,7 +441,15 @@ def _identify(index: ServiceIndex, request: Request) -> Operation:
             if not found:
                 continue
             present, required = route.presence(request, query)
-            score = (route.literal_length, len(route.query), int(present >= required), required)
+            score = (
+                route.literal_length,
+                len(route.query),
+                int(present >= required),
+                # S3 keeps deprecated twins at the same URI (PutBucketLifecycle and
+                # PutBucketLifecycleConfiguration); clients send the current one.
+                int(not route.operation.deprecated),
+                required,
+            )
             if best is None or score > best[0]:
                 best = (score, entry, route, found, path)
     if best is None:
