@@ -160,7 +160,24 @@ def test_superseded_writes_are_found_and_nothing_else() -> None:
         entry("PUT", "/b/t"),  # 12 live
         {"method": "POST", "path": "/", "query": "", "headers": {"X-Amz-Target": "SageMaker.X"}},
     ]
+    for seq, item in enumerate(entries, start=1):
+        item["seq"] = seq
     assert snapshot.superseded(entries) == {0, 2, 3}
+    # A snapshot taken between the PUT (seq 3) and its DELETE (seq 4) holds the object: the
+    # PUT may go, the DELETE must stay.
+    assert snapshot.superseded(entries, snapshot_seq=3) == {0, 2}
+
+
+def test_delete_after_a_snapshot_of_the_object_survives_compaction(local: Settings) -> None:
+    stack.start(local)
+    s3 = client(local, "s3")
+    s3.put_object(Bucket=local.data_bucket, Key="doomed.bin", Body=body("doomed"))
+    stack.stop(local)  # the snapshot holds doomed.bin
+    stack.start(local)
+    s3.delete_object(Bucket=local.data_bucket, Key="doomed.bin")
+    kill_9(local)  # the delete is only in the journal; the next start compacts
+    stack.start(local)
+    assert s3.list_objects_v2(Bucket=local.data_bucket).get("KeyCount") == 0
 
 
 def test_restart_after_a_clean_stop_restores_the_snapshot_exactly(local: Settings) -> None:

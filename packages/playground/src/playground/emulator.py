@@ -244,7 +244,7 @@ class JournalledApp:
 
         journal = self.journal
         entries = journal.entries()
-        if snapshot.needs_compaction(entries):
+        if snapshot.needs_compaction(entries, journal.snapshot_path):
             entries, _ = snapshot.compact(
                 journal.path, entries, journal.blobs, journal.snapshot_path
             )

@@ -416,12 +416,14 @@ def _query_keys(entry: dict[str, Any]) -> set[str]:
     return {k for k, _ in parse_qsl(entry.get("query", ""), keep_blank_values=True)} - {"x-id"}
 
 
-def superseded(entries: list[dict[str, Any]]) -> set[int]:
+def superseded(entries: list[dict[str, Any]], snapshot_seq: int = 0) -> set[int]:
     """Positions of S3 object writes whose effect a later write or delete of the key hides.
 
     Only plain PutObject and DeleteObject are ever dropped, in buckets never versioned; any
     other request that names a key (copies from or to it, multipart parts, tags, ACLs) or a
-    multi-object delete in its bucket keeps the key's writes before it.
+    multi-object delete in its bucket keeps the key's writes before it. A delete after the
+    snapshot (``snapshot_seq``) of an object written before it stays: the snapshot holds the
+    object, and only the delete removes it again.
     """
     versioned = {
         target[0]
@@ -466,8 +468,11 @@ def superseded(entries: list[dict[str, Any]]) -> set[int]:
             present[item] = True
         elif method == "DELETE" and not query:
             if item in pending:
-                drop.add(pending.pop(item))
-                if base_absent.get(item, False):
+                written = pending.pop(item)
+                drop.add(written)
+                if base_absent.get(item, False) and (
+                    entries[written]["seq"] > snapshot_seq or entry["seq"] <= snapshot_seq
+                ):
                     drop.add(position)
             present[item] = False
         else:
@@ -487,11 +492,26 @@ class CompactionResult:
     seconds: float
 
 
-def needs_compaction(entries: list[dict[str, Any]]) -> bool:
+def snapshot_seq(path: Path) -> int:
+    """The journal sequence number a snapshot covers (0 without a usable one).
+
+    An unreadable snapshot is ignored at start (the whole journal is replayed), so it
+    covers nothing.
+    """
+    if not path.exists():
+        return 0
+    try:
+        with path.open("rb") as handle:
+            return int(_header(handle)["seq"])
+    except Exception:
+        return 0
+
+
+def needs_compaction(entries: list[dict[str, Any]], snapshot: Path) -> bool:
     """Whether rewriting the journal would drop entries or move bodies out of line."""
     if any(len(e.get("body", "")) * 3 // 4 >= BLOB_THRESHOLD for e in entries):
         return True
-    return bool(superseded(entries))
+    return bool(superseded(entries, snapshot_seq(snapshot)))
 
 
 def compact(
@@ -504,7 +524,7 @@ def compact(
     """
     started = time.monotonic()
     before = journal.stat().st_size if journal.exists() else 0
-    drop = superseded(entries)
+    drop = superseded(entries, snapshot_seq(snapshot))
     kept: list[dict[str, Any]] = []
     for position, entry in enumerate(entries):
         if position in drop:
