@@ -879,14 +879,12 @@ def _refusal(operation: Operation, problems: list[Problem]) -> Refusal:
         first = problems[0]
         code = "InvalidArgument"
         extra = f"<ArgumentName>{escape(first.member)}</ArgumentName>"
-        if first.member == "Bucket":
+        if first.path == "bucket":
             code, extra = "InvalidBucketName", ""
             name = operation.params.get("Bucket")
             if isinstance(name, str):
                 extra = f"<BucketName>{escape(name)}</BucketName>"
             text = f"The specified bucket is not valid. {text}"
-        elif first.member == "Key" and "less than or equal" in first.constraint:
-            code = "KeyTooLongError"
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<Error><Code>{code}</Code><Message>{escape(text)}</Message>{extra}"
