@@ -25,6 +25,7 @@ def test_defaults_name_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
         ("AWS_REGION", "moon-1", "should match pattern"),
         ("PLAYGROUND_TARGET", "cloud", "'local' or 'aws'"),
         ("PLAYGROUND_DOWNLOAD_URL_EXPIRY_SECONDS", "3600", "less than or equal to 900"),
+        ("PLAYGROUND_EMULATOR_STRICT", "sometimes", "valid boolean"),
     ],
 )
 def test_wrong_value_fails_naming_the_variable(
@@ -52,3 +53,10 @@ def test_aws_target_uses_no_emulator_and_no_dummy_credentials(
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     env = load_settings().aws_environment()
     assert env == {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
+
+
+def test_emulator_strict_mode_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLAYGROUND_EMULATOR_STRICT", raising=False)
+    assert load_settings().emulator_strict is True
+    monkeypatch.setenv("PLAYGROUND_EMULATOR_STRICT", "false")
+    assert load_settings().emulator_strict is False
