@@ -146,6 +146,18 @@ def test_message_reads_like_aws() -> None:
     )
 
 
+def test_sensitive_values_are_not_echoed() -> None:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("iam")
+    shape = model.operation_model("CreateLoginProfile").input_shape
+    problems = strict.validate(shape, {"UserName": "alice", "Password": "secret\u0100"})
+    assert strict.message(problems) == (
+        "1 validation error detected: Value at 'password' failed to satisfy constraint: "
+        r"Member must satisfy regular expression pattern: [\u0009\u000A\u000D\u0020-\u00FF]+"
+    )
+
+
 # --------------------------------------------------------------------------- over HTTP
 
 

@@ -679,14 +679,15 @@ class Problem:
     """One broken constraint: where, which value, and what the member must satisfy."""
 
     path: str
-    value: str | None  # rendered as AWS does; None for a missing member
+    value: str | None  # rendered as AWS does; None for a missing member, "" if sensitive
     constraint: str
     member: str
 
     def sentence(self) -> str:
         """AWS's wording for one violation."""
-        shown = "null" if self.value is None else self.value
-        return f"Value {shown} at '{self.path}' failed to satisfy constraint: {self.constraint}"
+        # AWS names no value for sensitive members ("Value at 'password' ...").
+        shown = "null " if self.value is None else f"{self.value} " if self.value else ""
+        return f"Value {shown}at '{self.path}' failed to satisfy constraint: {self.constraint}"
 
 
 def _render(value: Any) -> str:
@@ -739,14 +740,9 @@ def _check(shape: Any, value: Any, path: str, problems: list[Problem]) -> None:
     kind = shape.type_name
     sensitive = bool(shape.metadata.get("sensitive"))
 
-    def shown(v: Any) -> str:
-        return "" if sensitive else _render(v)
-
     def add(constraint: str, v: Any = value) -> None:
-        rendered = shown(v)
-        problems.append(
-            Problem(path=path, value=rendered or None, constraint=constraint, member=path)
-        )
+        rendered = "" if sensitive else _render(v)
+        problems.append(Problem(path=path, value=rendered, constraint=constraint, member=path))
 
     if isinstance(value, _BadScalar):
         add(f"Member must be of type {kind}")
