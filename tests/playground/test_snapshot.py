@@ -188,6 +188,15 @@ def test_restart_after_a_clean_stop_restores_the_snapshot_exactly(local: Setting
     stack.start(local)
     assert replayed(local)[-1] == 0
     assert seen(local) | {"arn": before["arn"]} == before
+    # Objects whose bodies the snapshot left in blobs can be copied, overwritten, deleted.
+    s3, bucket = client(local, "s3"), local.data_bucket
+    s3.copy_object(Bucket=bucket, Key="model/copy.onnx", CopySource=f"{bucket}/model/latest.onnx")
+    assert s3.get_object(Bucket=bucket, Key="model/copy.onnx")["Body"].read() == body("latest-2")
+    s3.put_object(Bucket=bucket, Key="copied.bin", Body=b"overwritten")
+    assert s3.get_object(Bucket=bucket, Key="copied.bin")["Body"].read() == b"overwritten"
+    s3.delete_object(Bucket=bucket, Key="model/copy.onnx")
+    s3.put_object(Bucket=bucket, Key="copied.bin", Body=body("source"))  # back as it was
+    before = seen(local) | {"arn": before["arn"]}
     # Without the snapshot the whole journal gives back the very same state.
     stack.stop(local)
     stack.StackPaths.of(local).root.joinpath(snapshot.SNAPSHOT_NAME).unlink()
