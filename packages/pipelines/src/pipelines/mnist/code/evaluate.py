@@ -241,14 +241,25 @@ def find_champion(group: str, region: str | None) -> dict[str, Any] | None:
 
 
 def download_champion(package: dict[str, Any], region: str | None) -> bytes:
-    """The champion's ONNX bytes, refused when they do not match the registered SHA-256."""
+    """The champion's ONNX bytes, refused when missing or not matching the registered SHA-256."""
     import boto3
+    from botocore.exceptions import ClientError
 
     url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     if not url.startswith("s3://"):
         raise EvaluationError(f"champion ModelDataUrl {url!r} is not an s3:// URL")
     bucket, _, key = url[len("s3://") :].partition("/")
-    body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise
+        # Without the champion's file there is nothing fair to compare against: stop, and say
+        # what a person can do, rather than approve a model unchecked.
+        raise EvaluationError(
+            f"champion version {package.get('ModelPackageVersion')}: its model file {url} is "
+            "missing; restore it (rerun the pipeline that registered it) or reject that version"
+        ) from None
     data: bytes = body.read()
     expected = package.get("CustomerMetadataProperties", {}).get("sha256")
     if expected != sha256_bytes(data):
