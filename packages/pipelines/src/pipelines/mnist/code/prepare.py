@@ -232,7 +232,7 @@ def check_content(
     balance_tolerance: float,
     drift_tolerance: float,
 ) -> None:
-    """Blank images, duplicates, leakage, class balance and drift."""
+    """Blank images, duplicates, leakage, near-duplicates, balance, drift, orientation, labels."""
     digests = {source.name: image_digests(source.images) for source in sources}
     for source in sources:
         blank = np.flatnonzero(source.images.reshape(len(source.images), -1).max(axis=1) == 0)
