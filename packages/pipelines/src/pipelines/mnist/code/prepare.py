@@ -378,13 +378,14 @@ def check_near_duplicates(
         members = np.flatnonzero(labels == digit)
         for start in range(0, len(members), 2048):
             rows = members[start : start + 2048]
-            similar = coarse[rows] @ coarse[members].T
-            for i, j in zip(*np.nonzero(similar >= threshold), strict=True):
-                a, b = int(rows[i]), int(members[j])
-                if a < b:
-                    correlation = float(fine[a] @ fine[b])
-                    if threshold <= correlation < 1 - 1e-6:  # exact copies: `duplicates`
-                        pairs.append((a, b, correlation))
+            i, j = np.nonzero(coarse[rows] @ coarse[members].T >= threshold)
+            first, second = rows[i], members[j]
+            first, second = first[first < second], second[first < second]
+            # Confirmed at full size, in one vectorised pass (many 1s look alike at 7x7).
+            correlation = np.einsum("ij,ij->i", fine[first], fine[second])
+            near = (correlation >= threshold) & (correlation < 1 - 1e-6)  # exact: `duplicates`
+            found = (first[near].tolist(), second[near].tolist(), correlation[near].tolist())
+            pairs += zip(*found, strict=True)
     allowed = int(tolerance * len(images))
     shown = ", ".join(f"{a}~{b} ({c:.3f})" for a, b, c in pairs[:5])
     line = (
