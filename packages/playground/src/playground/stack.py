@@ -6,6 +6,7 @@ a log file and its journal under ``<state_dir>/emulator/``.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Mapping
@@ -180,3 +181,35 @@ def bootstrap(settings: Settings) -> list[str]:
         )
         created.append(f"model package group {settings.model_package_group}")
     return created
+
+
+def ensure_execution_role(settings: Settings) -> str:
+    """The SageMaker execution role's ARN, creating the role when missing on the local target.
+
+    Raises:
+        RuntimeError: on the aws target the role belongs to Terraform; a missing role there
+            is an error, not something the CLI papers over.
+    """
+    iam = boto3.client("iam", region_name=settings.region)
+    try:
+        return str(iam.get_role(RoleName=settings.sagemaker_role_name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        if settings.target == "aws":
+            raise RuntimeError(
+                f"IAM role {settings.sagemaker_role_name!r} does not exist; "
+                "apply the Terraform in terraform/ first"
+            ) from None
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    created = iam.create_role(
+        RoleName=settings.sagemaker_role_name, AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    return str(created["Role"]["Arn"])

@@ -30,6 +30,8 @@ from pipelines.local_runner import (
 )
 from pipelines.mnist import pipeline as mnist
 from playground.console import console, errors, fail, settings_or_exit
+from playground.definition_cache import load_definition
+from playground.stack import ensure_execution_role
 
 app = typer.Typer(
     help="The training pipeline: its SageMaker definition, and running it locally.",
@@ -81,7 +83,7 @@ def git_commit(folder: Path | None = None) -> str:
 def _definition(settings: Settings, rebuild: bool = False) -> dict[str, Any]:
     try:
         with errors.status("building the pipeline definition (SageMaker SDK, uploads code)…"):
-            document, _ = mnist.load_definition(settings, rebuild=rebuild)
+            document, _ = load_definition(settings, rebuild=rebuild)
     except (FileNotFoundError, RuntimeError) as exc:
         raise fail(str(exc)) from None
     return document
@@ -142,7 +144,7 @@ def upsert() -> None:
 
 def _upsert(settings: Settings) -> None:
     document = _definition(settings)
-    role = mnist.ensure_execution_role(settings)
+    role = ensure_execution_role(settings)
     client = boto3.client("sagemaker", region_name=settings.region)
     name, body = settings.pipeline_name, json.dumps(document)
     try:
