@@ -307,7 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     app = build_app(args.state_dir)
-    server.app = app
+    # SageMaker Pipelines and EventBridge deliveries, run locally (moto only records them).
+    from playground.emulated_pipelines import wrap
+
+    server.app = wrap(app, args.host, args.port, args.state_dir)
     # Serve at once (health answers "not ready", the rest 503) while the journal replays.
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()

@@ -47,6 +47,8 @@ CACHE_EXPIRY = "P30D"
 
 STEP_FILES = ("prepare.py", "train.py", "evaluate.py", "register.py")
 EVALUATION_FILE = "evaluation.json"
+# Where a processing job finds the dataset manifest (prepare fetches the objects it names).
+DATASET_DIR = "/opt/ml/processing/input/dataset"
 DEFINITIONS_FOLDER = "pipeline-definitions"
 
 
@@ -65,7 +67,10 @@ def parameter_defaults(settings: Settings) -> list[ParameterDefault]:
     """The pipeline's parameters and their defaults (the local defaults)."""
     return [
         ParameterDefault(
-            "InputDataUri", "String", settings.raw_data_uri, "S3 prefix of the raw IDX files"
+            "DatasetManifestUri",
+            "String",
+            f"{settings.raw_data_uri}/latest.json",
+            "S3 URI of the dataset version's manifest (default: a copy of the newest)",
         ),
         ParameterDefault(
             "AccuracyThreshold", "Float", 0.985, "lowest test accuracy (0-1) that passes"
@@ -246,6 +251,9 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             sagemaker_session=session,
         )
 
+    # The input is one dataset version: its manifest, which names the exact raw objects.
+    dataset_input = s3_input("dataset", params["DatasetManifestUri"], DATASET_DIR)
+
     # 1. Prepare: validate the raw IDX files (non-zero exit on bad data) and split them.
     prepare_outputs = ["train", "validation", "test", "report"]
     prepare = ProcessingStep(
@@ -255,12 +263,12 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             code="prepare.py",
             source_dir=source,
             requirements=requirements,
-            inputs=[s3_input("raw", params["InputDataUri"], "/opt/ml/processing/input/raw")],
+            inputs=[dataset_input],
             outputs=[
                 s3_output(PREPARE, name, f"/opt/ml/processing/output/{name}")
                 for name in prepare_outputs
             ],
-            arguments=SPLIT_ARGUMENTS,
+            arguments=[*SPLIT_ARGUMENTS, "--dataset-dir", DATASET_DIR],
         ),
         cache_config=cache,
     )
@@ -353,6 +361,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                     "/opt/ml/processing/evaluation",
                 ),
                 s3_input("manifest", prepared("report"), "/opt/ml/processing/manifest"),
+                dataset_input,
             ],
             outputs=[s3_output(REGISTER, "registration", "/opt/ml/processing/output/registration")],
             arguments=[
@@ -366,6 +375,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 params["GitCommit"],
                 "--pipeline-execution-id",
                 ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "--dataset-dir",
+                DATASET_DIR,
             ],
         ),
         cache_config=cache,
