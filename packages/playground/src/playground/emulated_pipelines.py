@@ -490,7 +490,8 @@ def _install_event_hook(middleware: PipelineMiddleware) -> None:
     original = Rule.send_to_targets
 
     def send_to_targets(self: Any, event: dict[str, Any], transform_input: bool = True) -> None:
-        if _HOOKED and self.event_pattern.matches_event(event):
+        # A schedule rule has no pattern (which moto reads as "matches all"): never an event.
+        if _HOOKED and not self.scheduled_expression and self.event_pattern.matches_event(event):
             _HOOKED[0].deliver(self, event)
         original(self, event, transform_input)
 

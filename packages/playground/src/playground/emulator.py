@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import os
+import random
 import sys
 import threading
 import types
@@ -196,6 +197,8 @@ class JournalledApp:
             return lambda data: None
 
         mock_random.seed(_SEED_BASE + seq)
+        # Some moto models (SageMaker's pipeline execution ids) draw from `random` itself.
+        random.seed(_SEED_BASE + seq)
         self.clock.frozen = moment
         try:
             chunks = self.app(environ, start_response)

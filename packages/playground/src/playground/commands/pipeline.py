@@ -246,7 +246,7 @@ def executions(
                 str(item.get("PipelineExecutionStatus", "")),
                 started.isoformat(timespec="seconds") if started else "",
                 str(item.get("PipelineExecutionDescription") or "started by a person or CI"),
-                str(item.get("PipelineExecutionFailureReason") or "").replace("None", ""),
+                _first_line(item.get("PipelineExecutionFailureReason")),
             )
         console.print(table)
         if not summaries:
@@ -264,9 +264,16 @@ def executions(
                     step["StepName"],
                     step.get("StepStatus", ""),
                     "yes" if step.get("CacheHitResult") else "",
-                    step.get("FailureReason", ""),
+                    _first_line(step.get("FailureReason")),
                 )
             console.print(detail)
+
+
+def _first_line(text: object, width: int = 120) -> str:
+    """A failure reason's first line, shortened: the whole text is in the step's log."""
+    line = str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
+    line = "" if line == "None" else line
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 class StepProgress:
