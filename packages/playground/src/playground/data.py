@@ -286,7 +286,7 @@ def upload(
     manifest = {
         "format": MANIFEST_FORMAT,
         "dataset_version": version,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "source": source,
         "bucket": bucket,
         "prefix": f"{prefix}/",
