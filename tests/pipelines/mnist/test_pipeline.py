@@ -44,7 +44,9 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     assert built
 
     parameters = {p["Name"]: p for p in document["Parameters"]}
-    assert parameters["InputDataUri"]["DefaultValue"] == emulator.raw_data_uri
+    assert (
+        parameters["DatasetManifestUri"]["DefaultValue"] == f"{emulator.raw_data_uri}/latest.json"
+    )
     assert parameters["AccuracyThreshold"] == {
         "Name": "AccuracyThreshold",
         "Type": "Float",
@@ -79,8 +81,14 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     for step in (prepare, train, evaluate, register):
         assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
 
-    # 1. prepare reads the raw data parameter and writes the four outputs.
-    assert inputs(prepare)["raw"]["S3Uri"] == get("Parameters.InputDataUri")
+    # 1. prepare reads the dataset version's manifest (a parameter) and writes four outputs;
+    # register reads the same manifest for the model's lineage.
+    assert inputs(prepare)["dataset"]["S3Uri"] == get("Parameters.DatasetManifestUri")
+    assert inputs(register)["dataset"]["S3Uri"] == get("Parameters.DatasetManifestUri")
+    assert prepare["Arguments"]["AppSpecification"]["ContainerArguments"][-2:] == [
+        "--dataset-dir",
+        "/opt/ml/processing/input/dataset",
+    ]
     assert outputs(prepare) == {
         name: f"/opt/ml/processing/output/{name}"
         for name in ("train", "validation", "test", "report")
@@ -130,6 +138,7 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
         "--approval-status": get("Parameters.ModelApprovalStatus"),
         "--git-commit": get("Parameters.GitCommit"),
         "--pipeline-execution-id": get("Execution.PipelineExecutionId"),
+        "--dataset-dir": "/opt/ml/processing/input/dataset",
     }
 
     # The step code went to S3 as one bundle holding every script.
@@ -138,7 +147,7 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     bundle = s3.get_object(Bucket=bucket, Key=f"{key}sourcedir.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
         names = set(archive.getnames())
-    assert {"prepare.py", "train.py", "evaluate.py", "register.py", "idx.py"} <= names
+    assert {"prepare.py", "train.py", "evaluate.py", "register.py", "idx.py", "dataset.py"} <= names
     # The execution role now exists in the emulator.
     role = boto3.client("iam").get_role(RoleName=emulator.sagemaker_role_name)["Role"]
     assert register["Arguments"]["RoleArn"] == role["Arn"]

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from mlops_settings import Settings
 from pipelines.mnist.code import idx
+from playground import data
 from playground.cli import app
 from playground.commands.pipeline import git_commit
 
@@ -39,14 +40,14 @@ def upload_slice(settings: Settings, tmp_path: Path, labels_hook=None) -> None:
     images, labels = pair.images[chosen], pair.labels[chosen].copy()
     if labels_hook:
         labels = labels_hook(labels)
-    s3 = boto3.client("s3")
+    folder = tmp_path / "raw-slice"
+    folder.mkdir(exist_ok=True)
     for name, array in (
         ("train-images-idx3-ubyte.gz", images),
         ("train-labels-idx1-ubyte.gz", labels),
     ):
-        path = tmp_path / name
-        idx.write_idx_gz(array, path)
-        s3.upload_file(str(path), settings.data_bucket, f"{settings.raw_prefix}/{name}")
+        idx.write_idx_gz(array, folder / name)
+    data.seed(settings, str(folder))  # a new dataset version, the pipeline's default input
 
 
 def packages(settings: Settings) -> list[dict]:
