@@ -31,7 +31,7 @@ ROLE = "arn:aws:iam::123456789012:role/any"
 ECHO_DEFINITION = {
     "Version": "2020-12-01",
     "Parameters": [
-        {"Name": "DatasetManifestUri", "Type": "String", "DefaultValue": "none"},
+        {"Name": "DatasetManifestKey", "Type": "String", "DefaultValue": "none"},
         {"Name": "Epochs", "Type": "Integer", "DefaultValue": 10},
     ],
     "Steps": [
@@ -44,7 +44,7 @@ ECHO_DEFINITION = {
                         "On": " ",
                         "Values": [
                             "manifest",
-                            {"Get": "Parameters.DatasetManifestUri"},
+                            {"Get": "Parameters.DatasetManifestKey"},
                             "epochs",
                             {"Get": "Parameters.Epochs"},
                         ],
@@ -118,8 +118,8 @@ def test_a_new_dataset_version_starts_exactly_one_execution(live: Settings, tmp_
     echo_pipeline(live, {"Epochs": "1"})
     first = data.seed(live, "sample")
     [execution] = settle(live, 1)
-    manifest = f"s3://{live.data_bucket}/raw/mnist/{first.version}/manifest.json"
-    # The manifest's location reached the pipeline as its parameter, with the fixed one.
+    manifest = f"raw/mnist/{first.version}/manifest.json"
+    # The manifest's key reached the pipeline as its parameter, with the fixed one.
     assert execution["PipelineExecutionStatus"] == "Failed"
     assert execution["PipelineExecutionFailureReason"] == f"Echo: manifest {manifest} epochs 1"
     assert "new-dataset-version" in execution["PipelineExecutionDescription"]

@@ -44,9 +44,7 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     assert built
 
     parameters = {p["Name"]: p for p in document["Parameters"]}
-    assert (
-        parameters["DatasetManifestUri"]["DefaultValue"] == f"{emulator.raw_data_uri}/latest.json"
-    )
+    assert parameters["DatasetManifestKey"]["DefaultValue"] == f"{emulator.raw_prefix}/latest.json"
     assert parameters["AccuracyThreshold"] == {
         "Name": "AccuracyThreshold",
         "Type": "Float",
@@ -83,8 +81,14 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
 
     # 1. prepare reads the dataset version's manifest (a parameter) and writes four outputs;
     # register reads the same manifest for the model's lineage.
-    assert inputs(prepare)["dataset"]["S3Uri"] == get("Parameters.DatasetManifestUri")
-    assert inputs(register)["dataset"]["S3Uri"] == get("Parameters.DatasetManifestUri")
+    manifest_uri = {
+        "Std:Join": {
+            "On": "",
+            "Values": [f"s3://{emulator.data_bucket}/", get("Parameters.DatasetManifestKey")],
+        }
+    }
+    assert inputs(prepare)["dataset"]["S3Uri"] == manifest_uri
+    assert inputs(register)["dataset"]["S3Uri"] == manifest_uri
     assert prepare["Arguments"]["AppSpecification"]["ContainerArguments"][-2:] == [
         "--dataset-dir",
         "/opt/ml/processing/input/dataset",

@@ -9,10 +9,10 @@ the journalled emulator (one line in `emulator.main`):
   the emulator stays responsive. A repeated ``ClientRequestToken`` returns the first
   execution's ARN and starts nothing (SageMaker's idempotency).
 - An S3 ``Object Created`` event that matches an enabled EventBridge rule whose target is a
-  pipeline starts an execution with the target's parameters (``SageMakerPipelineParameters``,
-  or those an ``InputTransformer`` renders from the event). Its token is derived from the rule,
-  the target and the object (bucket, key, ETag, version id), so a repeated delivery of the same
-  event starts nothing new.
+  pipeline starts an execution with the target's ``SageMakerPipelineParameters`` (a value that
+  is a JSON path, like ``$.detail.object.key``, is read from the event). Its token comes from
+  the rule, the target and the object (bucket, key, ETag, version id), so a repeated delivery of
+  the same event starts nothing new.
 - A rule with a schedule expression (``rate(...)``/``cron(...)``, UTC) fires at its times.
 - ``DescribePipelineExecution`` and ``ListPipelineExecutions`` report the runner's status,
   ``ListPipelineExecutionSteps`` (not in moto) the steps, from records the worker keeps under
@@ -379,23 +379,11 @@ class PipelineMiddleware:
 
         target, event = delivery["target"], delivery["event"]
         region, _, pipeline = _PIPELINE_ARN.match(target["Arn"]).groups()  # type: ignore[union-attr]
-        parameters = list(
-            (target.get("SageMakerPipelineParameters") or {}).get("PipelineParameterList") or []
-        )
-        transformer = target.get("InputTransformer")
-        if transformer:
-            from moto.events.utils import EventTemplateParser
-
-            rendered = EventTemplateParser.parse(
-                input_template=transformer.get("InputTemplate"),
-                input_paths_map=transformer.get("InputPathsMap", {}),
-                event={"ingestion-time": event.get("time"), **event},
-            )
-            given = json.loads(rendered) if isinstance(rendered, str) else rendered
-            if isinstance(given, dict) and "PipelineParameterList" in given:
-                names = {p["Name"] for p in given["PipelineParameterList"]}
-                parameters = [p for p in parameters if p["Name"] not in names]
-                parameters += given["PipelineParameterList"]
+        parameters = [
+            {"Name": p["Name"], "Value": _value_from(str(p["Value"]), event)}
+            for p in (target.get("SageMakerPipelineParameters") or {}).get("PipelineParameterList")
+            or []
+        ]
         detail = event.get("detail") or {}
         obj = detail.get("object") or {}
         if obj:
@@ -464,6 +452,16 @@ class PipelineMiddleware:
                 self.deliver(rule, event)
                 fired += 1
         return fired
+
+
+def _value_from(value: str, event: dict[str, Any]) -> str:
+    """A target parameter's value: itself, or what its JSON path (``$.…``) finds in the event."""
+    if not value.startswith("$."):
+        return value
+    from jsonpath_ng.ext import parse
+
+    found = parse(value).find(event)  # type: ignore[no-untyped-call]
+    return str(found[0].value) if found else ""
 
 
 def _rules() -> list[Any]:

@@ -3,8 +3,8 @@
 A new dataset version's manifest (``<raw prefix>/<version>/manifest.json``, written last by
 `playground data seed`) and a schedule start the pipeline: the data bucket sends its object
 events to EventBridge, one rule matches only manifest keys, another fires on the schedule, and
-both target the SageMaker pipeline. The manifest rule's target passes the manifest's location
-as the ``DatasetManifestUri`` parameter through an input transformer.
+both target the SageMaker pipeline. The manifest rule's target passes the manifest's key as the
+``DatasetManifestKey`` parameter: a parameter value may be a JSON path into the event.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import boto3
 
 from mlops_settings import Settings
 
-MANIFEST_PARAMETER = "DatasetManifestUri"
+MANIFEST_PARAMETER = "DatasetManifestKey"
+MANIFEST_KEY_PATH = "$.detail.object.key"
 
 
 def rule_names(settings: Settings) -> tuple[str, str]:
@@ -33,17 +34,6 @@ def manifest_event_pattern(settings: Settings) -> dict[str, Any]:
             "bucket": {"name": [settings.data_bucket]},
             "object": {"key": [{"wildcard": f"{settings.raw_prefix}/*/manifest.json"}]},
         },
-    }
-
-
-def manifest_input_transformer() -> dict[str, Any]:
-    """The event's bucket and key become the DatasetManifestUri pipeline parameter."""
-    template = {
-        "PipelineParameterList": [{"Name": MANIFEST_PARAMETER, "Value": "s3://<bucket>/<key>"}]
-    }
-    return {
-        "InputPathsMap": {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"},
-        "InputTemplate": json.dumps(template),
     }
 
 
@@ -76,14 +66,15 @@ def install(
     }
     for name, shape in wanted.items():
         events.put_rule(Name=name, State="ENABLED", **shape)  # type: ignore[arg-type]
+        listed = list(fixed)
+        if name == data_rule:
+            listed.append({"Name": MANIFEST_PARAMETER, "Value": MANIFEST_KEY_PATH})
         target: dict[str, Any] = {
             "Id": f"start-{settings.pipeline_name}",
             "Arn": pipeline_arn,
             "RoleArn": role_arn,
-            "SageMakerPipelineParameters": {"PipelineParameterList": fixed},
+            "SageMakerPipelineParameters": {"PipelineParameterList": listed},
         }
-        if name == data_rule:
-            target["InputTransformer"] = manifest_input_transformer()
         events.put_targets(Rule=name, Targets=[target])
         changed.append(f"EventBridge rule {name}")
     return changed

@@ -67,10 +67,10 @@ def parameter_defaults(settings: Settings) -> list[ParameterDefault]:
     """The pipeline's parameters and their defaults (the local defaults)."""
     return [
         ParameterDefault(
-            "DatasetManifestUri",
+            "DatasetManifestKey",
             "String",
-            f"{settings.raw_data_uri}/latest.json",
-            "S3 URI of the dataset version's manifest (default: a copy of the newest)",
+            f"{settings.raw_prefix}/latest.json",
+            "key of the dataset version's manifest in the data bucket (default: the newest)",
         ),
         ParameterDefault(
             "AccuracyThreshold", "Float", 0.985, "lowest test accuracy (0-1) that passes"
@@ -252,7 +252,12 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
         )
 
     # The input is one dataset version: its manifest, which names the exact raw objects.
-    dataset_input = s3_input("dataset", params["DatasetManifestUri"], DATASET_DIR)
+    # EventBridge passes the manifest's key (the event's `detail.object.key`), so the
+    # bucket is joined here.
+    manifest_uri = Join(
+        on="", values=[f"s3://{settings.data_bucket}/", params["DatasetManifestKey"]]
+    )
+    dataset_input = s3_input("dataset", manifest_uri, DATASET_DIR)
 
     # 1. Prepare: validate the raw IDX files (non-zero exit on bad data) and split them.
     prepare_outputs = ["train", "validation", "test", "report"]
