@@ -52,17 +52,16 @@ def list_versions() -> None:
         console.print(f"no dataset under {settings.raw_data_uri}/ (run `playground data seed`)")
         raise typer.Exit(1)
     table = Table(title=f"dataset versions under {settings.raw_data_uri}/")
-    for column in ("version", "created", "source", "digits", "bytes", "files", "manifest sha256"):
+    table.add_column("version", no_wrap=True)
+    for column in ("created (UTC)", "source", "digits", "MB", "manifest"):
         table.add_column(column)
     for version in versions:
-        mark = " [bold](latest)[/]" if version.latest else ""
         table.add_row(
-            version.version + mark,
-            version.created_at,
+            version.version + (" [bold]latest[/]" if version.latest else ""),
+            version.created_at[:19].replace("T", " "),
             version.source,
             f"{version.digits:,}",
-            f"{version.size:,}",
-            str(len(version.objects)),
-            version.manifest_sha256[:16],
+            f"{version.size / 1e6:.1f}",
+            version.manifest_sha256[:12],
         )
     console.print(table)
