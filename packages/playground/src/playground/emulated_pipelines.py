@@ -405,7 +405,7 @@ class PipelineMiddleware:
         arn = str(
             client.start_pipeline_execution(
                 PipelineName=pipeline,
-                PipelineParameters=parameters,
+                PipelineParameters=parameters,  # type: ignore[arg-type]
                 PipelineExecutionDescription=f"EventBridge rule {delivery['rule']}: {what}"[:3072],
                 ClientRequestToken=token,
             )["PipelineExecutionArn"]
@@ -460,14 +460,14 @@ def _value_from(value: str, event: dict[str, Any]) -> str:
         return value
     from jsonpath_ng.ext import parse
 
-    found = parse(value).find(event)  # type: ignore[no-untyped-call]
+    found = parse(value).find(event)
     return str(found[0].value) if found else ""
 
 
 def _rules() -> list[Any]:
     from moto.events.models import events_backends
 
-    found = []
+    found: list[Any] = []
     for _, regions in list(events_backends.items()):
         for _, backend in list(regions.items()):
             for bus in list(backend.event_buses.values()):
@@ -485,16 +485,16 @@ def _install_event_hook(middleware: PipelineMiddleware) -> None:
     _HOOKED[:] = [middleware]
     if getattr(Rule.send_to_targets, "_playground", False):
         return
-    original = Rule.send_to_targets
+    original: Any = Rule.send_to_targets
 
-    def send_to_targets(self: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+    def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
         # A schedule rule has no pattern (which moto reads as "matches all"): never an event.
         if _HOOKED and not self.scheduled_expression and self.event_pattern.matches_event(event):
             _HOOKED[0].deliver(self, event)
         original(self, event, transform_input)
 
     send_to_targets._playground = True  # type: ignore[attr-defined]
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
 
 
 # Schedule expressions -----------------------------------------------------------------------

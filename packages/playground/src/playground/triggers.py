@@ -65,7 +65,7 @@ def install(
         schedule_rule: {"ScheduleExpression": settings.training_schedule},
     }
     for name, shape in wanted.items():
-        events.put_rule(Name=name, State="ENABLED", **shape)  # type: ignore[arg-type]
+        events.put_rule(Name=name, State="ENABLED", **shape)
         listed = list(fixed)
         if name == data_rule:
             listed.append({"Name": MANIFEST_PARAMETER, "Value": MANIFEST_KEY_PATH})
