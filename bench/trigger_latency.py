@@ -113,7 +113,7 @@ def main() -> int:
             record = None
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                for path in (state / EXECUTIONS_FOLDER).glob("*.json"):
+                for path in (state / "emulator" / EXECUTIONS_FOLDER).glob("*.json"):
                     if path.name == "tokens.json":
                         continue
                     candidate = json.loads(path.read_text())

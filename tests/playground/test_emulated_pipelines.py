@@ -15,6 +15,7 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
+import requests
 from typer.testing import CliRunner
 
 from mlops_settings import Settings
@@ -289,3 +290,23 @@ def test_a_new_dataset_version_trains_registers_once_with_its_lineage(
     ]
     labels = read_pair(folder / IMAGES, folder / LABELS).labels
     assert version.digits == len(labels) == int(np.ceil(10_000 / 5))
+
+
+def test_a_reset_forgets_executions_and_their_tokens(live: Settings) -> None:
+    echo_pipeline(live)
+    client = boto3.client("sagemaker")
+    token = "r" * 40
+    first = client.start_pipeline_execution(
+        PipelineName=live.pipeline_name, ClientRequestToken=token
+    )["PipelineExecutionArn"]
+    settle(live, 1)
+    requests.post(f"{live.emulator_url}/moto-api/reset", timeout=10).raise_for_status()
+    stack.bootstrap(live)
+    echo_pipeline(live)
+    second = client.start_pipeline_execution(
+        PipelineName=live.pipeline_name, ClientRequestToken=token
+    )["PipelineExecutionArn"]
+    # Had the old token been kept, the emulator would answer with an execution it no
+    # longer has, and nothing would run.
+    assert [e["PipelineExecutionArn"] for e in settle(live, 1)] == [second]
+    assert first.rsplit("/", 1)[0] == second.rsplit("/", 1)[0]

@@ -16,7 +16,7 @@ the journalled emulator (one line in `emulator.main`):
 - A rule with a schedule expression (``rate(...)``/``cron(...)``, UTC) fires at its times.
 - ``DescribePipelineExecution`` and ``ListPipelineExecutions`` report the runner's status,
   ``ListPipelineExecutionSteps`` (not in moto) the steps, from records the worker keeps under
-  ``<state dir>/pipeline-executions/``.
+  ``<state dir>/emulator/pipeline-executions/`` (with its log).
 
 Nothing here runs while the journal replays: replayed requests never reach the middleware, and
 events moto raises during the replay are dropped (the executions they started are on record).
@@ -155,6 +155,7 @@ class PipelineMiddleware:
         app: Any,
         url: str,
         runner_state_dir: Path,
+        records_dir: Path,
         spawn: bool = True,
         tick_seconds: float = 1.0,
     ) -> None:
@@ -163,14 +164,16 @@ class PipelineMiddleware:
         Args:
             app: the JournalledApp; its ``ready`` is False while the journal replays.
             url: this emulator's own URL, for the worker and for deliveries (real HTTP).
-            runner_state_dir: the settings' state folder: runs, cache and execution records.
+            runner_state_dir: the settings' state folder, where the runner keeps runs and cache.
+            records_dir: where execution records and tokens live: next to the journal, so a
+                reset of the emulator forgets them with the executions they describe.
             spawn: start workers (tests of the bookkeeping alone may turn it off).
             tick_seconds: how often the scheduler looks at schedule rules.
         """
         self.app = app
         self.url = url
         self.runner_state_dir = Path(runner_state_dir)
-        self.book = ExecutionBook(self.runner_state_dir / EXECUTIONS_FOLDER)
+        self.book = ExecutionBook(Path(records_dir))
         self.spawn = spawn
         self.tick_seconds = tick_seconds
         self.deliveries: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -187,6 +190,13 @@ class PipelineMiddleware:
         """Pass everything to the emulator; act on the SageMaker Pipelines calls."""
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
         action = target.removeprefix(_TARGET_PREFIX) if target.startswith(_TARGET_PREFIX) else ""
+        if str(environ.get("PATH_INFO", "")).rstrip("/") == "/moto-api/reset":
+            with self._start_lock:
+                answer = self._call_inner(environ)
+                for path in self.book.folder.glob("*"):
+                    path.unlink()
+            start_response(answer[0], answer[1])
+            return [answer[2]]
         if not action or not getattr(self.app, "ready", True):
             return self.app(environ, start_response)
         if action == "StartPipelineExecution":
@@ -574,7 +584,10 @@ def next_fire(expression: str, after: float) -> float | None:
 def wrap(app: WsgiApp, host: str, port: int, emulator_state_dir: Path) -> WsgiApp:
     """The emulator application with pipeline executions run locally (see the module text).
 
-    The runner's state (runs, cache, execution records) lives in the settings' state folder,
-    the parent of the emulator's own folder (`stack.StackPaths`).
+    The runner's runs and cache live in the settings' state folder, the parent of the
+    emulator's own folder (`stack.StackPaths`); the execution records in the emulator's folder.
     """
-    return PipelineMiddleware(app, f"http://{host}:{port}", Path(emulator_state_dir).parent)
+    folder = Path(emulator_state_dir)
+    return PipelineMiddleware(
+        app, f"http://{host}:{port}", folder.parent, folder / EXECUTIONS_FOLDER
+    )
