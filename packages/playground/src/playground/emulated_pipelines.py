@@ -304,6 +304,9 @@ class PipelineMiddleware:
     def _rewrite(
         self, action: str, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
+        request_body = _read_request_body(environ)
+        request = json.loads(request_body or b"{}")
+        environ["wsgi.input"] = io.BytesIO(request_body)
         status, headers, body = self._call_inner(environ)
         if not status.startswith("200"):
             start_response(status, headers)
@@ -312,10 +315,13 @@ class PipelineMiddleware:
         if action == "DescribePipelineExecution":
             self._apply(answer, "FailureReason")
         else:
-            for summary in answer.get("PipelineExecutionSummaries", []):
+            summaries = answer.get("PipelineExecutionSummaries", [])
+            for summary in summaries:
                 self._apply(summary, "PipelineExecutionFailureReason")
-            answer.get("PipelineExecutionSummaries", []).sort(
-                key=lambda s: float(s.get("StartTime") or 0), reverse=True
+            # SageMaker's default order is newest first; moto keeps insertion order.
+            summaries.sort(
+                key=lambda s: float(s.get("StartTime") or 0),
+                reverse=request.get("SortOrder") != "Ascending",
             )
         return _json_response(start_response, status, answer, headers)
 
