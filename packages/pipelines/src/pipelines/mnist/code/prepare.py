@@ -1,8 +1,10 @@
 """Prepare step: validate the raw MNIST IDX files, then split them for training.
 
-Runs as a SageMaker processing job (``python prepare.py [--arg value ...]``). Inputs under
-/opt/ml/processing/input/raw: ``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz``
-(required), ``t10k-*`` (optional, merged in). Every check is named in the data report; if any
+Runs as a SageMaker processing job (``python prepare.py [--arg value ...]``). In the pipeline
+the input is a dataset version's manifest (``--dataset-dir``), whose objects are fetched into
+/opt/ml/processing/input/raw first (`dataset.py`). Inputs under that folder:
+``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz`` (required), ``t10k-*``
+(optional, merged in). Every check is named in the data report; if any
 fails, the step exits non-zero with the report on stderr and in /opt/ml/output/failure, and
 writes no output at all, so bad data never reaches training.
 
