@@ -36,8 +36,9 @@ def seed(
         console.print(f"unchanged {result.location}{name}")
     if result.created:
         console.print(
-            f"dataset version {result.version} created: its manifest "
-            f"{result.location}{raw_data.MANIFEST_NAME} starts the training pipeline"
+            f"dataset version {result.version} created; its manifest "
+            f"{result.location}{raw_data.MANIFEST_NAME}, written last, is the event that "
+            "starts the training pipeline (`playground pipeline executions`)"
         )
     else:
         console.print(f"dataset version {result.version} already exists; nothing new to train")

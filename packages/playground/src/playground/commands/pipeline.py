@@ -154,6 +154,8 @@ def upsert(
     with aws_errors(settings):
         arn = _upsert(settings)
         if settings.target == "local":
+            # Triggered runs record the code they ran, as `pipeline run` does.
+            fixed.setdefault("GitCommit", git_commit())
             role = mnist.ensure_execution_role(settings)
             for change in triggers.install(settings, arn, role, fixed):
                 console.print(f"trigger   {change}")
