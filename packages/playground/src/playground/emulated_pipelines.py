@@ -307,7 +307,10 @@ class PipelineMiddleware:
         request_body = _read_request_body(environ)
         request = json.loads(request_body or b"{}")
         environ["wsgi.input"] = io.BytesIO(request_body)
-        status, headers, body = self._call_inner(environ)
+        # Not while an execution is being started: moto would already list it (as
+        # "Succeeded", its only status) before its record says "Executing".
+        with self._start_lock:
+            status, headers, body = self._call_inner(environ)
         if not status.startswith("200"):
             start_response(status, headers)
             return [body]
