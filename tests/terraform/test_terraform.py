@@ -295,10 +295,10 @@ def test_apply_builds_the_system_and_destroy_removes_it(
     changes = workspace.apply(f"-var=pipeline_definition_file={definition}")
     assert changes == {
         "aws_sagemaker_pipeline.training[0]": "create",
-        "aws_cloudwatch_event_rule.new_raw_data[0]": "create",
+        "aws_cloudwatch_event_rule.new_dataset_version[0]": "create",
         "aws_cloudwatch_event_rule.schedule[0]": "create",
-        'aws_cloudwatch_event_target.start_pipeline["new_raw_data"]': "create",
-        'aws_cloudwatch_event_target.start_pipeline["schedule"]': "create",
+        "aws_cloudwatch_event_target.new_dataset_version[0]": "create",
+        "aws_cloudwatch_event_target.schedule[0]": "create",
         **READ_BACK_GAPS,
     }
     outputs = workspace.outputs()
@@ -356,11 +356,18 @@ def test_apply_builds_the_system_and_destroy_removes_it(
     assert outputs["pipeline_arn"] == pipeline["PipelineArn"]
 
     events = boto3.client("events")
-    for rule in (f"{PREFIX}-new-raw-data", f"{PREFIX}-training-schedule"):
+    for rule in (f"{PREFIX}-new-dataset-version", f"{PREFIX}-training-schedule"):
         targets = events.list_targets_by_rule(Rule=rule)["Targets"]
         assert [t["Arn"] for t in targets] == [pipeline["PipelineArn"]], rule
-    pattern = json.loads(events.describe_rule(Name=f"{PREFIX}-new-raw-data")["EventPattern"])
-    assert pattern["detail"]["object"]["key"] == [{"prefix": f"{emulator.raw_prefix}/"}]
+    # Only a dataset manifest starts the pipeline, and its key becomes the input parameter.
+    pattern = json.loads(events.describe_rule(Name=f"{PREFIX}-new-dataset-version")["EventPattern"])
+    assert pattern["detail"]["object"]["key"] == [
+        {"wildcard": f"{emulator.raw_prefix}/*/manifest.json"}
+    ]
+    [target] = events.list_targets_by_rule(Rule=f"{PREFIX}-new-dataset-version")["Targets"]
+    assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == [
+        {"Name": "DatasetManifestKey", "Value": "$.detail.object.key"}
+    ]
 
     fn = boto3.client("lambda").get_function(FunctionName=f"{PREFIX}-get-models")["Configuration"]
     expected_hash = base64.b64encode(hashlib.sha256(lambda_zip.read_bytes()).digest()).decode()

@@ -45,7 +45,7 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     document = pipeline.definition(emulator, role_arn)
 
     parameters = {p["Name"]: p for p in document["Parameters"]}
-    assert parameters["InputDataUri"]["DefaultValue"] == emulator.raw_data_uri
+    assert parameters["DatasetManifestKey"]["DefaultValue"] == f"{emulator.raw_prefix}/latest.json"
     assert parameters["AccuracyThreshold"] == {
         "Name": "AccuracyThreshold",
         "Type": "Float",
@@ -87,8 +87,20 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     for step in (evaluate, register):
         assert not step.get("CacheConfig", {}).get("Enabled")
 
-    # 1. prepare reads the raw data parameter and writes the four outputs.
-    assert inputs(prepare)["raw"]["S3Uri"] == get("Parameters.InputDataUri")
+    # 1. prepare reads the dataset version's manifest (a parameter) and writes four outputs;
+    # register reads the same manifest for the model's lineage.
+    manifest_uri = {
+        "Std:Join": {
+            "On": "",
+            "Values": [f"s3://{emulator.data_bucket}/", get("Parameters.DatasetManifestKey")],
+        }
+    }
+    assert inputs(prepare)["dataset"]["S3Uri"] == manifest_uri
+    assert inputs(register)["dataset"]["S3Uri"] == manifest_uri
+    assert prepare["Arguments"]["AppSpecification"]["ContainerArguments"][-2:] == [
+        "--dataset-dir",
+        "/opt/ml/processing/input/dataset",
+    ]
     assert outputs(prepare) == {
         name: f"/opt/ml/processing/output/{name}"
         for name in ("train", "validation", "test", "report")
@@ -147,6 +159,7 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
         "--approval-status": get("Parameters.ModelApprovalStatus"),
         "--git-commit": get("Parameters.GitCommit"),
         "--pipeline-execution-id": get("Execution.PipelineExecutionId"),
+        "--dataset-dir": "/opt/ml/processing/input/dataset",
     }
 
     # The step code went to S3 as one bundle holding every script.
@@ -155,7 +168,7 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     bundle = s3.get_object(Bucket=bucket, Key=f"{key}sourcedir.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
         names = set(archive.getnames())
-    assert {"prepare.py", "train.py", "evaluate.py", "register.py", "idx.py"} <= names
+    assert {"prepare.py", "train.py", "evaluate.py", "register.py", "idx.py", "dataset.py"} <= names
     # The execution role now exists in the emulator.
     role = boto3.client("iam").get_role(RoleName=emulator.sagemaker_role_name)["Role"]
     assert register["Arguments"]["RoleArn"] == role["Arn"] == role_arn

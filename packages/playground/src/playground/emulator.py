@@ -30,6 +30,7 @@ import io
 import json
 import logging
 import os
+import random
 import signal
 import sys
 import threading
@@ -222,6 +223,8 @@ class JournalledApp:
             return lambda data: None
 
         mock_random.seed(_SEED_BASE + seq)
+        # Some moto models (SageMaker's pipeline execution ids) draw from `random` itself.
+        random.seed(_SEED_BASE + seq)
         self.clock.frozen = moment
         try:
             chunks = self.app(environ, start_response)
@@ -411,7 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = build_app(args.state_dir, strict=args.strict)
     log.info("strict mode %s", "on" if args.strict else "off (requests are not validated)")
-    server.app = app
+    # SageMaker Pipelines and EventBridge deliveries, run locally (moto only records them).
+    from playground.emulated_pipelines import wrap
+
+    server.app = wrap(app, args.host, args.port, args.state_dir)
     # Serve at once (health answers "not ready", the rest 503) while the journal replays.
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()

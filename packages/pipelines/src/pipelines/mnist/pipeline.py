@@ -51,6 +51,8 @@ CACHE_EXPIRY = "P30D"
 
 STEP_FILES = ("prepare.py", "train.py", "evaluate.py", "register.py")
 EVALUATION_FILE = "evaluation.json"
+# Where a processing job finds the dataset manifest (prepare fetches the objects it names).
+DATASET_DIR = "/opt/ml/processing/input/dataset"
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,10 @@ def parameter_defaults(settings: Settings) -> list[Parameter]:
     """The pipeline's parameters and their defaults (the local defaults)."""
     return [
         Parameter(
-            "InputDataUri", "String", settings.raw_data_uri, "S3 prefix of the raw IDX files"
+            "DatasetManifestKey",
+            "String",
+            f"{settings.raw_prefix}/latest.json",
+            "key of the dataset version's manifest in the data bucket (default: the newest)",
         ),
         Parameter("AccuracyThreshold", "Float", 0.985, "lowest test accuracy (0-1) that passes"),
         Parameter(
@@ -269,6 +274,14 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             sagemaker_session=session,
         )
 
+    # The input is one dataset version: its manifest, which names the exact raw objects.
+    # EventBridge passes the manifest's key (the event's `detail.object.key`), so the
+    # bucket is joined here.
+    manifest_uri = Join(
+        on="", values=[f"s3://{settings.data_bucket}/", params["DatasetManifestKey"]]
+    )
+    dataset_input = s3_input("dataset", manifest_uri, DATASET_DIR)
+
     # 1. Prepare: validate the raw IDX files (non-zero exit on bad data) and split them by
     # each image's content hash.
     prepare_outputs = ["train", "validation", "test", "report"]
@@ -279,11 +292,12 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             code="prepare.py",
             source_dir=source,
             requirements=requirements,
-            inputs=[s3_input("raw", params["InputDataUri"], "/opt/ml/processing/input/raw")],
+            inputs=[dataset_input],
             outputs=[
                 s3_output(PREPARE, name, f"/opt/ml/processing/output/{name}")
                 for name in prepare_outputs
             ],
+            arguments=["--dataset-dir", DATASET_DIR],
         ),
         cache_config=cache,
     )
@@ -382,6 +396,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                     "/opt/ml/processing/evaluation",
                 ),
                 s3_input("manifest", prepared("report"), "/opt/ml/processing/manifest"),
+                dataset_input,
             ],
             outputs=[s3_output(REGISTER, "registration", "/opt/ml/processing/output/registration")],
             arguments=[
@@ -395,6 +410,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 params["GitCommit"],
                 "--pipeline-execution-id",
                 ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "--dataset-dir",
+                DATASET_DIR,
             ],
         ),
         cache_config=never_cached,

@@ -1,8 +1,10 @@
 """Prepare step: validate the raw MNIST IDX files, then split them for training.
 
-Runs as a SageMaker processing job (``python prepare.py [--arg value ...]``). Inputs under
-/opt/ml/processing/input/raw: ``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz``
-(required), ``t10k-*`` (optional, merged in). Every check is named in the data report; if any
+Runs as a SageMaker processing job (``python prepare.py [--arg value ...]``). In the pipeline
+the input is a dataset version's manifest (``--dataset-dir``), whose objects are fetched into
+/opt/ml/processing/input/raw first (`dataset.py`). Inputs under that folder:
+``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz`` (required), ``t10k-*``
+(optional, merged in). Every check is named in the data report; if any
 fails, the step exits non-zero with the report on stderr and in /opt/ml/output/failure, and
 writes no output at all, so bad data never reaches training.
 
@@ -36,6 +38,7 @@ from typing import Any
 
 import numpy as np
 from container import fail, failure_file, opt_ml, sha256_bytes
+from dataset import DatasetError, fetch, find_manifest, read_manifest
 from idx import IdxError, parse_idx, read_bytes
 
 NUM_CLASSES = 10
@@ -621,6 +624,14 @@ def prepare(args: argparse.Namespace) -> int:
         else json.loads(Path(args.reference_stats).read_text())
     )
     checks = {name: Check(name) for name in CHECK_NAMES}
+    if args.dataset_dir:
+        # The pipeline passes a dataset version's manifest; its objects become the input.
+        try:
+            manifest, _ = read_manifest(find_manifest(Path(args.dataset_dir)))
+            fetch(manifest, Path(args.input_dir))
+        except DatasetError as exc:
+            fail(f"files_present: {exc}", Path(args.failure_file))
+            return 1
     sources = read_sources(Path(args.input_dir), checks)
     if all(check.passed is not False for check in checks.values()):
         check_structure(sources, checks)
@@ -693,6 +704,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (defaults are SageMaker's processing-job locations)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--input-dir", default=str(opt_ml("processing/input/raw")))
+    parser.add_argument(
+        "--dataset-dir",
+        default="",
+        help="folder holding a dataset manifest: fetch the objects it names into --input-dir",
+    )
     parser.add_argument("--output-dir", default=str(opt_ml("processing/output")))
     parser.add_argument("--failure-file", default=str(failure_file()))
     parser.add_argument("--reference-stats", default=str(REFERENCE_STATS))
