@@ -1,22 +1,71 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ModelApi, type ModelVersion } from './api/client';
+import { checkStanding, describeWithdrawal, newerApproved, newestUsable } from './approval';
 import { verifySha256 } from './checksum';
 import { loadConfig } from './config';
 import { checkListedSpec, ModelContractError } from './contract';
 import { downloadWithProgress } from './download';
-import { ModelStore, StorageError, toStoredModel, type StoredModel } from './modelStore';
+import {
+  ModelStore,
+  requestPersistence,
+  StorageError,
+  storageUsage,
+  toStoredModel,
+  type StorageUsage,
+  type StoredModel,
+} from './modelStore';
 import { grayFromImageData, preprocess } from './preprocessing';
-import { ModelSession, warmUpRuntime, type Prediction } from './runtime';
+import { ModelSession, startRuntime, type Prediction } from './runtime';
+import { registerServiceWorker } from './siteUpdates';
 import { DrawingPad } from './components/DrawingPad';
 import { ModelsPanel, type Busy, type Listing } from './components/ModelsPanel';
 import { PredictionView } from './components/PredictionView';
 
 const store = new ModelStore();
 
+/** The model in use, remembered across visits: its sha256, and whether it was withdrawn when chosen. */
+const IN_USE = 'digit-recogniser.model-in-use';
+interface InUse {
+  readonly sha256: string;
+  readonly knowingly: boolean;
+}
+
+function rememberInUse(value: InUse | null): void {
+  try {
+    if (value === null) localStorage.removeItem(IN_USE);
+    else localStorage.setItem(IN_USE, JSON.stringify(value));
+  } catch {
+    // Storage denied: the app only forgets which model was in use.
+  }
+}
+
+function recallInUse(): InUse | null {
+  try {
+    const value: unknown = JSON.parse(localStorage.getItem(IN_USE) ?? 'null');
+    if (typeof value !== 'object' || value === null) return null;
+    const { sha256, knowingly } = value as Partial<InUse>;
+    return typeof sha256 === 'string' ? { sha256, knowingly: knowingly === true } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What happened to the model in use when its version was withdrawn. */
+interface Withdrawn {
+  readonly version: number;
+  readonly reason: string | null;
+  /** The stored version now in use instead, if any. */
+  readonly switchedTo: number | null;
+  /** The newest approved version to download, when none is stored. */
+  readonly offer: ModelVersion | null;
+}
+
 interface Active {
   readonly sha256: string;
   readonly version: number;
   readonly session: ModelSession;
+  /** Chosen by the person although withdrawn (after the confirm step). */
+  readonly knowingly: boolean;
 }
 
 /** Timings and a batch classifier for the benchmark and the end-to-end test. */
@@ -46,13 +95,20 @@ export function App() {
   const [active, setActive] = useState<Active | null>(null);
   const [busy, setBusy] = useState<Busy | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [runtimeError, setRuntimeError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [withdrawn, setWithdrawn] = useState<Withdrawn | null>(null);
+  const [siteUpdate, setSiteUpdate] = useState<string | null>(null);
+  const [storage, setStorage] = useState<StorageUsage | null>(null);
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [input, setInput] = useState<Float32Array | null>(null);
   const [online, setOnline] = useState(navigator.onLine);
   const activeRef = useRef<Active | null>(null);
   // One inference at a time: strokes can end faster than a run completes.
   const queue = useRef<Promise<unknown>>(Promise.resolve());
+  // Resuming the last model and reviewing stored models against the API, one at a time, so
+  // a withdrawal found by the review is never undone by a resume that was still loading.
+  const lifecycle = useRef<Promise<unknown>>(Promise.resolve());
   const automation = useRef<Automation>({
     warmedAt: null,
     chosenAt: null,
@@ -68,37 +124,184 @@ export function App() {
     },
   });
 
-  useEffect(() => {
-    window.__digitRecogniser = automation.current;
-    void warmUpRuntime().then(() => {
-      automation.current.warmedAt = performance.now();
-    });
+  const serially = useCallback((step: () => Promise<void>) => {
+    const next = lifecycle.current.then(step);
+    lifecycle.current = next.catch(() => undefined);
+    return next;
   }, []);
 
-  const refreshStored = useCallback(async () => {
+  const refreshStorage = useCallback(async () => {
+    setStorage(await storageUsage().catch(() => null));
+  }, []);
+
+  const refreshStored = useCallback(async (): Promise<StoredModel[]> => {
     try {
-      setStored(await store.list());
+      const list = await store.list();
+      setStored(list);
+      return list;
     } catch (e) {
       setError(message(e));
+      return [];
+    } finally {
+      void refreshStorage();
     }
+  }, [refreshStorage]);
+
+  const release = useCallback(() => {
+    const current = activeRef.current;
+    if (current === null) return;
+    activeRef.current = null;
+    setActive(null);
+    setPrediction(null);
+    void current.session.release();
   }, []);
 
-  const refreshListing = useCallback(async (client: ModelApi | null) => {
-    if (client === null) {
-      setListing({ status: 'unconfigured' });
-      return;
-    }
-    setListing({ status: 'loading' });
-    try {
-      setListing({ status: 'ok', models: await client.listModels() });
-    } catch (e) {
-      setListing({ status: 'error', message: message(e) });
-    }
+  const activate = useCallback(async (sha256: string, version: number, bytes: Uint8Array, knowingly: boolean) => {
+    setBusy({ sha256, phase: 'loading', progress: null });
+    const session = await ModelSession.create(bytes);
+    const previous = activeRef.current;
+    const next = { sha256, version, session, knowingly };
+    activeRef.current = next;
+    setActive(next);
+    setPrediction(null);
+    rememberInUse({ sha256, knowingly });
+    automation.current.readyAt = performance.now();
+    if (previous !== null) void previous.session.release();
+  }, []);
+
+  const begin = useCallback((sha256: string) => {
+    setError(null);
+    setNotice(null);
+    automation.current.chosenAt = performance.now();
+    automation.current.readyAt = null;
+    automation.current.firstPredictionAt = null;
+    setBusy({ sha256, phase: 'loading', progress: null });
+  }, []);
+
+  /** Use a stored model; a withdrawn one only when the person chose it knowingly. */
+  const openStored = useCallback(
+    async (model: StoredModel, knowingly: boolean): Promise<boolean> => {
+      if (model.withdrawn !== undefined && !knowingly) return false;
+      begin(model.sha256);
+      try {
+        const bytes = await store.bytes(model.sha256);
+        if (bytes === null) throw new StorageError('unavailable', 'the stored file is missing');
+        setBusy({ sha256: model.sha256, phase: 'verifying', progress: null });
+        await verifySha256(bytes, model.sha256);
+        await activate(model.sha256, model.version, bytes, knowingly);
+        if (model.withdrawn === undefined) setWithdrawn(null);
+        return true;
+      } catch (e) {
+        setError(message(e));
+        return false;
+      } finally {
+        setBusy(null);
+      }
+    },
+    [activate, begin],
+  );
+
+  /**
+   * The model in use was withdrawn (or the one used last time was): switch to the newest
+   * approved version stored here, else stop and offer the newest approved one to download.
+   */
+  const replaceWithdrawn = useCallback(
+    async (gone: StoredModel, list: readonly StoredModel[], approved: readonly ModelVersion[]) => {
+      if (activeRef.current?.sha256 === gone.sha256) release();
+      const next = newestUsable(list, gone.sha256);
+      const switched = next !== null && (await openStored(next, false));
+      const newest = approved.reduce<ModelVersion | null>((a, m) => (a === null || m.version > a.version ? m : a), null);
+      setWithdrawn({
+        version: gone.version,
+        reason: gone.withdrawn?.reason ?? null,
+        switchedTo: switched ? next.version : null,
+        offer: switched ? null : newest,
+      });
+    },
+    [openStored, release],
+  );
+
+  /** Ask the API about every stored model; mark the withdrawn ones and stop using them. */
+  const review = useCallback(
+    (client: ModelApi, approved: readonly ModelVersion[]) =>
+      serially(async () => {
+        for (const model of await store.list().catch(() => [])) {
+          const standing = await checkStanding(model, approved, (v) => client.getModel(v));
+          if (standing.kind === 'withdrawn' && model.withdrawn?.reason !== standing.reason) {
+            await store.setWithdrawn(model.sha256, { noticed_at: new Date().toISOString(), reason: standing.reason });
+          } else if (standing.kind === 'approved' && model.withdrawn !== undefined) {
+            await store.setWithdrawn(model.sha256, null);
+          }
+        }
+        const list = await refreshStored();
+        const current = activeRef.current;
+        const mine = list.find((m) => m.sha256 === current?.sha256);
+        if (current !== null && !current.knowingly && mine?.withdrawn !== undefined) {
+          await replaceWithdrawn(mine, list, approved);
+        }
+      }),
+    [refreshStored, replaceWithdrawn, serially],
+  );
+
+  const refreshListing = useCallback(
+    async (client: ModelApi | null) => {
+      if (client === null) {
+        setListing({ status: 'unconfigured' });
+        return;
+      }
+      if (!navigator.onLine) {
+        setListing({ status: 'offline' });
+        return;
+      }
+      setListing({ status: 'loading' });
+      let models: ModelVersion[];
+      try {
+        models = await client.listModels();
+      } catch (e) {
+        setListing({ status: 'error', message: message(e) });
+        return;
+      }
+      setListing({ status: 'ok', models });
+      await review(client, models);
+    },
+    [review],
+  );
+
+  /** Open the model used last time, or the newest usable one if that was withdrawn since. */
+  const resume = useCallback(
+    () =>
+      serially(async () => {
+        const remembered = recallInUse();
+        if (remembered === null || activeRef.current !== null) return;
+        const list = await store.list().catch(() => []);
+        const model = list.find((m) => m.sha256 === remembered.sha256);
+        if (model === undefined) return;
+        if (model.withdrawn !== undefined && !remembered.knowingly) {
+          await replaceWithdrawn(model, list, []);
+          return;
+        }
+        await openStored(model, remembered.knowingly);
+      }),
+    [openStored, replaceWithdrawn, serially],
+  );
+
+  useEffect(() => {
+    window.__digitRecogniser = automation.current;
+    startRuntime().then(
+      () => {
+        automation.current.warmedAt = performance.now();
+      },
+      (e: unknown) => {
+        setRuntimeError(message(e));
+      },
+    );
+    if (import.meta.env.PROD) registerServiceWorker(setSiteUpdate);
   }, []);
 
   useEffect(() => {
     void (async () => {
       await refreshStored();
+      void resume();
       try {
         const config = await loadConfig();
         const client = config.apiUrl === null ? null : new ModelApi(config.apiUrl);
@@ -108,7 +311,7 @@ export function App() {
         setListing({ status: 'error', message: message(e) });
       }
     })();
-  }, [refreshStored, refreshListing]);
+  }, [refreshStored, refreshListing, resume]);
 
   useEffect(() => {
     const up = () => {
@@ -126,46 +329,11 @@ export function App() {
     };
   }, [api, refreshListing]);
 
-  const activate = async (sha256: string, version: number, bytes: Uint8Array) => {
-    setBusy({ sha256, phase: 'loading', progress: null });
-    const session = await ModelSession.create(bytes);
-    const previous = activeRef.current;
-    const next = { sha256, version, session };
-    activeRef.current = next;
-    setActive(next);
-    setPrediction(null);
-    automation.current.readyAt = performance.now();
-    if (previous !== null) void previous.session.release();
-  };
-
-  const begin = (sha256: string) => {
-    setError(null);
-    setNotice(null);
-    automation.current.chosenAt = performance.now();
-    automation.current.readyAt = null;
-    automation.current.firstPredictionAt = null;
-    setBusy({ sha256, phase: 'loading', progress: null });
-  };
-
-  const openStored = async (model: StoredModel) => {
-    begin(model.sha256);
-    try {
-      const bytes = await store.bytes(model.sha256);
-      if (bytes === null) throw new StorageError('unavailable', 'the stored file is missing');
-      setBusy({ sha256: model.sha256, phase: 'verifying', progress: null });
-      await verifySha256(bytes, model.sha256);
-      await activate(model.sha256, model.version, bytes);
-    } catch (e) {
-      setError(message(e));
-    } finally {
-      setBusy(null);
-    }
-  };
-
   const choose = async (listed: ModelVersion) => {
+    // Listed means approved: a stored copy is used even if it was marked withdrawn before.
     const kept = stored.find((m) => m.sha256 === listed.sha256);
     if (kept !== undefined) {
-      await openStored(kept);
+      await openStored(kept, true);
       return;
     }
     begin(listed.sha256);
@@ -182,9 +350,12 @@ export function App() {
       });
       setBusy({ sha256: model.sha256, phase: 'verifying', progress: null });
       await verifySha256(bytes, model.sha256);
-      await activate(model.sha256, model.version, bytes);
+      await activate(model.sha256, model.version, bytes, false);
+      setWithdrawn(null);
       try {
         await store.put(toStoredModel(model), bytes);
+        // Ask once there is something worth keeping; the answer shows in the storage line.
+        await requestPersistence();
         await refreshStored();
       } catch (e) {
         setNotice(`The model is in use but will not work offline: ${message(e)}`);
@@ -200,11 +371,8 @@ export function App() {
     setError(null);
     try {
       if (activeRef.current?.sha256 === model.sha256) {
-        const current = activeRef.current;
-        activeRef.current = null;
-        setActive(null);
-        setPrediction(null);
-        void current.session.release();
+        release();
+        rememberInUse(null);
       }
       await store.remove(model.sha256);
       await refreshStored();
@@ -235,6 +403,10 @@ export function App() {
     queue.current = run;
   };
 
+  const approved = listing.status === 'ok' ? listing.models : [];
+  const newer = active === null ? null : newerApproved(approved, active.version);
+  const newerStored = newer === null ? undefined : stored.find((m) => m.sha256 === newer.sha256);
+
   return (
     <div className="app">
       <header className="top">
@@ -243,10 +415,28 @@ export function App() {
           {online ? 'online' : 'offline'}
         </span>
         <span className="status" data-testid="active-model">
-          {active === null ? 'no model in use' : `model v${active.version}`}
+          {active === null ? 'no model in use' : `model v${active.version}${active.knowingly ? ' (withdrawn)' : ''}`}
         </span>
       </header>
-      {error !== null && (
+      {siteUpdate !== null && (
+        <p className="warning" role="status" data-testid="site-update">
+          A new version of this site is ready.{' '}
+          <button
+            type="button"
+            onClick={() => {
+              window.location.reload();
+            }}
+          >
+            Reload
+          </button>
+        </p>
+      )}
+      {runtimeError !== null && (
+        <p className="error" role="alert" data-testid="runtime-error">
+          {runtimeError}
+        </p>
+      )}
+      {error !== null && error !== runtimeError && (
         <p className="error" role="alert" data-testid="error">
           {error}
         </p>
@@ -256,14 +446,36 @@ export function App() {
           {notice}
         </p>
       )}
+      {withdrawn !== null && (
+        <p className="warning" role="status" data-testid="withdrawn-notice">
+          Version {withdrawn.version} was {describeWithdrawal(withdrawn.reason)}.{' '}
+          {withdrawn.switchedTo !== null
+            ? `Now using version ${withdrawn.switchedTo}, the newest approved version stored here.`
+            : 'It is no longer in use.'}{' '}
+          {withdrawn.offer !== null && (
+            <button type="button" disabled={busy !== null} onClick={() => void choose(withdrawn.offer as ModelVersion)}>
+              Download version {withdrawn.offer.version}
+            </button>
+          )}
+        </p>
+      )}
+      {newer !== null && active !== null && (
+        <p className="warning" role="status" data-testid="newer-version">
+          Version {newer.version} is approved and newer than version {active.version} in use.{' '}
+          <button type="button" disabled={busy !== null} onClick={() => void choose(newer)}>
+            {newerStored === undefined ? `Download version ${newer.version}` : `Use version ${newer.version}`}
+          </button>
+        </p>
+      )}
       <main>
         <ModelsPanel
           listing={listing}
           stored={stored}
           activeSha={active?.sha256 ?? null}
           busy={busy}
+          storage={storage}
           onChoose={(m) => void choose(m)}
-          onUseStored={(m) => void openStored(m)}
+          onUseStored={(m, knowingly) => void openStored(m, knowingly)}
           onRemove={(m) => void remove(m)}
           onRefresh={() => void refreshListing(api)}
         />
@@ -279,6 +491,9 @@ export function App() {
           <PredictionView prediction={prediction} input={input} />
         </section>
       </main>
+      <footer className="muted" data-testid="site-build">
+        site build {__SITE_BUILD__}
+      </footer>
     </div>
   );
 }
