@@ -20,18 +20,30 @@ declare const __SITE_BUILD__: string;
 void self.skipWaiting();
 clientsClaim();
 cleanupOutdatedCaches();
-precacheAndRoute(self.__WB_MANIFEST);
 
+// Registered before the precache's own route, which would answer "/" from the cache first.
 const offlinePage = {
   handlerDidError: async () => (await matchPrecache('index.html')) ?? Response.error(),
 };
 registerRoute(new NavigationRoute(new NetworkOnly({ networkTimeoutSeconds: 3, plugins: [offlinePage] })));
+precacheAndRoute(self.__WB_MANIFEST);
 
-// The API's address: the latest one the server gave, else the last one seen.
+// The API's address: the latest one the server gave, else the last one seen. Fetched once at
+// install too: the first visit's own request came before this worker, and an offline reload
+// must not meet an empty cache.
+const CONFIG_CACHE = 'config';
 registerRoute(
   ({ url, sameOrigin }) => sameOrigin && url.pathname.endsWith('/config.json'),
-  new NetworkFirst({ cacheName: 'config', networkTimeoutSeconds: 3 }),
+  new NetworkFirst({ cacheName: CONFIG_CACHE, networkTimeoutSeconds: 3 }),
 );
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches
+      .open(CONFIG_CACHE)
+      .then((cache) => cache.add(new Request('config.json', { cache: 'no-store' })))
+      .catch(() => undefined), // no config.json (a build served without one): nothing to keep
+  );
+});
 
 // A page asks which build this worker serves, to offer a reload when it is newer than itself.
 self.addEventListener('message', (event) => {
