@@ -93,6 +93,13 @@ test('the first build is kept with a model, and a reload offline opens it with t
 });
 
 test('after a deploy, the next visit online shows the new build, and its worker takes over', async () => {
+  // A second tab stays open on the first build through the deploy.
+  const stale = await context.newPage();
+  stale.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
+  });
+  await stale.goto(SITE_URL);
+  await stale.getByTestId('site-build').filter({ hasText: FIRST }).waitFor();
   rmSync(SITE_DIR, { recursive: true, force: true });
   cpSync(NEXT_SITE, SITE_DIR, { recursive: true });
   await page.goto(SITE_URL);
@@ -101,6 +108,13 @@ test('after a deploy, the next visit online shows the new build, and its worker 
   await page.getByTestId('active-model').filter({ hasText: `model v${GOOD}` }).waitFor({ timeout: 30_000 });
   // The page is the new build already: nothing to reload.
   assert.equal(await page.getByTestId('site-update').count(), 0);
+  // The tab left open on the first build is told, and its reload brings the new one.
+  const prompt = stale.getByTestId('site-update');
+  await prompt.waitFor({ timeout: 20_000 });
+  assert.match((await prompt.textContent()) ?? '', /A new version of this site is ready/);
+  await prompt.getByRole('button', { name: 'Reload' }).click();
+  await stale.getByTestId('site-build').filter({ hasText: NEXT }).waitFor({ timeout: 20_000 });
+  await stale.close();
 });
 
 test('offline after the deploy, a reload opens the new build with the stored model', async () => {
