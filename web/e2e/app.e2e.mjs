@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DIGITS, drawAndRead, inkNear, launch, path, touch } from './browser.mjs';
+import { DIGITS, drawAndRead, inkNear, launch, path, penAndTouch, touch } from './browser.mjs';
 
 const SITE_URL = required('SITE_URL');
 const GOOD = required('GOOD_VERSION');
@@ -142,6 +142,34 @@ test('touch: one finger draws its stroke; a second finger and a resting palm nei
   assert.equal(await inkNear(page, 235, 185, 40), 0, 'the palm drew');
   assert.equal((await page.getByTestId('prediction').textContent())?.trim(), '1');
   await shot('4-touch');
+});
+
+test('a pen takes the stroke from the hand resting on the pad; touch near the pen never draws', async () => {
+  await page.getByRole('button', { name: 'Clear' }).click();
+  const before = await page.evaluate(() => window.__digitRecogniser.predictions);
+  const hand = await penAndTouch(page);
+  // The side of the hand touches first and starts a stroke, then the pen comes down.
+  await hand.touch('touchStart', [{ id: 1, x: 40, y: 60, radius: 10 }]);
+  await hand.touch('touchMove', [{ id: 1, x: 50, y: 70, radius: 10 }]);
+  await hand.penDown(140, 40);
+  for (let k = 1; k <= 20; k++) {
+    await hand.penMove(140, 40 + 10 * k);
+    await hand.touch('touchMove', [{ id: 1, x: 50 + k, y: 70 + k, radius: 10 }]);
+  }
+  await hand.penUp(140, 240);
+  await hand.touch('touchEnd', [{ id: 1, x: 70, y: 90, radius: 10 }]);
+  // A fingertip right after the pen lifts (the hand settling) is not a new stroke either.
+  await hand.touch('touchStart', [{ id: 2, x: 230, y: 60 }]);
+  await hand.touch('touchMove', [{ id: 2, x: 230, y: 120 }]);
+  await hand.touch('touchEnd', [{ id: 2, x: 230, y: 120 }]);
+  await hand.close();
+  await page.waitForFunction((n) => window.__digitRecogniser.predictions >= n, before + 1, { timeout: 15_000 });
+  await page.waitForTimeout(500);
+  assert.equal(await page.evaluate(() => window.__digitRecogniser.predictions), before + 1, 'one stroke, one prediction');
+  assert.ok((await inkNear(page, 140, 140)) > 50, 'the pen drew');
+  assert.equal(await inkNear(page, 55, 75, 25), 0, 'the hand\'s touch stroke was left on the pad');
+  assert.equal(await inkNear(page, 230, 90, 30), 0, 'touch right after the pen drew');
+  assert.equal((await page.getByTestId('prediction').textContent())?.trim(), '1');
 });
 
 test('a newer approved version is offered, downloaded and put in use', async () => {

@@ -136,3 +136,32 @@ export async function inkNear(page, x, y, half = 12) {
     [Math.round(x), Math.round(y), half],
   );
 }
+
+/**
+ * A pen and touch contacts on the pad, through the DevTools protocol, for interleaving them as
+ * a hand holding a pen does. Coordinates in pad pixels. Call close() when done.
+ */
+export async function penAndTouch(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const box = await padBox(page);
+  const at = (x, y) => ({ x: box.x + x * box.sx, y: box.y + y * box.sy });
+  const contact = ({ id, x, y, radius = 6 }) => ({ ...at(x, y), radiusX: radius, radiusY: radius, force: 1, id });
+  const pen = (type, x, y) =>
+    cdp.send('Input.dispatchMouseEvent', {
+      type,
+      ...at(x, y),
+      button: 'left',
+      buttons: type === 'mouseReleased' ? 0 : 1,
+      clickCount: 1,
+      pointerType: 'pen',
+      force: 0.5,
+    });
+  return {
+    penDown: (x, y) => pen('mousePressed', x, y),
+    penMove: (x, y) => pen('mouseMoved', x, y),
+    penUp: (x, y) => pen('mouseReleased', x, y),
+    /** type: touchStart (a new contact among `contacts`), touchMove, or touchEnd (the contacts lifted). */
+    touch: (type, contacts) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: contacts.map(contact) }),
+    close: () => cdp.detach(),
+  };
+}

@@ -403,7 +403,8 @@ export function App() {
     queue.current = run;
   };
 
-  const approved = listing.status === 'ok' ? listing.models : [];
+  // Only versions this app can run are worth announcing.
+  const approved = listing.status === 'ok' ? listing.models.filter((m) => checkListedSpec(m.input_spec).length === 0) : [];
   const newer = active === null ? null : newerApproved(approved, active.version);
   const newerStored = newer === null ? undefined : stored.find((m) => m.sha256 === newer.sha256);
 
