@@ -125,13 +125,15 @@ test('drawn digits are recognised, with bars, timing and the 28x28 preview', asy
 test('touch: one finger draws its stroke; a second finger and a resting palm neither draw nor end it', async () => {
   await page.getByRole('button', { name: 'Clear' }).click();
   const before = await page.evaluate(() => window.__digitRecogniser.predictions);
+  // The palm lands first and rests (sliding a little), then one finger draws a 1 while a
+  // second finger touches down and lifts again.
+  const palm = path(3, [235, 150], [235, 220], 28, 45);
   const finger = path(1, [140, 40], [140, 240], 24);
   const second = path(2, [40, 250], [70, 250], 6);
-  const palm = path(3, [235, 150], [235, 220], 6, 45);
-  const frames = finger.map((a, k) => [
-    a,
-    ...(k >= 4 && k <= 10 ? [second[k - 4]] : []),
-    ...(k >= 12 && k <= 18 ? [palm[k - 12]] : []),
+  const frames = palm.map((p, k) => [
+    p,
+    ...(k >= 4 ? [finger[k - 4]] : []),
+    ...(k >= 10 && k <= 16 ? [second[k - 10]] : []),
   ]);
   await touch(page, frames);
   await page.waitForFunction((n) => window.__digitRecogniser.predictions >= n, before + 1, { timeout: 15_000 });
