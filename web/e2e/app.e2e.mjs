@@ -297,3 +297,23 @@ test('with the runtime\'s wasm missing or an HTML page, the app names the file a
   ];
   assert.deepEqual(errors.filter((e) => !expected.some((pattern) => pattern.test(e))), []);
 });
+
+test('with WebAssembly switched off in the browser, the app says so and still lists the models', async () => {
+  // Without a JIT (as browsers' stricter security modes and policies run JavaScript), V8
+  // offers no WebAssembly at all.
+  const noWasm = await launch(['--js-flags=--jitless']);
+  try {
+    const tab = await noWasm.newPage();
+    const errors = [];
+    watch(tab, errors);
+    await tab.goto(SITE_URL);
+    assert.equal(await tab.evaluate(() => typeof WebAssembly), 'undefined');
+    const problem = tab.getByTestId('runtime-error');
+    await problem.waitFor({ timeout: 30_000 });
+    assert.match((await problem.textContent()) ?? '', /could not start: WebAssembly is disabled in this browser\. This is not a fault of any model/);
+    await tab.getByTestId(`model-${GOOD}`).waitFor({ timeout: 20_000 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await noWasm.close();
+  }
+});
