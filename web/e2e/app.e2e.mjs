@@ -41,6 +41,19 @@ function watch(target, errors) {
   target.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
 }
 
+/** Run the `playground` CLI against the test's emulator. */
+const playground = (...args) => execFileSync(PLAYGROUND[0], [...PLAYGROUND.slice(1), ...args], { stdio: 'pipe' });
+
+/** Press Refresh until `locator` shows: the API reuses a registry answer for a couple of seconds. */
+async function refreshUntil(locator) {
+  for (let tries = 0; tries < 20 && (await locator.count()) === 0; tries++) {
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await locator.or(page.getByTestId('api-models')).first().waitFor();
+    await page.waitForTimeout(500);
+  }
+  await locator.waitFor({ timeout: 1_000 });
+}
+
 const activeModel = (text) => page.getByTestId('active-model').filter({ hasText: new RegExp(`^${text}$`) });
 
 async function shot(name) {
@@ -182,17 +195,9 @@ test('a newer approved version is offered, downloaded and put in use', async () 
 });
 
 test('a version rejected in the registry is marked withdrawn, and the app switches to the newest approved one stored', async () => {
-  execFileSync(PLAYGROUND[0], [...PLAYGROUND.slice(1), 'models', 'reject', NEWER, '--reason', 'reads 7 as 1 in review'], {
-    stdio: 'pipe',
-  });
+  playground('models', 'reject', NEWER, '--reason', 'reads 7 as 1 in review');
   const tag = page.getByTestId(`withdrawn-${NEWER}`);
-  // The API reuses a registry answer for a couple of seconds: refresh until it tells.
-  for (let tries = 0; tries < 20 && (await tag.count()) === 0; tries++) {
-    await page.getByRole('button', { name: 'Refresh' }).click();
-    await tag.or(page.getByTestId('api-models')).first().waitFor();
-    await page.waitForTimeout(500);
-  }
-  await tag.waitFor({ timeout: 1_000 });
+  await refreshUntil(tag);
   const reason = /withdrawn(: reads 7 as 1 in review| \(no reason given\))/;
   assert.match((await tag.textContent()) ?? '', reason);
   await activeModel(`model v${GOOD}`).waitFor({ timeout: 30_000 });
@@ -250,10 +255,27 @@ test('a stored model can be removed', async () => {
   assert.equal(await page.getByTestId('active-model').textContent(), 'no model in use');
 });
 
+test('when the only stored version in use is withdrawn, the app stops using it and offers the newest approved one', async () => {
+  await page.getByTestId(`model-${GOOD}`).getByRole('button', { name: 'Download' }).click();
+  await activeModel(`model v${GOOD}`).waitFor({ timeout: 30_000 });
+  playground('models', 'reject', GOOD);
+  const tag = page.getByTestId(`withdrawn-${GOOD}`);
+  await refreshUntil(tag);
+  await activeModel('no model in use').waitFor({ timeout: 10_000 });
+  const notice = page.getByTestId('withdrawn-notice');
+  assert.match((await notice.textContent()) ?? '', new RegExp(`Version ${GOOD} was withdrawn.*It is no longer in use\\..*Download version ${WRONG_SHAPE}`));
+  await shot('9-withdrawn-offer');
+  await notice.getByRole('button', { name: `Download version ${WRONG_SHAPE}` }).waitFor();
+  // Approved again, it is no longer marked and the tests below can use it.
+  playground('models', 'approve', GOOD);
+  await refreshUntil(page.getByTestId(`model-${GOOD}`));
+  await tag.waitFor({ state: 'detached' });
+});
+
 test('the page logged no errors', () => {
-  // One answer is by design an error status: the API's 404 for the withdrawn version, which
+  // Some answers are by design an error status: the API's 404 for a withdrawn version, which
   // the app asks about to learn why (the browser logs every 4xx response).
-  const withdrawnLookup = new RegExp(`^Failed to load resource: the server responded with a status of 404 .*/models/${NEWER}\\)$`);
+  const withdrawnLookup = new RegExp(`^Failed to load resource: the server responded with a status of 404 .*/models/(${NEWER}|${GOOD})\\)$`);
   assert.deepEqual(consoleErrors.filter((e) => !withdrawnLookup.test(e)), []);
 });
 

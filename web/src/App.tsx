@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ModelApi, type ModelVersion } from './api/client';
-import { checkStanding, describeWithdrawal, newerApproved, newestUsable } from './approval';
+import { checkStanding, describeWithdrawal, newerApproved, replacementFor } from './approval';
 import { verifySha256 } from './checksum';
 import { loadConfig } from './config';
 import { checkListedSpec, ModelContractError } from './contract';
@@ -208,14 +208,13 @@ export function App() {
   const replaceWithdrawn = useCallback(
     async (gone: StoredModel, list: readonly StoredModel[], approved: readonly ModelVersion[]) => {
       if (activeRef.current?.sha256 === gone.sha256) release();
-      const next = newestUsable(list, gone.sha256);
-      const switched = next !== null && (await openStored(next, false));
-      const newest = approved.reduce<ModelVersion | null>((a, m) => (a === null || m.version > a.version ? m : a), null);
+      const { use, offer } = replacementFor(gone, list, approved);
+      const switched = use !== null && (await openStored(use, false));
       setWithdrawn({
         version: gone.version,
         reason: gone.withdrawn?.reason ?? null,
-        switchedTo: switched ? next.version : null,
-        offer: switched ? null : newest,
+        switchedTo: switched ? use.version : null,
+        offer,
       });
     },
     [openStored, release],

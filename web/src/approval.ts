@@ -54,3 +54,22 @@ export function newerApproved(approved: readonly ModelVersion[], version: number
 export function describeWithdrawal(reason: string | null): string {
   return reason === null ? 'withdrawn (no reason given)' : `withdrawn: ${reason}`;
 }
+
+/** What to do when the version in use (`gone`) is withdrawn. */
+export interface Replacement {
+  /** The stored version to use instead, or null. */
+  readonly use: StoredModel | null;
+  /** When none is stored: the newest approved version to offer for download, or null. */
+  readonly offer: ModelVersion | null;
+}
+
+export function replacementFor(
+  gone: Pick<StoredModel, 'sha256'>,
+  stored: readonly StoredModel[],
+  approved: readonly ModelVersion[],
+): Replacement {
+  const use = newestUsable(stored, gone.sha256);
+  if (use !== null) return { use, offer: null };
+  const offer = approved.reduce<ModelVersion | null>((a, m) => (a === null || m.version > a.version ? m : a), null);
+  return { use: null, offer: offer?.sha256 === gone.sha256 ? null : offer };
+}

@@ -45,6 +45,15 @@ self.addEventListener('install', (event) => {
   );
 });
 
+// The hand-written worker before this one kept the site in caches of its own; free that space.
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('digit-recogniser-site-')).map((k) => caches.delete(k)))),
+  );
+});
+
 // A page asks which build this worker serves, to offer a reload when it is newer than itself.
 self.addEventListener('message', (event) => {
   const data: unknown = event.data;

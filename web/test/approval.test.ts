@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, ApiUnreachableError, type ModelVersion } from '../src/api/client';
-import { checkStanding, newerApproved, newestUsable } from '../src/approval';
+import { checkStanding, newerApproved, newestUsable, replacementFor } from '../src/approval';
 import type { StoredModel } from '../src/modelStore';
 
 const spec = { version: 1, name: 'input', shape: ['N', 1, 28, 28], output: { name: 'logits', shape: ['N', 10] } };
@@ -73,6 +73,12 @@ describe('what to use instead', () => {
     expect(newestUsable([stored(5, true), stored(4), stored(2)])?.version).toBe(4);
     expect(newestUsable([stored(4), stored(2)], stored(4).sha256)?.version).toBe(2);
     expect(newestUsable([stored(5, true)])).toBeNull();
+  });
+
+  it('switches to the newest usable stored version, else offers the newest approved one', () => {
+    expect(replacementFor(stored(5), [stored(5), stored(3), stored(2)], [listed(6)])).toMatchObject({ use: { version: 3 }, offer: null });
+    expect(replacementFor(stored(5), [stored(5), stored(3, true)], [listed(4), listed(6)])).toMatchObject({ use: null, offer: { version: 6 } });
+    expect(replacementFor(stored(5), [stored(5)], [])).toEqual({ use: null, offer: null });
   });
 
   it('announces only an approved version newer than the one in use', () => {
