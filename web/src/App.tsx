@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ModelApi, type ModelVersion } from './api/client';
-import { checkStanding, describeWithdrawal, newerApproved, replacementFor } from './approval';
+import { checkStanding, newerApproved, replacementFor } from './approval';
 import { verifySha256 } from './checksum';
 import { loadConfig } from './config';
 import { checkListedSpec, ModelContractError } from './contract';
@@ -19,46 +19,11 @@ import { ModelSession, startRuntime, type Prediction } from './runtime';
 import { registerServiceWorker } from './siteUpdates';
 import { DrawingPad } from './components/DrawingPad';
 import { ModelsPanel, type Busy, type Listing } from './components/ModelsPanel';
+import { Notices, type Withdrawn } from './components/Notices';
+import { recallInUse, rememberInUse } from './inUse';
 import { PredictionView } from './components/PredictionView';
 
 const store = new ModelStore();
-
-/** The model in use, remembered across visits: its sha256, and whether it was withdrawn when chosen. */
-const IN_USE = 'digit-recogniser.model-in-use';
-interface InUse {
-  readonly sha256: string;
-  readonly knowingly: boolean;
-}
-
-function rememberInUse(value: InUse | null): void {
-  try {
-    if (value === null) localStorage.removeItem(IN_USE);
-    else localStorage.setItem(IN_USE, JSON.stringify(value));
-  } catch {
-    // Storage denied: the app only forgets which model was in use.
-  }
-}
-
-function recallInUse(): InUse | null {
-  try {
-    const value: unknown = JSON.parse(localStorage.getItem(IN_USE) ?? 'null');
-    if (typeof value !== 'object' || value === null) return null;
-    const { sha256, knowingly } = value as Partial<InUse>;
-    return typeof sha256 === 'string' ? { sha256, knowingly: knowingly === true } : null;
-  } catch {
-    return null;
-  }
-}
-
-/** What happened to the model in use when its version was withdrawn. */
-interface Withdrawn {
-  readonly version: number;
-  readonly reason: string | null;
-  /** The stored version now in use instead, if any. */
-  readonly switchedTo: number | null;
-  /** The newest approved version to download, when none is stored. */
-  readonly offer: ModelVersion | null;
-}
 
 interface Active {
   readonly sha256: string;
@@ -418,55 +383,19 @@ export function App() {
           {active === null ? 'no model in use' : `model v${active.version}${active.knowingly ? ' (withdrawn)' : ''}`}
         </span>
       </header>
-      {siteUpdate !== null && (
-        <p className="warning" role="status" data-testid="site-update">
-          A new version of this site is ready.{' '}
-          <button
-            type="button"
-            onClick={() => {
-              window.location.reload();
-            }}
-          >
-            Reload
-          </button>
-        </p>
-      )}
-      {runtimeError !== null && (
-        <p className="error" role="alert" data-testid="runtime-error">
-          {runtimeError}
-        </p>
-      )}
-      {error !== null && error !== runtimeError && (
-        <p className="error" role="alert" data-testid="error">
-          {error}
-        </p>
-      )}
-      {notice !== null && (
-        <p className="warning" role="status">
-          {notice}
-        </p>
-      )}
-      {withdrawn !== null && (
-        <p className="warning" role="status" data-testid="withdrawn-notice">
-          Version {withdrawn.version} was {describeWithdrawal(withdrawn.reason)}.{' '}
-          {withdrawn.switchedTo !== null
-            ? `Now using version ${withdrawn.switchedTo}, the newest approved version stored here.`
-            : 'It is no longer in use.'}{' '}
-          {withdrawn.offer !== null && (
-            <button type="button" disabled={busy !== null} onClick={() => void choose(withdrawn.offer as ModelVersion)}>
-              Download version {withdrawn.offer.version}
-            </button>
-          )}
-        </p>
-      )}
-      {newer !== null && active !== null && (
-        <p className="warning" role="status" data-testid="newer-version">
-          Version {newer.version} is approved and newer than version {active.version} in use.{' '}
-          <button type="button" disabled={busy !== null} onClick={() => void choose(newer)}>
-            {newerStored === undefined ? `Download version ${newer.version}` : `Use version ${newer.version}`}
-          </button>
-        </p>
-      )}
+      <Notices
+        siteUpdate={siteUpdate}
+        runtimeError={runtimeError}
+        error={error}
+        notice={notice}
+        withdrawn={withdrawn}
+        newer={newer === null || active === null ? null : { version: newer.version, inUse: active.version, stored: newerStored !== undefined }}
+        busy={busy !== null}
+        onDownload={(m) => void choose(m)}
+        onUseNewer={() => {
+          if (newer !== null) void choose(newer);
+        }}
+      />
       <main>
         <ModelsPanel
           listing={listing}
