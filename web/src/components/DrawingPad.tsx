@@ -131,6 +131,11 @@ export function DrawingPad({ disabled, onStrokeEnd, onClear }: Props) {
         onPointerCancel={(event) => {
           end(event, 'cancel');
         }}
+        // The stroke's pointer can lose its capture without an up (the window lost focus):
+        // end the stroke then too, or the pad would wait for that pointer forever.
+        onLostPointerCapture={(event) => {
+          end(event, 'cancel');
+        }}
       />
       <button
         type="button"
