@@ -214,6 +214,7 @@ test('a withdrawn version is used only after the person confirms it', async () =
   const confirm = page.getByTestId(`confirm-${NEWER}`);
   await confirm.waitFor();
   assert.match((await confirm.textContent()) ?? '', /was withdrawn.*Use it anyway\?/);
+  await shot('6-confirm-withdrawn');
   assert.equal(await page.getByTestId('active-model').textContent(), `model v${GOOD}`);
   await confirm.getByRole('button', { name: 'Cancel' }).click();
   await confirm.waitFor({ state: 'detached' });
@@ -258,14 +259,19 @@ test('a stored model can be removed', async () => {
 test('when the only stored version in use is withdrawn, the app stops using it and offers the newest approved one', async () => {
   await page.getByTestId(`model-${GOOD}`).getByRole('button', { name: 'Download' }).click();
   await activeModel(`model v${GOOD}`).waitFor({ timeout: 30_000 });
+  // The newer version is approved again (not stored here any more); the good one is rejected.
+  playground('models', 'approve', NEWER);
   playground('models', 'reject', GOOD);
   const tag = page.getByTestId(`withdrawn-${GOOD}`);
   await refreshUntil(tag);
   await activeModel('no model in use').waitFor({ timeout: 10_000 });
   const notice = page.getByTestId('withdrawn-notice');
-  assert.match((await notice.textContent()) ?? '', new RegExp(`Version ${GOOD} was withdrawn.*It is no longer in use\\..*Download version ${WRONG_SHAPE}`));
+  // The versions this page refused (tampered, wrong shape) are never offered.
+  assert.match((await notice.textContent()) ?? '', new RegExp(`Version ${GOOD} was withdrawn.*It is no longer in use\\. Download version ${NEWER}$`));
   await shot('9-withdrawn-offer');
-  await notice.getByRole('button', { name: `Download version ${WRONG_SHAPE}` }).waitFor();
+  await notice.getByRole('button', { name: `Download version ${NEWER}` }).click();
+  await activeModel(`model v${NEWER}`).waitFor({ timeout: 30_000 });
+  await notice.waitFor({ state: 'detached' });
   // Approved again, it is no longer marked and the tests below can use it.
   playground('models', 'approve', GOOD);
   await refreshUntil(page.getByTestId(`model-${GOOD}`));

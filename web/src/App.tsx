@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ModelApi, type ModelVersion } from './api/client';
 import { checkStanding, newerApproved, replacementFor } from './approval';
-import { verifySha256 } from './checksum';
+import { ChecksumMismatchError, verifySha256 } from './checksum';
 import { loadConfig } from './config';
 import { checkListedSpec, ModelContractError } from './contract';
 import { downloadWithProgress } from './download';
@@ -68,6 +68,12 @@ export function App() {
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [input, setInput] = useState<Float32Array | null>(null);
   const [online, setOnline] = useState(navigator.onLine);
+  // Listed versions this page refused (checksum or contract): never announced as an upgrade.
+  const [refused, setRefused] = useState<ReadonlySet<string>>(new Set());
+  const refusedRef = useRef(refused);
+  useEffect(() => {
+    refusedRef.current = refused;
+  }, [refused]);
   const activeRef = useRef<Active | null>(null);
   // One inference at a time: strokes can end faster than a run completes.
   const queue = useRef<Promise<unknown>>(Promise.resolve());
@@ -173,7 +179,8 @@ export function App() {
   const replaceWithdrawn = useCallback(
     async (gone: StoredModel, list: readonly StoredModel[], approved: readonly ModelVersion[]) => {
       if (activeRef.current?.sha256 === gone.sha256) release();
-      const { use, offer } = replacementFor(gone, list, approved);
+      const offerable = approved.filter((m) => !refusedRef.current.has(m.sha256) && checkListedSpec(m.input_spec).length === 0);
+      const { use, offer } = replacementFor(gone, list, offerable);
       const switched = use !== null && (await openStored(use, false));
       setWithdrawn({
         version: gone.version,
@@ -325,6 +332,9 @@ export function App() {
         setNotice(`The model is in use but will not work offline: ${message(e)}`);
       }
     } catch (e) {
+      if (e instanceof ModelContractError || e instanceof ChecksumMismatchError) {
+        setRefused((before) => new Set(before).add(listed.sha256));
+      }
       setError(message(e));
     } finally {
       setBusy(null);
@@ -367,8 +377,11 @@ export function App() {
     queue.current = run;
   };
 
-  // Only versions this app can run are worth announcing.
-  const approved = listing.status === 'ok' ? listing.models.filter((m) => checkListedSpec(m.input_spec).length === 0) : [];
+  // Only versions this app can run, and did not refuse, are worth announcing.
+  const approved =
+    listing.status === 'ok'
+      ? listing.models.filter((m) => !refused.has(m.sha256) && checkListedSpec(m.input_spec).length === 0)
+      : [];
   const newer = active === null ? null : newerApproved(approved, active.version);
   const newerStored = newer === null ? undefined : stored.find((m) => m.sha256 === newer.sha256);
 
