@@ -326,7 +326,7 @@ test('with the runtime\'s wasm missing or an HTML page, the app names the file a
   assert.deepEqual(errors.filter((e) => !expected.some((pattern) => pattern.test(e))), []);
 });
 
-test('with WebAssembly switched off in the browser, the app says so and still lists the models', async () => {
+test('with WebAssembly switched off in the browser, the app says so, lists the models, and downloads none it cannot run', async () => {
   // Without a JIT (as browsers' stricter security modes and policies run JavaScript), V8
   // offers no WebAssembly at all.
   const noWasm = await launch(['--js-flags=--jitless']);
@@ -339,7 +339,16 @@ test('with WebAssembly switched off in the browser, the app says so and still li
     const problem = tab.getByTestId('runtime-error');
     await problem.waitFor({ timeout: 30_000 });
     assert.match((await problem.textContent()) ?? '', /could not start: WebAssembly is disabled in this browser\. This is not a fault of any model/);
-    await tab.getByTestId(`model-${GOOD}`).waitFor({ timeout: 20_000 });
+    const downloads = [];
+    tab.on('request', (request) => {
+      if (new URL(request.url()).pathname.endsWith('/model.onnx')) downloads.push(request.url());
+    });
+    await tab.getByTestId(`model-${GOOD}`).getByRole('button', { name: 'Download' }).click();
+    await tab.waitForTimeout(500);
+    assert.deepEqual(downloads, []);
+    assert.equal(await tab.getByTestId('active-model').textContent(), 'no model in use');
+    assert.equal(await tab.getByTestId(`stored-${GOOD}`).count(), 0);
+    assert.equal(await tab.getByText('does not fit').count(), 0, 'the model was blamed');
     assert.deepEqual(errors, []);
   } finally {
     await noWasm.close();

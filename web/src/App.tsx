@@ -311,6 +311,8 @@ export function App() {
     try {
       const problems = checkListedSpec(listed.input_spec);
       if (problems.length > 0) throw new ModelContractError(problems);
+      // No download that could not be run: a runtime that cannot start says so first.
+      await startRuntime();
       // The presigned URL is short-lived: ask for a fresh one if the list is old.
       const model =
         Date.parse(listed.download_url_expires_at) - Date.now() < 10_000 && api !== null
