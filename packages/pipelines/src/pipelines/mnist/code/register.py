@@ -22,7 +22,7 @@ from typing import Any
 
 from container import fail, opt_ml, sha256_bytes, write_json
 
-INPUT_SPEC_VERSION = "1"  # contracts/preprocessing.md
+INPUT_SPEC_VERSION = "2"  # contracts/preprocessing.md, the inputs train.py augments for
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
 CONTENT_TYPE = "application/json"
 
