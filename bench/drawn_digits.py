@@ -240,9 +240,8 @@ def correct(drawing: Drawing, result: dict[str, Any]) -> bool:
 
 def table(title: str, groups: dict[Any, list[bool]]) -> None:
     print(f"\n{title}")
-    for key in (
-        sorted(groups, key=str) if not all(isinstance(k, float) for k in groups) else sorted(groups)
-    ):
+    numeric = all(isinstance(k, int | float) for k in groups)
+    for key in sorted(groups) if numeric else groups:
         hits = groups[key]
         print(f"  {key!s:<14} {np.mean(hits):7.2%}  ({sum(hits)}/{len(hits)})")
 
@@ -266,6 +265,15 @@ def report(drawings: list[Drawing], results: list[dict[str, Any]], where: str) -
             groups[name][key].append(hits[d.id])
     for name, group in groups.items():
         table(f"accuracy per {name}", group)
+    styles: dict[Any, list[bool]] = defaultdict(list)
+    for d in digits:
+        styles[f"{d.label} style {d.style}"].append(hits[d.id])
+    worst = sorted(styles, key=lambda k: float(np.mean(styles[k])))[:6]
+    table("the six hardest styles", {k: styles[k] for k in worst})
+    top = defaultdict(list)
+    for d in digits:
+        top[d.size].append(by_id[d.id]["digit"] == d.label)
+    table("top guess right, sure or not (per size)", top)
     from20 = [hits[d.id] for d in digits if d.size >= 0.2]
     print(
         f"\nall digits: {np.mean([hits[d.id] for d in digits]):.2%};"

@@ -27,7 +27,7 @@ export const SIZE = 28;
 export const WORK = 64;
 export const STROKE_RADIUS = 1.3;
 export const MIN_EXTENT = 0.08;
-export const MIN_CONFIDENCE = 0.7;
+export const MIN_CONFIDENCE = 0.6;
 
 /** A grayscale image, row-major, values in [0, 1], white ink on black. */
 export interface GrayImage {

@@ -40,7 +40,7 @@ STROKE_RADIUS = 1.3
 # (22 px on the 280 px pad; the smallest digit the benchmark draws, 15% of the pad, is 42).
 MIN_EXTENT = 0.08
 # An answer whose top probability is below this is shown as "not sure" (spec, Answers).
-MIN_CONFIDENCE = 0.7
+MIN_CONFIDENCE = 0.6
 
 Status = Literal["digit", "not_a_digit", "empty"]
 
