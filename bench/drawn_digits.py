@@ -190,40 +190,52 @@ def run_offline(drawings: list[Drawing], model: Path) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ in the browser
 
 
-def run_browser(drawings: list[Drawing]) -> tuple[list[dict[str, Any]], str]:
-    """Draw everything on the real site in chromium (web/e2e/drawn.mjs); its results."""
-    web_inference = _load("web_inference", ROOT / "bench/web_inference.py")
-    webstack = web_inference.webstack
-    webstack.require_tools()
+def draw_in_browser(drawings: list[Drawing], site_url: str, version: int) -> list[dict[str, Any]]:
+    """Draw on a running site with model ``version`` listed (web/e2e/drawn.mjs); its results.
+
+    Each result: ``id``, ``reading`` (``digit``, ``not_sure``, ``not_a_digit`` or ``none``, as
+    PredictionView shows it), ``digit`` (shown or guessed, None without an answer), ``p`` (the
+    top probability shown) and ``seen`` (the 28x28 preview, base64 bytes).
+    """
     node = shutil.which("node")
     if node is None:
         raise SystemExit("node is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        plan_file = Path(tmp) / "drawings.json"
+        plan_file.write_text(json.dumps([asdict(d) for d in drawings]))
+        results_file = Path(tmp) / "results.json"
+        done = subprocess.run(
+            [node, "e2e/drawn.mjs"],
+            cwd=ROOT / "web",
+            env={
+                **os.environ,
+                "SITE_URL": site_url,
+                "GOOD_VERSION": str(version),
+                "DRAWINGS": str(plan_file),
+                "RESULTS": str(results_file),
+            },
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError("the browser half (web/e2e/drawn.mjs) failed; its output is above")
+        results: list[dict[str, Any]] = json.loads(results_file.read_text())
+        return results
+
+
+def run_browser(drawings: list[Drawing]) -> tuple[list[dict[str, Any]], str]:
+    """Start an emulator with the fixture model, the API and the site; draw everything."""
+    web_inference = _load("web_inference", ROOT / "bench/web_inference.py")
+    webstack = web_inference.webstack
+    webstack.require_tools()
     server, settings = web_inference.start_emulator()
     try:
         versions = webstack.register_versions(settings)
         with tempfile.TemporaryDirectory() as tmp:
-            plan_file = Path(tmp) / "drawings.json"
-            plan_file.write_text(json.dumps([asdict(d) for d in drawings]))
-            results_file = Path(tmp) / "results.json"
             print("starting the API and the site, then chromium ...", flush=True)
             with webstack.serve(Path(tmp) / "logs") as (_, site_url):
-                done = subprocess.run(
-                    [node, "e2e/drawn.mjs"],
-                    cwd=webstack.WEB,
-                    env={
-                        **os.environ,
-                        "SITE_URL": site_url,
-                        "GOOD_VERSION": str(versions.good),
-                        "DRAWINGS": str(plan_file),
-                        "RESULTS": str(results_file),
-                    },
-                    text=True,
-                    timeout=3600,
-                    check=False,
-                )
-            if done.returncode != 0:
-                raise SystemExit("the browser benchmark failed (its output is above)")
-            return json.loads(results_file.read_text()), versions.good_sha256
+                return draw_in_browser(drawings, site_url, versions.good), versions.good_sha256
     finally:
         server.stop()
 
