@@ -1,6 +1,6 @@
 """Drawn-digit benchmark: digits drawn as strokes on the real site in chromium, read back.
 
-Every digit in three hand-written styles (bench/drawn_templates.py), each drawn by a
+Every digit in three hand-written styles (bench/drawn/templates.py), each drawn by a
 slightly different hand (slant, rotation, width, wobble), at sizes from 15% to 95% of the pad,
 in the centre and the four corners, with pens 4, 8 and 16 px wide, by mouse and by touch
 (DevTools protocol touch events). Then taps and tiny scribbles, which must get no confident
@@ -63,7 +63,7 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-templates = _load("drawn_templates", ROOT / "bench/drawn_templates.py")
+templates = _load("drawn_templates", ROOT / "bench/drawn/templates.py")
 
 
 @dataclass(frozen=True)
