@@ -1,8 +1,8 @@
 """The web app in headless chromium: time to first prediction, inference time, agreement, bytes.
 
 Starts its own emulator (moto server), registers the real trained model
-(tests/web/fixtures/model.onnx), starts the API gateway and the built site, then in Debian's
-chromium (web/e2e/bench.mjs):
+(tests/web/fixtures/model.onnx: the file the pipeline ships, int8 QDQ by default), starts the
+API gateway and the built site, then in Debian's chromium (web/e2e/bench.mjs):
 
 - time from choosing a model to the model being ready (download, SHA-256, session), plus the
   first inference; the same from the browser's storage after an offline reload;
@@ -89,6 +89,14 @@ def shipped_bytes() -> dict[str, int]:
     return sizes
 
 
+def model_kind(path: Path) -> str:
+    """ "int8 QDQ" when the graph quantizes (QuantizeLinear nodes), else "fp32"."""
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    return "int8 QDQ" if "QuantizeLinear" in ops else "fp32"
+
+
 def main() -> None:
     webstack.require_tools()
     node = shutil.which("node")
@@ -143,7 +151,10 @@ def main() -> None:
     sizes = shipped_bytes()
     first = figures["choose_to_ready_ms"] + figures["first_inference_ms"]
     stored = figures["stored_to_ready_ms"] + figures["stored_first_inference_ms"]
-    print(f"model: {MODEL.stat().st_size:,} bytes (sha256 {versions.good_sha256[:12]})")
+    print(
+        f"model: {model_kind(MODEL)}, {MODEL.stat().st_size:,} bytes"
+        f" (sha256 {versions.good_sha256[:12]})"
+    )
     print(
         f"choose -> first prediction (download, verify, session, inference): {first:.0f} ms"
         f"  [ready {figures['choose_to_ready_ms']:.0f} ms + inference"
@@ -162,6 +173,11 @@ def main() -> None:
         f"argmax agreement with Python onnxruntime on {len(browser)} held-out digits:"
         f" {agreement:.2%} ({int((browser != reference).sum())} differ)   target 100%"
     )
+    for index in np.nonzero(browser != reference)[0]:
+        print(
+            f"  digit #{index} (a {labels[index]}): browser {browser[index]},"
+            f" onnxruntime {reference[index]}"
+        )
     print(f"accuracy of the browser on those digits: {(browser == labels).mean():.2%}")
     print(
         f"shipped: JS {sizes['js']:,} bytes, wasm {sizes['wasm']:,} bytes,"

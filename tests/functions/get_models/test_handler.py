@@ -68,7 +68,7 @@ def test_version_fields_come_from_the_registry_entry(
     assert body["metrics"] == {"test_accuracy": 0.9871}
     assert body["quantized"] is True
     assert body["input_spec"] == {
-        "version": 1,
+        "version": 2,
         "name": "input",
         "shape": ["N", 1, 28, 28],
         "output": {"name": "logits", "shape": ["N", 10]},

@@ -2,8 +2,9 @@ import { useCallback, useEffect, useRef } from 'react';
 import { StrokeTracker, type PointerPhase, type PointerSample } from '../strokeTracker';
 
 const SIZE = 280;
-// About MNIST's stroke width once the drawing is fitted into 20 of 28 pixels.
-const PEN_WIDTH = 20;
+// A thin pen, so that a small digit keeps its loops; the preprocessing (spec v2) redraws the
+// strokes at MNIST's width, so the pen's width does not reach the model.
+const PEN_WIDTH = 8;
 
 interface Props {
   readonly disabled: boolean;

@@ -88,7 +88,7 @@ def test_registers_one_package_with_the_full_contract(
         "dataset_hash": manifest["dataset_hash"],
         "git_commit": COMMIT,
         "pipeline_execution_id": "exec-42",
-        "input_spec_version": "1",
+        "input_spec_version": "2",
         "input_name": "input",
         "input_shape": "N,1,28,28",
         "output_name": "logits",

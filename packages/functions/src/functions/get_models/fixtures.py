@@ -66,7 +66,7 @@ def register_model(
         "dataset_hash": dataset_hash,
         "git_commit": hashlib.sha1(f"commit-{seed}".encode()).hexdigest(),  # noqa: S324 - an id
         "pipeline_execution_id": f"execution-{seed}",
-        "input_spec_version": "1",
+        "input_spec_version": "2",
         "input_name": "input",
         "input_shape": "N,1,28,28",
         "output_name": "logits",

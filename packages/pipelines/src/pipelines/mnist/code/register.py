@@ -23,7 +23,7 @@ from typing import Any
 from container import fail, opt_ml, sha256_bytes, write_json
 from dataset import DatasetError, find_manifest, lineage, read_manifest
 
-INPUT_SPEC_VERSION = "1"  # contracts/preprocessing.md
+INPUT_SPEC_VERSION = "2"  # contracts/preprocessing.md, the inputs train.py augments for
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
 CONTENT_TYPE = "application/json"
 
