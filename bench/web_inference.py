@@ -1,7 +1,7 @@
 """The web app in headless chromium: time to first prediction, inference time, agreement, bytes.
 
 Starts its own emulator (moto server), registers the real trained model
-(tests/web/fixtures/model.onnx), starts the API gateway and the built site, then in Debian's
+(tests/fixtures/web/model.onnx), starts the API gateway and the built site, then in Debian's
 chromium (web/e2e/bench.mjs):
 
 - time from choosing a model to the model being ready (download, SHA-256, session), plus the
@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _load_webstack() -> ModuleType:
     # The stack helpers live with the web tests; `tests` is not an importable package here.
-    spec = importlib.util.spec_from_file_location("webstack", ROOT / "tests/web/webstack.py")
+    spec = importlib.util.spec_from_file_location("webstack", ROOT / "tests/support/webstack.py")
     if spec is None or spec.loader is None:
-        raise ImportError("cannot load tests/web/webstack.py")
+        raise ImportError("cannot load tests/support/webstack.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["webstack"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)

@@ -32,7 +32,7 @@ web-lint: web-install
 
 ## The browser end-to-end test alone (chromium against emulator + API + site).
 web-e2e: web-build
-	$(UV) run pytest tests/web/test_e2e.py
+	$(UV) run pytest tests/e2e/web/test_e2e.py
 
 ## Vite dev server (set VITE_API_URL, e.g. to a running `playground serve api`).
 web-dev: web-install
@@ -46,6 +46,6 @@ web-api-types: web-install
 web-fixture:
 	$(UV) run python -m pipelines.mnist.export_preprocessing_fixture
 
-## Retrain the model the web e2e test and benchmark serve (tests/web/fixtures/).
+## Retrain the model the web e2e test and benchmark serve (tests/fixtures/web/).
 web-model:
-	$(UV) run python tests/web/fixtures/make_model.py
+	$(UV) run python tests/fixtures/web/make_model.py

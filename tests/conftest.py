@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,6 +15,20 @@ from playground import stack
 from playground.background import free_port
 
 __all__ = ["free_port"]
+
+# Fixtures more than one tier uses (tests/ is on sys.path through pyproject's `pythonpath`).
+pytest_plugins = ["support.models_api", "support.step_scripts"]
+
+TIERS = ("unit", "integration", "e2e")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, the first folder under tests/ (tests/unit/... -> unit)."""
+    for item in items:
+        parts = Path(str(item.path)).resolve().relative_to(TESTS).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(parts[0])
 
 
 @pytest.fixture(scope="session")

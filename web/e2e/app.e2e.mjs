@@ -1,5 +1,5 @@
 // End-to-end test of the web app against a running local stack (started by
-// tests/web/test_e2e.py): the API lists an approved model and a tampered one; the app refuses
+// tests/e2e/web/test_e2e.py): the API lists an approved model and a tampered one; the app refuses
 // the tampered file, downloads the good one, recognises drawn digits, and keeps working offline.
 //
 // Environment: SITE_URL, GOOD_VERSION, TAMPERED_VERSION, WRONG_SHAPE_VERSION, optional ARTIFACTS (screenshots),
