@@ -1,4 +1,8 @@
-"""Shared fixtures: a real moto server on a free localhost port, reached over HTTP."""
+"""Shared fixtures and the tier markers.
+
+The emulator is the project's own journalled emulator (the server `make up` runs), started once
+per session by `playground.throwaway` on a free port and emptied between tests.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
 from mlops_settings import Settings
-from playground import stack
 from playground.background import free_port
+from playground.throwaway import ThrowawayStack, foreign_variables, throwaway_stack
 
 __all__ = ["free_port"]
 
@@ -32,30 +34,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def emulator_url() -> Iterator[str]:
-    """One moto server for the whole test session (reset between tests by `emulator`)."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+def throwaway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayStack]:
+    """One throwaway emulator for the whole session (emptied between tests by `emulator`)."""
+    with throwaway_stack(state_dir=tmp_path_factory.mktemp("throwaway")) as local:
+        yield local
+
+
+@pytest.fixture(scope="session")
+def emulator_url(throwaway: ThrowawayStack) -> str:
+    """The session emulator's URL, e.g. http://127.0.0.1:41234 (not reset; see `emulator`)."""
+    return throwaway.url
 
 
 @pytest.fixture
 def emulator(
-    emulator_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+    throwaway: ThrowawayStack,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     """A clean emulator with the buckets and the model package group that `make up` creates.
 
-    Every AWS client in the process (and in subprocesses inheriting os.environ) points at it.
+    Every AWS client in the process (and in subprocesses inheriting os.environ) points at it;
+    the state folder (pipeline runs, caches) is new for each test.
     """
-    requests.post(f"{emulator_url}/moto-api/reset", timeout=10).raise_for_status()
-    monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", emulator_url.rsplit(":", 1)[1])
-    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-    for key in [k for k in os.environ if k.startswith("AWS_PROFILE") or "ENDPOINT_URL" in k]:
+    throwaway.reset()
+    for key in foreign_variables(os.environ):
         monkeypatch.delenv(key)
-    for key, value in Settings().aws_environment().items():
+    for key, value in throwaway.environment.items():
         monkeypatch.setenv(key, value)
-    settings = Settings()  # now with the emulator as its endpoint, as every client sees it
-    stack.bootstrap(settings)
-    return settings
+    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    return Settings()  # with the emulator as its endpoint, as every client sees it

@@ -1,17 +1,15 @@
-"""The local stack the browser tests and the web benchmark run against.
+"""What the browser tests and the web benchmark put in their throwaway stack.
 
-Pieces of `make up`, started by the test: the emulator (moto over HTTP) holding two approved
-versions of the real trained model (one whose S3 file was tampered with after registration),
-the get_models API gateway (`playground serve api`) and the built site
-(`playground site serve`), each a real process on a free localhost port.
+The stack itself (emulator, API gateway, site on free ports) is `playground.throwaway`; this
+module registers the real trained model in it (two approved versions, one whose S3 file was
+tampered with after registration, and one of the wrong input shape) and finds the browser.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,16 +21,14 @@ import onnx.numpy_helper
 from functions.get_models.cors import put_model_bucket_cors
 from functions.get_models.fixtures import RegisteredModel, register_model
 from mlops_settings import Settings
-from playground.background import free_port
-from playground.commands.up import api_service, site_service
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 DIST = WEB / "dist"
 FIXTURES = ROOT / "tests" / "fixtures" / "web"
 MODEL = FIXTURES / "model.onnx"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-START_TIMEOUT_S = 60.0
+# Debian and Ubuntu name the browser chromium or chromium-browser; Google's build google-chrome.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 @dataclass(frozen=True)
@@ -46,16 +42,32 @@ class Versions:
     good_sha256: str
 
 
-def require_tools() -> None:
-    """Fail with what to run when the site is not built or the browser is missing."""
+def find_chromium() -> str | None:
+    """The browser: ``CHROMIUM_PATH`` when set, else the first of `CHROMIUM_NAMES` on PATH."""
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        return configured if Path(configured).is_file() else None
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def require_tools() -> str:
+    """The chromium path; fails with what to run when the site, browser or model is missing."""
     if not (DIST / "index.html").is_file():
         raise RuntimeError(f"no built site in {DIST}: run `make web-build` first")
-    if not Path(CHROMIUM).is_file():
+    chromium = find_chromium()
+    if chromium is None:
+        where = os.environ.get("CHROMIUM_PATH") or f"PATH ({', '.join(CHROMIUM_NAMES)})"
         raise RuntimeError(
-            f"no chromium at {CHROMIUM}: `apt-get install -y chromium` (or set CHROMIUM_PATH)"
+            f"no chromium at {where}: `apt-get install -y chromium`, the devcontainer, "
+            "or set CHROMIUM_PATH to the browser"
         )
     if not MODEL.is_file():
-        raise RuntimeError(f"no model at {MODEL}: run `uv run python {FIXTURES}/make_model.py`")
+        raise RuntimeError(f"no model at {MODEL}: run `make web-model`")
+    return chromium
 
 
 def tampered_copy(model: bytes) -> bytes:
@@ -112,20 +124,3 @@ def register_versions(settings: Settings) -> Versions:
     s3.put_object(Bucket=bucket, Key=key, Body=bytes(flipped))
     wrong = register(3, wrong_shape_model())
     return Versions(good.version, tampered.version, wrong.version, good.sha256)
-
-
-@contextmanager
-def serve(logs: Path) -> Iterator[tuple[str, str]]:
-    """Start the API gateway and the site (environment: the emulator's); yield both URLs.
-
-    The same background services `make up` starts, on free ports, logging under ``logs``.
-    """
-    settings = Settings(api_port=free_port(), site_port=free_port(), state_dir=logs)
-    services = [api_service(settings), site_service(settings)]
-    try:
-        for service in services:
-            service.start(START_TIMEOUT_S)
-        yield services[0].url, services[1].url
-    finally:
-        for service in reversed(services):
-            service.stop()

@@ -15,20 +15,22 @@ import pytest
 import requests
 
 from mlops_settings import Settings
-from support.webstack import WEB, register_versions, require_tools, serve
+from playground.throwaway import ThrowawayStack
+from support.webstack import WEB, register_versions, require_tools
 
 pytestmark = pytest.mark.slow
 
 
 def test_the_app_lists_downloads_verifies_recognises_and_works_offline(
-    emulator: Settings, tmp_path: Path
+    emulator: Settings, throwaway: ThrowawayStack, tmp_path: Path
 ) -> None:
-    require_tools()
+    chromium = require_tools()
     node = shutil.which("node")
     assert node is not None, "node is not installed"
     versions = register_versions(emulator)
 
-    with serve(tmp_path / "logs") as (api_url, site_url):
+    try:
+        api_url, site_url = throwaway.start_api(), throwaway.start_site()
         listed = requests.get(f"{api_url}/models", timeout=10).json()["models"]
         assert [m["version"] for m in listed] == [
             versions.wrong_shape,
@@ -40,6 +42,7 @@ def test_the_app_lists_downloads_verifies_recognises_and_works_offline(
             cwd=WEB,
             env={
                 **os.environ,
+                "CHROMIUM_PATH": chromium,
                 "SITE_URL": site_url,
                 "GOOD_VERSION": str(versions.good),
                 "TAMPERED_VERSION": str(versions.tampered),
@@ -50,5 +53,7 @@ def test_the_app_lists_downloads_verifies_recognises_and_works_offline(
             text=True,
             timeout=300,
         )
+    finally:
+        throwaway.stop_services()
     print(result.stdout[-6000:], result.stderr[-3000:])
     assert result.returncode == 0, "browser test failed:\n" + result.stdout[-6000:]
