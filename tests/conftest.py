@@ -7,6 +7,7 @@ per session by `playground.throwaway` on a free port and emptied between tests.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         parts = Path(str(item.path)).resolve().relative_to(TESTS).parts
         if parts and parts[0] in TIERS:
             item.add_marker(parts[0])
+
+
+STACK_FIXTURES = {"throwaway", "emulator_url", "emulator"}
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """In tests/unit: no emulator, and no network connection (loopback included).
+
+    A unit test that needs either fails with where it belongs instead (tests/README.md).
+    Subprocesses (step scripts) are not watched; the rule for them is the same.
+    """
+    if request.node.get_closest_marker("unit") is None:
+        return
+    used = sorted(STACK_FIXTURES & set(request.fixturenames))
+    if used:
+        pytest.fail(f"a unit test cannot use {', '.join(used)}: move it to tests/integration/")
+
+    def refuse(sock: socket.socket, address: object, *_: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            raise ConnectionRefusedError(
+                f"a unit test tried to connect to {address}: move it to tests/integration/"
+            )
+        original(sock, address)
+
+    original = socket.socket.connect
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
 
 
 @pytest.fixture(scope="session")

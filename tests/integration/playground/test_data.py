@@ -38,13 +38,6 @@ def small_set(tmp_path: Path) -> Path:
     return folder
 
 
-def test_sample_matches_its_checksums_and_class_counts() -> None:
-    files = data.check_folder(data.SAMPLE_DIR)
-    assert [f.name for f in files] == [IMAGES, LABELS]
-    labels = read_pair(data.SAMPLE_DIR / IMAGES, data.SAMPLE_DIR / LABELS).labels
-    assert np.bincount(labels).tolist() == [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
-
-
 def test_seed_sample_uploads_once_then_reuses(emulator: Settings) -> None:
     first = data.seed(emulator, "sample")
     assert sorted(first.uploaded) == [IMAGES, LABELS]
