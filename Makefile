@@ -55,7 +55,7 @@ down: uv
 test:
 	@+$(PREREQUISITES) test python uv node terraform chromium
 	@$(MAKE) setup
-	@$(MAKE) python-test $(TEST_TARGETS)
+	@$(MAKE) --keep-going python-test $(TEST_TARGETS)
 
 ## Lint (ruff, format, mypy) and the unit tiers (Python tests/unit, web vitest): about a minute.
 check:
