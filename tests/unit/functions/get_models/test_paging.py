@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -31,6 +33,24 @@ def test_any_single_character_change_is_detected(registry_token: str, data: st.D
         return
     with pytest.raises(InvalidPageTokenError):
         decode_page_token(tampered, scope="mnist")
+
+
+def test_a_last_character_that_decodes_to_the_same_bytes_is_still_refused() -> None:
+    # "xy" gives a 16-byte payload, 22 characters: the last one holds 4 unused bits.
+    token = encode_page_token("xy", scope="mnist")
+    body, mac = token.split(".")
+    assert len(body) % 4 == 2
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    same_bytes = [
+        c
+        for c in alphabet
+        if c != body[-1]
+        and base64.urlsafe_b64decode(body[:-1] + c + "==") == base64.urlsafe_b64decode(body + "==")
+    ]
+    assert len(same_bytes) == 15
+    for c in same_bytes:
+        with pytest.raises(InvalidPageTokenError):
+            decode_page_token(f"{body[:-1]}{c}.{mac}", scope="mnist")
 
 
 @given(st.text(max_size=200))
