@@ -60,6 +60,9 @@ def draw(steps: list[tuple[str, float, float]], path: Path) -> None:
     plt.close(figure)
 
 
+OUT = Path("build/bench")
+
+
 def main() -> int:
     with throwaway_stack() as local:
         local.activate()
@@ -122,7 +125,9 @@ def bench(state: Path) -> int:
         f"second run, unchanged inputs: {time.perf_counter() - began:.1f} s, "
         f"{again.status}, cached steps: {', '.join(cached) or 'none'}"
     )
-    picture = state / "pipeline_step_times.png"
+    # Next to the other benchmarks' pictures: the throwaway state folder goes away on exit.
+    OUT.mkdir(parents=True, exist_ok=True)
+    picture = OUT / "pipeline_step_times.png"
     draw(jobs, picture)
     print(f"picture: {picture}")
     return 0 if record.status == SUCCEEDED else 1
