@@ -4,7 +4,7 @@ Every digit in three hand-written styles (bench/drawn/templates.py), each drawn 
 slightly different hand (slant, rotation, width, wobble), at sizes from 15% to 95% of the pad,
 in the centre and the four corners, with pens 4, 8 and 16 px wide, by mouse and by touch
 (DevTools protocol touch events). Then taps and tiny scribbles, which must get no confident
-answer. It starts its own emulator with the real trained model (tests/web/fixtures/model.onnx,
+answer. It starts its own emulator with the real trained model (tests/fixtures/web/model.onnx,
 the int8 file the pipeline ships), the API and the built site, like bench/web_inference.py,
 and drives chromium through web/e2e/drawn.mjs.
 
@@ -190,7 +190,9 @@ def run_offline(drawings: list[Drawing], model: Path) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ in the browser
 
 
-def draw_in_browser(drawings: list[Drawing], site_url: str, version: int) -> list[dict[str, Any]]:
+def draw_in_browser(
+    drawings: list[Drawing], site_url: str, version: int, chromium: str
+) -> list[dict[str, Any]]:
     """Draw on a running site with model ``version`` listed (web/e2e/drawn.mjs); its results.
 
     Each result: ``id``, ``reading`` (``digit``, ``not_sure``, ``not_a_digit`` or ``none``, as
@@ -209,6 +211,7 @@ def draw_in_browser(drawings: list[Drawing], site_url: str, version: int) -> lis
             cwd=ROOT / "web",
             env={
                 **os.environ,
+                "CHROMIUM_PATH": chromium,
                 "SITE_URL": site_url,
                 "GOOD_VERSION": str(version),
                 "DRAWINGS": str(plan_file),
@@ -225,19 +228,20 @@ def draw_in_browser(drawings: list[Drawing], site_url: str, version: int) -> lis
 
 
 def run_browser(drawings: list[Drawing]) -> tuple[list[dict[str, Any]], str]:
-    """Start an emulator with the fixture model, the API and the site; draw everything."""
+    """Start a throwaway stack with the fixture model, the API and the site; draw everything."""
+    from playground.throwaway import throwaway_stack
+
     web_inference = _load("web_inference", ROOT / "bench/web_inference.py")
     webstack = web_inference.webstack
-    webstack.require_tools()
-    server, settings = web_inference.start_emulator()
-    try:
-        versions = webstack.register_versions(settings)
-        with tempfile.TemporaryDirectory() as tmp:
-            print("starting the API and the site, then chromium ...", flush=True)
-            with webstack.serve(Path(tmp) / "logs") as (_, site_url):
-                return draw_in_browser(drawings, site_url, versions.good), versions.good_sha256
-    finally:
-        server.stop()
+    chromium = webstack.require_tools()
+    with throwaway_stack() as local:
+        local.activate()
+        versions = webstack.register_versions(local.settings)
+        print("starting the API and the site, then chromium ...", flush=True)
+        local.start_api()
+        site_url = local.start_site()
+        results = draw_in_browser(drawings, site_url, versions.good, chromium)
+        return results, versions.good_sha256
 
 
 # ------------------------------------------------------------------ figures
@@ -370,7 +374,7 @@ def picture(misses: list[Drawing], by_id: dict[int, dict[str, Any]], path: Path)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--offline", action="store_true", help="Python twin, no browser")
-    parser.add_argument("--model", type=Path, default=ROOT / "tests/web/fixtures/model.onnx")
+    parser.add_argument("--model", type=Path, default=ROOT / "tests/fixtures/web/model.onnx")
     parser.add_argument("--limit", type=int, default=0, help="only every n-th drawing (quick)")
     args = parser.parse_args()
     drawings = plan()

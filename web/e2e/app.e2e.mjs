@@ -1,7 +1,7 @@
 // End-to-end test of the web app against a running local stack (started by
-// tests/web/test_e2e.py): the API lists two good approved models, a tampered one and one of the
-// wrong shape; the app refuses the bad files, downloads the good ones, recognises digits drawn
-// with a mouse and with touch (a second finger and a palm never draw), retires a version
+// tests/e2e/web/test_e2e.py): the API lists two good approved models, a tampered one and one of
+// the wrong shape; the app refuses the bad files, downloads the good ones, recognises digits
+// drawn with a mouse and with touch (a second finger and a palm never draw), retires a version
 // rejected in the registry, keeps working offline, and names a runtime that cannot start.
 //
 // Environment: SITE_URL, GOOD_VERSION, NEWER_VERSION, TAMPERED_VERSION, WRONG_SHAPE_VERSION,

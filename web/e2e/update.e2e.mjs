@@ -1,5 +1,5 @@
 // A deploy of a new site version reaches a returning visitor, and offline still works after
-// it (started by tests/web/test_e2e.py, which serves SITE_DIR at SITE_URL).
+// it (started by tests/e2e/web/test_e2e.py, which serves SITE_DIR at SITE_URL).
 //
 // Environment: SITE_URL, SITE_DIR (the folder the server serves), NEXT_SITE (the next build,
 // copied over SITE_DIR to deploy it), FIRST_BUILD and NEXT_BUILD (their labels), GOOD_VERSION,
