@@ -158,7 +158,7 @@ def upsert(
         if settings.target == "local":
             # Triggered runs record the code they ran, as `pipeline run` does.
             fixed.setdefault("GitCommit", git_commit())
-            role = mnist.ensure_execution_role(settings)
+            role = ensure_execution_role(settings)
             for change in triggers.install(settings, arn, role, fixed):
                 console.print(f"trigger   {change}")
 
