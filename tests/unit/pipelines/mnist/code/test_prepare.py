@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from support.step_scripts import CODE
+
 FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "mnist"
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -401,7 +403,7 @@ def test_the_fixture_is_a_slice_of_the_real_sample(idx: ModuleType) -> None:
 def test_the_reference_is_rebuilt_byte_for_byte_from_the_offline_sample(
     tmp_path: Path, run_step: Callable[..., Any]
 ) -> None:
-    code = FIXTURES.parents[4] / "packages/pipelines/src/pipelines/mnist/code"
+    code = CODE
     target = tmp_path / "reference_stats.json"
 
     run = run_step(
