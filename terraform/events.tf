@@ -1,5 +1,14 @@
 # Continuous training: new raw data, and a weekly run, both start the pipeline.
 
+locals {
+  # The commit the definition was written from (its GitCommit default): every triggered run
+  # records which code it runs.
+  definition_git_commit = local.create_pipeline ? one([
+    for parameter in jsondecode(file(var.pipeline_definition_file)).Parameters :
+    lookup(parameter, "DefaultValue", null) if parameter.Name == "GitCommit"
+  ]) : null
+}
+
 resource "aws_cloudwatch_event_rule" "new_raw_data" {
   count = local.create_pipeline ? 1 : 0
 
@@ -34,8 +43,16 @@ resource "aws_cloudwatch_event_target" "start_pipeline" {
   arn       = aws_sagemaker_pipeline.training[0].arn
   role_arn  = aws_iam_role.training_trigger.arn
 
-  # The pipeline's own parameter defaults apply; this names the trigger in the execution.
-  sagemaker_pipeline_target {}
+  # The pipeline's own defaults apply to every other parameter.
+  sagemaker_pipeline_target {
+    dynamic "pipeline_parameter_list" {
+      for_each = local.definition_git_commit == null ? [] : [local.definition_git_commit]
+      content {
+        name  = "GitCommit"
+        value = pipeline_parameter_list.value
+      }
+    }
+  }
 
   retry_policy {
     maximum_event_age_in_seconds = 3600

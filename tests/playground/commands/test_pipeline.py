@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import boto3
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mlops_settings import Settings
+from pipelines.mnist import pipeline as mnist
 from pipelines.mnist.code import idx
 from playground.cli import app
 from playground.commands.pipeline import git_commit
@@ -96,7 +98,37 @@ def test_start_before_upsert_says_what_to_do(emulator: Settings):
 def test_git_commit_is_forty_hex_or_unknown(tmp_path: Path):
     assert git_commit(tmp_path) == "unknown"
     commit = git_commit(Path(__file__).parent)
-    assert commit == "unknown" or len(commit) == 40
+    assert commit == "unknown" or len(commit.removesuffix("-dirty")) == 40
+
+
+def test_a_working_tree_with_uncommitted_changes_is_dirty(tmp_path: Path):
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "train.py").write_text("epochs = 1\n")
+    git("add", "train.py")
+    git("commit", "-q", "-m", "first")
+    head = git("rev-parse", "HEAD")
+    assert git_commit(tmp_path) == head
+    (tmp_path / "train.py").write_text("epochs = 2\n")
+    assert git_commit(tmp_path) == f"{head}-dirty"
+    git("commit", "-q", "-am", "second")
+    (tmp_path / "new_step.py").write_text("")
+    assert git_commit(tmp_path) == f"{git('rev-parse', 'HEAD')}-dirty"
+
+
+@pytest.mark.parametrize("command", ["definition", "upsert"])
+def test_a_commit_register_py_would_refuse_is_refused_first(emulator: Settings, command: str):
+    result = invoke(command, "--git-commit", "main")
+    assert result.exit_code == 2
+    assert "--git-commit must be 40 hex digits" in text(result)
 
 
 @pytest.mark.slow
@@ -112,13 +144,24 @@ def test_definition_upsert_and_start_against_the_emulator(emulator: Settings, tm
         "ModelGate",
     ]
 
-    result = invoke("upsert")
+    # The definition names this checkout's commit, so runs started without it record it.
+    defaults = {p["Name"]: p.get("DefaultValue") for p in document["Parameters"]}
+    assert defaults["GitCommit"] == git_commit()
+
+    deployed = "c" * 40
+    result = invoke("upsert", "--git-commit", deployed)
     assert result.exit_code == 0, result.output
+    upserted = boto3.client("sagemaker").describe_pipeline(PipelineName=emulator.pipeline_name)
+    upserted_defaults = {
+        p["Name"]: p.get("DefaultValue")
+        for p in json.loads(upserted["PipelineDefinition"])["Parameters"]
+    }
+    assert upserted_defaults["GitCommit"] == deployed
     assert (
         f"created arn:aws:sagemaker:us-east-1:123456789012:pipeline/{emulator.pipeline_name}"
         in text(result)
     )
-    assert "updated" in text(invoke("upsert"))
+    assert "updated" in text(invoke("upsert", "--git-commit", deployed))
 
     result = invoke("start", "--param", "Epochs=2")
     assert result.exit_code == 0, result.output
@@ -130,7 +173,9 @@ def test_definition_upsert_and_start_against_the_emulator(emulator: Settings, tm
     stored = client.describe_pipeline_definition_for_execution(
         PipelineExecutionArn=executions[0]["PipelineExecutionArn"]
     )
-    assert json.loads(stored["PipelineDefinition"]) == document
+    assert json.loads(stored["PipelineDefinition"]) == mnist.with_defaults(
+        document, {"GitCommit": deployed}
+    )
 
 
 @pytest.mark.slow

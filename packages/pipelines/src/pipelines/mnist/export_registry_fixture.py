@@ -122,7 +122,7 @@ def written_entry(endpoint_url: str, model_path: Path = MODEL) -> dict[str, Any]
             raise RuntimeError(f"register.py failed:\n{done.stdout}\n{done.stderr}")
         arn = done.stdout.strip().splitlines()[-1]
     sagemaker = boto3.client("sagemaker", region_name=REGION, endpoint_url=endpoint_url)
-    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    package: dict[str, Any] = dict(sagemaker.describe_model_package(ModelPackageName=arn))
     return {field: package[field] for field in WRITTEN_FIELDS if field in package}
 
 

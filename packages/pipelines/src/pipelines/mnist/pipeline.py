@@ -525,3 +525,19 @@ def _exists(s3: Any, uri: str) -> bool:
     except Exception:  # a missing bucket means the code must be uploaded again
         return False
     return bool(listing.get("KeyCount"))
+
+
+def with_defaults(document: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:
+    """A copy of the definition whose named parameters have these default values.
+
+    Used for the commit: a run started without parameters (EventBridge, the schedule, the
+    console) then still records which code it runs.
+
+    Raises:
+        KeyError: the definition has no parameter of that name.
+    """
+    copy = json.loads(json.dumps(document))
+    declared = {p["Name"]: p for p in copy.get("Parameters", [])}
+    for name, value in defaults.items():
+        declared[name]["DefaultValue"] = value
+    return dict(copy)
