@@ -26,6 +26,7 @@ let browser;
 let context;
 let page;
 const consoleErrors = [];
+const listings = []; // the /models responses the browser saw
 
 async function shot(name) {
   if (ARTIFACTS === undefined) return;
@@ -40,6 +41,9 @@ before(async () => {
   page.on('console', (msg) => {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
+  page.on('response', (response) => {
+    if (new URL(response.url()).pathname === '/models') listings.push(response);
+  });
   await page.goto(SITE_URL);
 });
 
@@ -52,6 +56,12 @@ test('the list shows the approved models with accuracy and size', async () => {
   await good.waitFor({ timeout: 20_000 });
   await page.getByTestId(`model-${TAMPERED}`).waitFor();
   assert.match((await good.textContent()) ?? '', new RegExp(`Version ${GOOD}.*accuracy \\d+\\.\\d+%.*KB`));
+  // One CORS owner (the Function URL layer): a second Access-Control-Allow-Origin is refused.
+  assert.ok(listings.length > 0, 'the page fetched /models');
+  const allowOrigin = (await listings[0].headersArray()).filter(
+    (header) => header.name.toLowerCase() === 'access-control-allow-origin',
+  );
+  assert.equal(allowOrigin.length, 1, `Access-Control-Allow-Origin headers: ${JSON.stringify(allowOrigin)}`);
   await shot('1-list');
 });
 
