@@ -23,7 +23,7 @@ from playground.cli import app
 from playground.gateway import start_models_api
 
 runner = CliRunner()
-REASON = "misreads 7s, see #12 (tried) — \"thin\" strokes; 50% of 9s"
+REASON = 'misreads 7s, see #12 (tried) — "thin" strokes; 50% of 9s'
 
 
 @pytest.fixture
