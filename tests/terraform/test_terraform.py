@@ -185,9 +185,11 @@ class Rehearsal:
     def terraform(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """One terraform command on terraform/ with the rehearsal's state."""
         color = ["-no-color"] if args[0] in {"plan", "apply", "destroy", "output"} else []
+        # As `make` does (mk/infra.mk): the provider's region is the shell's AWS_REGION.
+        env = {"TF_VAR_region": self.env["AWS_REGION"], **self.env}
         result = subprocess.run(
             ["terraform", f"-chdir={TERRAFORM_DIR}", args[0], *color, *args[1:]],
-            env=self.env,
+            env=env,
             capture_output=True,
             text=True,
             timeout=300,
@@ -196,13 +198,6 @@ class Rehearsal:
         if check and result.returncode != 0:
             pytest.fail(f"terraform {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
-
-    def tf_vars(self) -> list[str]:
-        """The variables `make tf-apply` passes (TF_VARS in mk/infra.mk)."""
-        return [
-            f"-var=lambda_zip={REPO / 'build/lambda/get_models.zip'}",
-            f"-var=pipeline_definition_file={REPO / 'build/pipeline-definition.json'}",
-        ]
 
     def outputs_json(self) -> dict[str, Any]:
         """The root module's outputs, by name (null outputs are absent)."""
@@ -343,20 +338,17 @@ def destroy(rehearsal: Rehearsal, check: bool = True) -> None:
     for address in EMULATOR_CANNOT_DELETE:
         if address in state:
             rehearsal.terraform("state", "rm", address)
-    # The buckets hold objects now; on the emulator they are force_destroy (terraform/s3.tf).
-    # No refresh: the state is what the rehearsal just applied.
-    first = rehearsal.terraform(
-        "destroy", "-input=false", "-auto-approve", "-refresh=false", *rehearsal.tf_vars(),
-        check=False,
-    )  # fmt: skip
-    if first.returncode != 0:
-        # The emulator's HTTP server sometimes drops a connection after it has done the work;
-        # the provider's retry then finds the resource gone. A second destroy (refreshed)
-        # drops what is gone from the state and removes the rest.
-        print(f"terraform destroy failed once, retried:\n{first.stderr[-1500:]}")
-        rehearsal.terraform(
-            "destroy", "-input=false", "-auto-approve", *rehearsal.tf_vars(), check=check
+    # docs/aws.md: "make tf-init && make tf-destroy". The buckets hold objects; on the
+    # emulator they are force_destroy (terraform/s3.tf). No refresh: the state is what the
+    # rehearsal just applied.
+    try:
+        rehearsal.shell(
+            "make tf-init && make tf-destroy",
+            {"TF_CLI_ARGS_destroy": "-auto-approve -refresh=false -no-color"},
         )
+    except pytest.fail.Exception:
+        if check:
+            raise
     rehearsal.destroyed = True
 
 
