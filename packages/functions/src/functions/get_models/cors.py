@@ -13,10 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mlops_settings.settings import ANY_ORIGIN
-
-__all__ = ["ANY_ORIGIN", "model_bucket_cors_rules", "put_model_bucket_cors"]
-
 PREFLIGHT_MAX_AGE_SECONDS = 600
 
 
