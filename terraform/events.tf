@@ -1,4 +1,9 @@
-# Continuous training: new raw data, and a weekly run, both start the pipeline.
+# Continuous training: a new dataset version, and a weekly run, both start the pipeline.
+#
+# `playground data seed` writes a dataset version's IDX files under
+# <raw prefix>/<version id>/ first and its manifest.json last (write-once, If-None-Match), so
+# the rule below matches only that one object: one dataset change is one event and one
+# execution. The data files, latest.json and the pipeline's own outputs match nothing.
 
 locals {
   # The commit the definition was written from (its GitCommit default): every triggered run
@@ -9,17 +14,17 @@ locals {
   ]) : null
 }
 
-resource "aws_cloudwatch_event_rule" "new_raw_data" {
+resource "aws_cloudwatch_event_rule" "new_dataset_version" {
   count = local.create_pipeline ? 1 : 0
 
-  name        = "${var.name_prefix}-new-raw-data"
-  description = "A new object under s3://${local.data_bucket}/${var.raw_prefix}/ starts ${var.pipeline_name}."
+  name        = "${var.name_prefix}-new-dataset-version"
+  description = "A new dataset manifest under s3://${local.data_bucket}/${var.raw_prefix}/ starts ${var.pipeline_name}."
   event_pattern = jsonencode({
     source      = ["aws.s3"]
     detail-type = ["Object Created"]
     detail = {
       bucket = { name = [local.data_bucket] }
-      object = { key = [{ prefix = "${var.raw_prefix}/" }] }
+      object = { key = [{ wildcard = "${var.raw_prefix}/*/manifest.json" }] }
     }
   })
 }
@@ -28,22 +33,49 @@ resource "aws_cloudwatch_event_rule" "schedule" {
   count = local.create_pipeline ? 1 : 0
 
   name                = "${var.name_prefix}-training-schedule"
-  description         = "Periodic run of ${var.pipeline_name}, so the model is retrained even without new data."
+  description         = "Periodic run of ${var.pipeline_name} on the newest dataset version (latest.json), so the model is retrained even without new data."
   schedule_expression = var.training_schedule
 }
 
-resource "aws_cloudwatch_event_target" "start_pipeline" {
-  for_each = local.create_pipeline ? {
-    new_raw_data = aws_cloudwatch_event_rule.new_raw_data[0].name
-    schedule     = aws_cloudwatch_event_rule.schedule[0].name
-  } : {}
+resource "aws_cloudwatch_event_target" "new_dataset_version" {
+  count = local.create_pipeline ? 1 : 0
 
-  rule      = each.value
+  rule      = aws_cloudwatch_event_rule.new_dataset_version[0].name
   target_id = "start-${var.pipeline_name}"
   arn       = aws_sagemaker_pipeline.training[0].arn
   role_arn  = aws_iam_role.training_trigger.arn
 
-  # The pipeline's own defaults apply to every other parameter.
+  # A parameter value may be a JSON path into the event: the manifest's key is the input.
+  sagemaker_pipeline_target {
+    pipeline_parameter_list {
+      name  = "DatasetManifestKey"
+      value = "$.detail.object.key"
+    }
+    dynamic "pipeline_parameter_list" {
+      for_each = local.definition_git_commit == null ? [] : [local.definition_git_commit]
+      content {
+        name  = "GitCommit"
+        value = pipeline_parameter_list.value
+      }
+    }
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 3
+  }
+}
+
+resource "aws_cloudwatch_event_target" "schedule" {
+  count = local.create_pipeline ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.schedule[0].name
+  target_id = "start-${var.pipeline_name}"
+  arn       = aws_sagemaker_pipeline.training[0].arn
+  role_arn  = aws_iam_role.training_trigger.arn
+
+  # The pipeline's own defaults apply (DatasetManifestKey is <raw prefix>/latest.json), and
+  # the commit the definition was written from.
   sagemaker_pipeline_target {
     dynamic "pipeline_parameter_list" {
       for_each = local.definition_git_commit == null ? [] : [local.definition_git_commit]

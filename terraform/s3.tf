@@ -100,6 +100,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
+  # Raw data needs no rule of its own: each dataset version is a new, never rewritten prefix
+  # (<raw prefix>/<version id>/, manifest last), so its objects never become noncurrent; only
+  # the latest.json pointer does, and its old copies may go.
   rule {
     id     = "expire-replaced-versions"
     status = "Enabled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import json
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -45,17 +46,161 @@ def test_sample_matches_its_checksums_and_class_counts() -> None:
     assert np.bincount(labels).tolist() == [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
 
 
-def test_seed_sample_uploads_once_then_reuses(emulator: Settings) -> None:
+def test_seed_sample_uploads_one_version_once_then_reuses(emulator: Settings) -> None:
     first = data.seed(emulator, "sample")
     assert sorted(first.uploaded) == [IMAGES, LABELS]
+    assert first.created
     second = data.seed(emulator, "sample")
     assert second.uploaded == []
-    assert sorted(second.unchanged) == [IMAGES, LABELS]
-    listed = {o.key: o for o in data.list_raw(emulator)}
-    assert set(listed) == {f"raw/mnist/{IMAGES}", f"raw/mnist/{LABELS}"}
-    assert listed[f"raw/mnist/{IMAGES}"].count == 10_000
-    body = boto3.client("s3").get_object(Bucket=emulator.data_bucket, Key=f"raw/mnist/{IMAGES}")
+    assert not second.created  # the same data is the same version: no new manifest, no event
+    assert second.version == first.version
+    prefix = f"raw/mnist/{first.version}"
+    assert raw_keys(emulator) == sorted(
+        [
+            f"{prefix}/{IMAGES}",
+            f"{prefix}/{LABELS}",
+            f"{prefix}/manifest.json",
+            "raw/mnist/latest.json",
+        ]
+    )
+    [version] = data.list_versions(emulator)
+    assert (version.version, version.source, version.digits, version.latest) == (
+        first.version,
+        "sample",
+        10_000,
+        True,
+    )
+    body = boto3.client("s3").get_object(Bucket=emulator.data_bucket, Key=f"{prefix}/{IMAGES}")
     assert body["Body"].read() == (data.SAMPLE_DIR / IMAGES).read_bytes()
+
+
+def test_manifest_names_every_object_with_its_sha256_and_is_written_last(
+    emulator: Settings, small_set: Path
+) -> None:
+    result = data.seed(emulator, str(small_set))
+    s3 = boto3.client("s3")
+    key = f"raw/mnist/{result.version}/manifest.json"
+    manifest = json.loads(s3.get_object(Bucket=emulator.data_bucket, Key=key)["Body"].read())
+    assert manifest["dataset_version"] == result.version
+    assert manifest["source"] == "folder raw"
+    assert [o["key"].rsplit("/", 1)[1] for o in manifest["objects"]] == [IMAGES, LABELS]
+    for item in manifest["objects"]:
+        stored = s3.get_object(Bucket=emulator.data_bucket, Key=item["key"])
+        body = stored["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == item["sha256"]
+        assert len(body) == item["size"]
+        # Written before the manifest, never after it.
+        head = s3.head_object(Bucket=emulator.data_bucket, Key=key)
+        assert stored["LastModified"] <= head["LastModified"]
+    latest = s3.get_object(Bucket=emulator.data_bucket, Key="raw/mnist/latest.json")
+    assert json.loads(latest["Body"].read()) == manifest
+
+
+def test_new_data_is_a_new_version_and_the_old_one_stays(
+    emulator: Settings, small_set: Path
+) -> None:
+    first = data.seed(emulator, "sample")
+    second = data.seed(emulator, str(small_set))
+    assert second.created
+    assert second.version != first.version
+    versions = data.list_versions(emulator)
+    assert [v.version for v in versions] == [first.version, second.version]
+    assert [v.latest for v in versions] == [False, True]
+    # The first version's objects are untouched.
+    s3 = boto3.client("s3")
+    old = s3.get_object(Bucket=emulator.data_bucket, Key=f"raw/mnist/{first.version}/{IMAGES}")
+    assert old["Body"].read() == (data.SAMPLE_DIR / IMAGES).read_bytes()
+
+
+def test_four_concurrent_uploads_of_the_same_data_write_one_manifest(
+    emulator: Settings, small_set: Path
+) -> None:
+    results: list[data.SeedResult] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(data.seed(emulator, str(small_set))))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4
+    assert sum(r.created for r in results) == 1
+    assert len({r.version for r in results}) == 1
+    assert len(data.list_versions(emulator)) == 1
+
+
+def _plain(folder: Path) -> None:
+    for name in (IMAGES, LABELS):
+        (folder / name.removesuffix(".gz")).write_bytes(
+            gzip.decompress((folder / name).read_bytes())
+        )
+        (folder / name).unlink()
+
+
+def _dotted(folder: Path, gzipped: bool) -> None:
+    for name in (IMAGES, LABELS):
+        dotted = name.replace("-idx", ".idx")
+        if gzipped:
+            (folder / name).rename(folder / dotted)
+        else:
+            (folder / dotted.removesuffix(".gz")).write_bytes(
+                gzip.decompress((folder / name).read_bytes())
+            )
+            (folder / name).unlink()
+
+
+@pytest.mark.parametrize(
+    ("layout", "arrange"),
+    [
+        ("plain official names", _plain),
+        ("gzip dot names", lambda folder: _dotted(folder, True)),
+        ("plain dot names", lambda folder: _dotted(folder, False)),
+    ],
+)
+def test_plain_and_dot_named_files_are_accepted_and_stored_as_official_gzip(
+    emulator: Settings, small_set: Path, layout: str, arrange: Callable[[Path], None]
+) -> None:
+    expected = read_pair(small_set / IMAGES, small_set / LABELS)
+    arrange(small_set)
+    result = data.seed(emulator, str(small_set))
+    assert sorted(result.uploaded) == [IMAGES, LABELS], layout
+    s3 = boto3.client("s3")
+    stored = {}
+    for name in (IMAGES, LABELS):
+        path = small_set.parent / f"stored-{name}"
+        s3.download_file(emulator.data_bucket, f"raw/mnist/{result.version}/{name}", str(path))
+        assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip, whatever the source was
+        stored[name] = path
+    pair = read_pair(stored[IMAGES], stored[LABELS])
+    assert np.array_equal(pair.images, expected.images)
+    assert np.array_equal(pair.labels, expected.labels)
+
+
+@pytest.mark.parametrize(
+    ("files", "named"),
+    [
+        ({"mnist_train.csv": b"label,1x1\n5,0\n"}, "mnist_train.csv (CSV)"),
+        ({"train.npz": b"PK"}, "train.npz (NumPy archive)"),
+        ({"notes.txt": b"hello"}, "notes.txt"),
+        ({}, "the folder is empty"),
+    ],
+)
+def test_a_folder_without_idx_files_is_refused_naming_what_it_holds(
+    emulator: Settings, tmp_path: Path, files: dict[str, bytes], named: str
+) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name, body in files.items():
+        (folder / name).write_bytes(body)
+    with pytest.raises(data.DataError) as caught:
+        data.seed(emulator, str(folder))
+    message = str(caught.value)
+    assert "no MNIST IDX training files" in message
+    assert named in message
+    assert "train-images-idx3-ubyte.gz" in message  # what was expected
+    assert "train-images.idx3-ubyte" in message
+    assert raw_keys(emulator) == []
 
 
 def _gz(path: Path, payload: bytes) -> None:
@@ -140,7 +285,7 @@ def test_good_folder_with_test_split_uploads_all_four(emulator: Settings, small_
     shutil.copy(small_set / LABELS, small_set / "t10k-labels-idx1-ubyte.gz")
     result = data.seed(emulator, str(small_set))
     assert len(result.uploaded) == 4
-    assert len(raw_keys(emulator)) == 4
+    assert len(raw_keys(emulator)) == 6  # four files, the manifest and latest.json
 
 
 @pytest.fixture

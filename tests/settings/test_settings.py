@@ -25,6 +25,7 @@ def test_defaults_name_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
         ("AWS_REGION", "moon-1", "should match pattern"),
         ("PLAYGROUND_TARGET", "cloud", "'local' or 'aws'"),
         ("PLAYGROUND_DOWNLOAD_URL_EXPIRY_SECONDS", "3600", "less than or equal to 900"),
+        ("PLAYGROUND_EMULATOR_STRICT", "sometimes", "valid boolean"),
     ],
 )
 def test_wrong_value_fails_naming_the_variable(
@@ -85,3 +86,10 @@ def test_origins_default_to_any_locally_and_to_none_in_aws(
     assert load_settings().cors_allow_origins == ()
     monkeypatch.setenv("PLAYGROUND_CORS_ALLOW_ORIGINS", '["https://digits.example.com"]')
     assert load_settings().cors_allow_origins == ("https://digits.example.com",)
+
+
+def test_emulator_strict_mode_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLAYGROUND_EMULATOR_STRICT", raising=False)
+    assert load_settings().emulator_strict is True
+    monkeypatch.setenv("PLAYGROUND_EMULATOR_STRICT", "false")
+    assert load_settings().emulator_strict is False

@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
 from functions.get_models.fixtures import written_entry
 from mlops_settings import Settings
@@ -66,11 +68,13 @@ EMULATOR_GAPS = {
     ),
     "output -raw site_url": (None, "CloudFront: no distribution, so no site_url"),
 }
-# Done by the emulator's stand-in after a command (SageMaker runs no step in the emulator).
+# Done after a command, in place of what the emulator does too slowly for a test.
 AFTER = {
     "playground pipeline start": (
-        "SageMaker pipelines: the emulator records the execution but runs no step; the entry "
-        "register.py writes (contracts/fixtures/registry-entry.json) is registered instead"
+        "SageMaker pipelines: the emulator runs the upload's and the started execution in the "
+        "background with the definition's defaults (minutes of training on two cores); the "
+        "rehearsal does not wait: it registers the entry register.py writes "
+        "(contracts/fixtures/registry-entry.json) and stops the executions at the end"
     ),
 }
 
@@ -313,8 +317,25 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
         if not rehearsal.destroyed:
             destroy(rehearsal, check=False)
         service.stop()
+        stop_executions(tmp / "emulator")
         if saved_config is not None:
             config.write_bytes(saved_config)
+
+
+def stop_executions(state_dir: Path) -> None:
+    """Stop the pipeline workers the rehearsal's emulator started (each leads its own group)."""
+    for record in state_dir.rglob("*.json"):
+        try:
+            pid = json.loads(record.read_text()).get("pid")
+        except (ValueError, AttributeError, OSError):
+            continue
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if (
+            isinstance(pid, int)
+            and cmdline.is_file()
+            and b"pipeline_worker" in cmdline.read_bytes()
+        ):
+            os.killpg(pid, signal.SIGTERM)
 
 
 def planned_changes(apply_log: str) -> dict[str, str]:
@@ -365,10 +386,12 @@ def test_docs_aws_md_runs_from_an_empty_account_to_a_running_site(rehearsal: Reh
     shown = next(out for cmd, out in rehearsal.outputs.items() if "models show" in cmd)
     assert REASON in shown
     sagemaker = rehearsal.client("sagemaker")
-    [summary] = sagemaker.list_model_packages(ModelPackageGroupName=GROUP)[
-        "ModelPackageSummaryList"
+    group_arn = sagemaker.describe_model_package_group(ModelPackageGroupName=GROUP)[
+        "ModelPackageGroupArn"
     ]
-    package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+    package = sagemaker.describe_model_package(
+        ModelPackageName=group_arn.replace(":model-package-group/", ":model-package/") + "/1"
+    )
     assert package["ModelApprovalStatus"] == "Rejected"
     caller = rehearsal.client("sts").get_caller_identity()["Arn"]
     assert package["ApprovalDescription"] == f"rejected by {caller}: {REASON}"
@@ -385,6 +408,11 @@ def test_docs_aws_md_runs_from_an_empty_account_to_a_running_site(rehearsal: Reh
     assert re.fullmatch(r"https?://\S+", config["api_url"])
     index = site.get_object(Bucket=f"{PREFIX}-site", Key="index.html")["Body"].read()
     assert b"<html" in index.lower()
+    # The strict emulator refused nothing the document's commands sent (AWS would not either).
+    report = requests.get(f"{rehearsal.emulator_url}/_playground/violations", timeout=10).json()
+    refused = [f"{v['service']} {v['operation']}: {v['message']}" for v in report["recent"]]
+    assert report["strict"] is True
+    assert report["violations"] == 0, "AWS would refuse:\n" + "\n".join(refused)
 
 
 def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal) -> None:
@@ -392,10 +420,10 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     # reads back as it was written (the only exception is an emulator gap, READ_BACK_GAPS).
     assert rehearsal.second_apply == {
         "aws_sagemaker_pipeline.training[0]": "create",
-        "aws_cloudwatch_event_rule.new_raw_data[0]": "create",
+        "aws_cloudwatch_event_rule.new_dataset_version[0]": "create",
         "aws_cloudwatch_event_rule.schedule[0]": "create",
-        'aws_cloudwatch_event_target.start_pipeline["new_raw_data"]': "create",
-        'aws_cloudwatch_event_target.start_pipeline["schedule"]': "create",
+        "aws_cloudwatch_event_target.new_dataset_version[0]": "create",
+        "aws_cloudwatch_event_target.schedule[0]": "create",
         **READ_BACK_GAPS,
     }
     outputs = rehearsal.outputs_json()
@@ -461,13 +489,27 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", commit), commit
 
     events = rehearsal.client("events")
-    for rule in (f"{PREFIX}-new-raw-data", f"{PREFIX}-training-schedule"):
-        [target] = events.list_targets_by_rule(Rule=rule)["Targets"]
-        assert target["Arn"] == pipeline["PipelineArn"], rule
-        parameters = target["SageMakerPipelineParameters"]["PipelineParameterList"]
-        assert parameters == [{"Name": "GitCommit", "Value": commit}], rule
-    pattern = json.loads(events.describe_rule(Name=f"{PREFIX}-new-raw-data")["EventPattern"])
-    assert pattern["detail"]["object"]["key"] == [{"prefix": "raw/mnist/"}]
+    targets = {
+        rule: target
+        for rule in (f"{PREFIX}-new-dataset-version", f"{PREFIX}-training-schedule")
+        for target in events.list_targets_by_rule(Rule=rule)["Targets"]
+    }
+    assert {t["Arn"] for t in targets.values()} == {pipeline["PipelineArn"]}
+    assert len(targets) == 2
+    # Only a dataset manifest starts the pipeline, and its key becomes the input parameter.
+    pattern = json.loads(events.describe_rule(Name=f"{PREFIX}-new-dataset-version")["EventPattern"])
+    assert pattern["detail"]["object"]["key"] == [{"wildcard": "raw/mnist/*/manifest.json"}]
+    parameters = {
+        rule: target["SageMakerPipelineParameters"]["PipelineParameterList"]
+        for rule, target in targets.items()
+    }
+    assert parameters == {
+        f"{PREFIX}-new-dataset-version": [
+            {"Name": "DatasetManifestKey", "Value": "$.detail.object.key"},
+            {"Name": "GitCommit", "Value": commit},
+        ],
+        f"{PREFIX}-training-schedule": [{"Name": "GitCommit", "Value": commit}],
+    }
 
     lambda_ = rehearsal.client("lambda")
     fn = lambda_.get_function(FunctionName=f"{PREFIX}-get-models")["Configuration"]

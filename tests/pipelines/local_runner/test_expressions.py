@@ -1,5 +1,6 @@
 import pytest
 
+from pipelines.local_runner.cache import duration_seconds
 from pipelines.local_runner.expressions import (
     Context,
     ExpressionError,
@@ -7,10 +8,9 @@ from pipelines.local_runner.expressions import (
     resolve,
     split_path,
 )
-from pipelines.local_runner.runner import (
+from pipelines.local_runner.graph import (
     PipelineError,
     dependencies,
-    duration_seconds,
     flatten_steps,
     parse_parameters,
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-import time
 from pathlib import Path
 
 import boto3
@@ -12,12 +11,14 @@ import pytest
 
 from mlops_settings import Settings
 from pipelines.mnist import pipeline
+from playground import stack
 
 GATE_CHECKS = [
     ("GreaterThanOrEqualTo", "metrics.accuracy.value", "AccuracyThreshold"),
-    ("GreaterThanOrEqualTo", "champion.accuracy_delta", "MinChampionAccuracyDelta"),
+    ("GreaterThanOrEqualTo", "metrics.min_class_recall.value", "MinClassRecall"),
+    ("GreaterThanOrEqualTo", "champion.p_value_worse", "ChampionSignificance"),
     ("GreaterThanOrEqualTo", "parity.argmax_agreement", "MinParityAgreement"),
-    ("LessThanOrEqualTo", "parity.max_abs_logit_diff", "MaxParityLogitDiff"),
+    ("LessThanOrEqualTo", "parity.fp32_max_abs_logit_diff", "MaxParityLogitDiff"),
     ("LessThanOrEqualTo", "model.size_bytes", "MaxModelSizeBytes"),
 ]
 
@@ -40,11 +41,11 @@ def outputs(step: dict) -> dict:
 
 
 def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Settings):
-    document, built = pipeline.load_definition(emulator)
-    assert built
+    role_arn = stack.ensure_execution_role(emulator)
+    document = pipeline.definition(emulator, role_arn)
 
     parameters = {p["Name"]: p for p in document["Parameters"]}
-    assert parameters["InputDataUri"]["DefaultValue"] == emulator.raw_data_uri
+    assert parameters["DatasetManifestKey"]["DefaultValue"] == f"{emulator.raw_prefix}/latest.json"
     assert parameters["AccuracyThreshold"] == {
         "Name": "AccuracyThreshold",
         "Type": "Float",
@@ -52,8 +53,11 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     }
     assert parameters["ModelApprovalStatus"]["EnumValues"] == ["Approved", "PendingManualApproval"]
     assert parameters["ModelApprovalStatus"]["DefaultValue"] == "Approved"
+    # The browser downloads the whole file: the budget is what it should download.
+    assert parameters["MaxModelSizeBytes"]["DefaultValue"] == 120 * 1024
     for name in (
-        "MinChampionAccuracyDelta",
+        "MinClassRecall",
+        "ChampionSignificance",
         "MinParityAgreement",
         "MaxParityLogitDiff",
         "MaxModelSizeBytes",
@@ -76,15 +80,33 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     [fail] = gate["Arguments"]["ElseSteps"]
     assert (register["Name"], register["Type"]) == ("RegisterModel", "Processing")
     assert (fail["Name"], fail["Type"]) == ("GateFailed", "Fail")
-    for step in (prepare, train, evaluate, register):
+    for step in (prepare, train):
         assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+    # Evaluate reads the champion from the registry and register writes to it: never cached,
+    # so a comparison never names a stale champion and a deleted package is registered again.
+    for step in (evaluate, register):
+        assert not step.get("CacheConfig", {}).get("Enabled")
 
-    # 1. prepare reads the raw data parameter and writes the four outputs.
-    assert inputs(prepare)["raw"]["S3Uri"] == get("Parameters.InputDataUri")
+    # 1. prepare reads the dataset version's manifest (a parameter) and writes four outputs;
+    # register reads the same manifest for the model's lineage.
+    manifest_uri = {
+        "Std:Join": {
+            "On": "",
+            "Values": [f"s3://{emulator.data_bucket}/", get("Parameters.DatasetManifestKey")],
+        }
+    }
+    assert inputs(prepare)["dataset"]["S3Uri"] == manifest_uri
+    assert inputs(register)["dataset"]["S3Uri"] == manifest_uri
+    assert prepare["Arguments"]["AppSpecification"]["ContainerArguments"][-2:] == [
+        "--dataset-dir",
+        "/opt/ml/processing/input/dataset",
+    ]
     assert outputs(prepare) == {
         name: f"/opt/ml/processing/output/{name}"
         for name in ("train", "validation", "test", "report")
     }
+    # The split fractions and seeds live in the scripts alone.
+    assert "ContainerArguments" not in prepare["Arguments"]["AppSpecification"]
     # 2. train: channels from prepare, epochs from the parameter, script mode.
     arguments = train["Arguments"]
     channels = {
@@ -94,12 +116,15 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     assert channels["train"] == output_of("PrepareData", "train")
     assert channels["validation"] == output_of("PrepareData", "validation")
     assert arguments["HyperParameters"]["epochs"] == get("Parameters.Epochs")
+    assert "seed" not in arguments["HyperParameters"]
     assert arguments["ResourceConfig"]["InstanceType"] == get("Parameters.TrainingInstanceType")
-    # 3. evaluate: the trained model, the test split and prepare's manifest.
+    # 3. evaluate: the trained model, the three splits and prepare's manifest.
     assert inputs(evaluate)["model"]["S3Uri"] == get(
         "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"
     )
-    assert inputs(evaluate)["test"]["S3Uri"] == output_of("PrepareData", "test")
+    for split in ("train", "validation", "test"):
+        assert inputs(evaluate)[split]["S3Uri"] == output_of("PrepareData", split)
+        assert inputs(evaluate)[split]["LocalPath"] == f"/opt/ml/processing/{split}"
     assert inputs(evaluate)["manifest"]["S3Uri"] == output_of("PrepareData", "report")
     assert evaluate["PropertyFiles"] == [
         {
@@ -118,7 +143,11 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
         for c in gate["Arguments"]["Conditions"]
     ]
     assert conditions == GATE_CHECKS
-    assert "model gate failed" in str(fail["Arguments"]["ErrorMessage"])
+    message = str(fail["Arguments"]["ErrorMessage"])
+    assert "model gate failed" in message
+    for _, measured, parameter in GATE_CHECKS:  # every gate's number and limit is in it
+        assert measured in message
+        assert f"Parameters.{parameter}" in message
     # 5. register: evaluate's model and report, approval, commit and execution id.
     assert inputs(register)["model"]["S3Uri"] == output_of("EvaluateModel", "model")
     assert inputs(register)["evaluation"]["S3Uri"] == output_of("EvaluateModel", "evaluation")
@@ -130,6 +159,7 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
         "--approval-status": get("Parameters.ModelApprovalStatus"),
         "--git-commit": get("Parameters.GitCommit"),
         "--pipeline-execution-id": get("Execution.PipelineExecutionId"),
+        "--dataset-dir": "/opt/ml/processing/input/dataset",
     }
 
     # The step code went to S3 as one bundle holding every script.
@@ -138,23 +168,10 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     bundle = s3.get_object(Bucket=bucket, Key=f"{key}sourcedir.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
         names = set(archive.getnames())
-    assert {"prepare.py", "train.py", "evaluate.py", "register.py", "idx.py"} <= names
+    assert {"prepare.py", "train.py", "evaluate.py", "register.py", "idx.py", "dataset.py"} <= names
     # The execution role now exists in the emulator.
     role = boto3.client("iam").get_role(RoleName=emulator.sagemaker_role_name)["Role"]
-    assert register["Arguments"]["RoleArn"] == role["Arn"]
-
-    # Unchanged code and settings: the stored definition is reused without the SDK.
-    began = time.perf_counter()
-    again, built = pipeline.load_definition(emulator)
-    assert not built
-    assert again == document
-    assert time.perf_counter() - began < 3
-
-
-def test_execution_role_is_created_once(emulator: Settings):
-    first = pipeline.ensure_execution_role(emulator)
-    second = pipeline.ensure_execution_role(emulator)
-    assert first == second == (f"arn:aws:iam::123456789012:role/{emulator.sagemaker_role_name}")
+    assert register["Arguments"]["RoleArn"] == role["Arn"] == role_arn
 
 
 def test_missing_step_code_is_named(emulator: Settings, tmp_path: Path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from playground import data
 from playground.cli import app
 from tests.conftest import free_port
 
@@ -50,22 +51,25 @@ def test_lifecycle_seed_and_list(local_env: dict[str, str]) -> None:
 
     result = runner.invoke(app, ["data", "ls"])
     assert result.exit_code == 1
-    assert "no raw data" in result.output
+    assert "no dataset" in result.output
 
     result = runner.invoke(app, ["data", "seed"])
     assert result.exit_code == 0, result.output
-    assert (
-        "uploaded  s3://mnist-playground-data/raw/mnist/train-images-idx3-ubyte.gz" in result.output
-    )
+    version = data.version_id(data.check_folder(data.SAMPLE_DIR))
+    location = f"s3://mnist-playground-data/raw/mnist/{version}/"
+    output = " ".join(result.output.split())
+    assert f"uploaded {location}train-images-idx3-ubyte.gz" in output
+    assert f"dataset version {version} created" in output
 
     result = runner.invoke(app, ["data", "seed", "--source", "sample"])
-    assert (
-        "unchanged s3://mnist-playground-data/raw/mnist/train-labels-idx1-ubyte.gz" in result.output
-    )
+    output = " ".join(result.output.split())
+    assert f"unchanged {location}train-labels-idx1-ubyte.gz" in output
+    assert f"dataset version {version} already exists" in output
 
     result = runner.invoke(app, ["data", "ls"])
     assert result.exit_code == 0
     assert "10,000" in result.output
+    assert version in result.output
 
     result = runner.invoke(app, ["local", "stop"])
     assert "emulator stopped" in result.output

@@ -62,3 +62,34 @@ def test_up_prints_the_addresses_and_down_stops_everything(ports: dict[str, int]
     assert "stopped the AWS emulator" in down.output
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{api}/models", timeout=5)
+
+
+@pytest.mark.skipif(not SITE_BUILT, reason="web/dist is built by `make setup` (npm run build)")
+def test_up_after_seeding_a_folder_keeps_that_data(ports: dict[str, int], tmp_path: Path) -> None:
+    import numpy as np
+
+    from mlops_settings import Settings
+    from pipelines.mnist.code.idx import read_pair, write_idx_gz
+    from playground import data
+
+    images, labels = data.SPLITS["train"]
+    pair = read_pair(data.SAMPLE_DIR / images, data.SAMPLE_DIR / labels)
+    folder = tmp_path / "my-digits"
+    folder.mkdir()
+    pick = np.arange(0, 10_000, 3)
+    write_idx_gz(pair.images[pick], folder / images)
+    write_idx_gz(pair.labels[pick], folder / labels)
+
+    assert runner.invoke(app, ["local", "start"]).exit_code == 0
+    seeded = runner.invoke(app, ["data", "seed", "--source", str(folder)])
+    assert seeded.exit_code == 0, seeded.output
+    result = runner.invoke(app, ["up", "--no-pipeline"])
+    assert result.exit_code == 0, result.output
+    assert "not seeding the sample" in " ".join(result.output.split())
+
+    for key, value in Settings().aws_environment().items():
+        os.environ[key] = value
+    [version] = data.list_versions(Settings())
+    assert version.source == "folder my-digits"
+    assert version.latest
+    assert version.digits == len(pick)

@@ -1,17 +1,30 @@
-"""Raw MNIST into S3: from the offline sample, a public mirror, or a local folder.
+"""Raw MNIST into S3 as dataset versions: from the offline sample, a public mirror, or a folder.
 
 Every file is checked before anything is uploaded (gzip readable, IDX magic and size, 28x28
 images, labels 0-9, images and labels of a split agree, SHA-256 where known); one bad file
 means nothing is uploaded at all.
+
+A dataset version is an immutable prefix, ``<raw prefix>/<version id>/``, holding the IDX files
+(always gzip, under the official names) and, written last, ``manifest.json``: a JSON object
+naming every object with its SHA-256, size and S3 version id. The version id is derived from
+the files' SHA-256 digests, so uploading the same data again is the same version and changes
+nothing. The manifest is written with ``If-None-Match: *``: of several uploads racing with the
+same data exactly one writes it, so one dataset change is one ``Object Created`` event for the
+manifest, the event that starts the pipeline. ``<raw prefix>/latest.json`` is then replaced by
+a copy of the newest manifest: the pipeline's default input, and never a trigger.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import requests
@@ -34,6 +47,28 @@ MIRROR_SHA256 = {
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
 SHA256_METADATA = "sha256"
+MANIFEST_NAME = "manifest.json"
+LATEST_NAME = "latest.json"
+MANIFEST_FORMAT = "mnist-dataset/1"
+ACCEPTED_NAMES = (
+    "train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz (t10k-* optional); "
+    "also accepted un-gzipped (train-images-idx3-ubyte) or with dot names "
+    "(train-images.idx3-ubyte[.gz])"
+)
+# What a file that is not IDX most likely is, by its name, to say so in the refusal.
+_KINDS = {
+    ".csv": "CSV",
+    ".tsv": "TSV",
+    ".npz": "NumPy archive",
+    ".npy": "NumPy array",
+    ".parquet": "Parquet",
+    ".pkl": "pickle",
+    ".png": "PNG image",
+    ".jpg": "JPEG image",
+    ".zip": "zip archive",
+    ".tar": "tar archive",
+    ".json": "JSON",
+}
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -44,21 +79,29 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class CheckedFile:
-    """A raw file that passed every check, ready for upload."""
+    """A raw file that passed every check, ready for upload.
+
+    ``name`` is the official gzip name it is stored under; ``path`` the (gzip) file to
+    upload, which is a compressed copy when the source was a plain IDX file; ``sha256`` the
+    digest of the bytes uploaded; ``source`` the file's name in the folder it came from.
+    """
 
     path: Path
     name: str
     sha256: str
     count: int
+    source: str = ""
 
 
 @dataclass(frozen=True)
 class SeedResult:
-    """What `seed` did with each file."""
+    """What `seed` did: the dataset version, and which files it uploaded or found there."""
 
     uploaded: list[str]
     unchanged: list[str]
     location: str
+    version: str = ""
+    created: bool = False  # True when this call wrote the version's manifest (one event)
 
 
 def read_sums(path: Path) -> dict[str, str]:
@@ -71,11 +114,55 @@ def read_sums(path: Path) -> dict[str, str]:
     return sums
 
 
-def check_folder(folder: Path, expected_sha256: dict[str, str] | None = None) -> list[CheckedFile]:
+def candidate_names(official: str) -> list[str]:
+    """Names a file goes by: ``train-images-idx3-ubyte.gz`` and its plain and dot variants."""
+    stem = official.removesuffix(".gz")
+    dotted = stem.replace("-idx", ".idx")  # train-images.idx3-ubyte, as common unpackers write
+    return [f"{stem}.gz", stem, f"{dotted}.gz", dotted]
+
+
+def find_raw_file(folder: Path, official: str) -> Path | None:
+    """The file in ``folder`` standing for ``official``, under any accepted name, or None."""
+    for name in candidate_names(official):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _describe(path: Path) -> str:
+    kind = _KINDS.get(path.suffix.lower()) or _KINDS.get(
+        "".join(path.suffixes[-2:-1]).lower() if path.suffix.lower() == ".gz" else ""
+    )
+    return f"{path.name} ({kind})" if kind else path.name
+
+
+def _found(folder: Path) -> str:
+    names = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "SHA256SUMS")
+    if not names:
+        return "the folder is empty"
+    shown = ", ".join(_describe(p) for p in names[:8])
+    more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+    return f"found {shown}{more}"
+
+
+def _gzip_copy(source: Path, target_dir: Path, name: str) -> Path:
+    """A byte-for-byte reproducible gzip of ``source`` (no timestamp, no file name)."""
+    target = target_dir / name
+    target.write_bytes(gzip.compress(source.read_bytes(), compresslevel=9, mtime=0))
+    return target
+
+
+def check_folder(
+    folder: Path,
+    expected_sha256: dict[str, str] | None = None,
+    work_dir: Path | None = None,
+) -> list[CheckedFile]:
     """Check every MNIST file in a folder; raise DataError on the first problem.
 
-    The train pair is required, the t10k pair is optional. Checksums come from
-    ``expected_sha256`` or from a SHA256SUMS file in the folder.
+    The train pair is required, the t10k pair is optional; each file may be gzip or plain,
+    under the official name or the dot name. Checksums come from ``expected_sha256`` or from
+    a SHA256SUMS file in the folder and apply to the files as found. Plain files are
+    compressed into ``work_dir`` (required when there are any) for upload.
     """
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder of MNIST IDX files")
@@ -83,12 +170,19 @@ def check_folder(folder: Path, expected_sha256: dict[str, str] | None = None) ->
     sums = expected_sha256 or (read_sums(sums_file) if sums_file.exists() else {})
     checked: list[CheckedFile] = []
     for split, (images_name, labels_name) in SPLITS.items():
-        images, labels = folder / images_name, folder / labels_name
-        if not images.exists() and not labels.exists() and split != "train":
-            continue
-        for path in (images, labels):
-            if not path.exists():
-                raise DataError(f"{path.name}: missing from {folder}")
+        images, labels = find_raw_file(folder, images_name), find_raw_file(folder, labels_name)
+        if images is None and labels is None:
+            if split != "train":
+                continue
+            raise DataError(
+                f"{folder}: no MNIST IDX training files; {_found(folder)}. "
+                f"Expected {ACCEPTED_NAMES}"
+            )
+        if images is None or labels is None:
+            name = images_name if images is None else labels_name
+            raise DataError(
+                f"{name}: missing from {folder} ({_found(folder)}); expected {ACCEPTED_NAMES}"
+            )
         digests = {}
         for path in (images, labels):
             digest = sha256_file(path)
@@ -104,10 +198,14 @@ def check_folder(folder: Path, expected_sha256: dict[str, str] | None = None) ->
         except IdxError as exc:
             raise DataError(str(exc)) from None
         count = int(pair.labels.shape[0])
-        checked += [
-            CheckedFile(images, images.name, digests[images.name], count),
-            CheckedFile(labels, labels.name, digests[labels.name], count),
-        ]
+        for official, path in ((images_name, images), (labels_name, labels)):
+            upload_path, digest = path, digests[path.name]
+            if path.read_bytes()[:2] != b"\x1f\x8b":
+                if work_dir is None:
+                    raise DataError(f"{path.name}: plain IDX file needs a work folder to compress")
+                upload_path = _gzip_copy(path, work_dir, official)
+                digest = sha256_file(upload_path)
+            checked.append(CheckedFile(upload_path, official, digest, count, path.name))
     return checked
 
 
@@ -115,34 +213,121 @@ def _s3(settings: Settings):  # type: ignore[no-untyped-def]
     return boto3.client("s3", region_name=settings.region)
 
 
+def version_id(files: list[CheckedFile]) -> str:
+    """The dataset version's id: 16 hex of SHA-256 over the sorted `name sha256` lines."""
+    lines = "".join(f"{f.name} {f.sha256}\n" for f in sorted(files, key=lambda f: f.name))
+    return hashlib.sha256(lines.encode()).hexdigest()[:16]
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return dict(s3.head_object(Bucket=bucket, Key=key))
+    except ClientError as exc:
+        if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
 def upload(
-    settings: Settings, files: list[CheckedFile], progress: Progress | None = None
+    settings: Settings,
+    files: list[CheckedFile],
+    progress: Progress | None = None,
+    source: str = "",
 ) -> SeedResult:
-    """Upload checked files under the raw prefix, skipping those already there unchanged."""
+    """Upload checked files as a dataset version: data files first, the manifest last.
+
+    Returns which files were uploaded and which were already there; ``created`` tells
+    whether this call wrote the manifest (and so started the one pipeline execution).
+    """
     s3 = _s3(settings)
-    uploaded, unchanged = [], []
+    bucket = settings.data_bucket
+    version = version_id(files)
+    prefix = f"{settings.raw_prefix}/{version}"
+    location = f"s3://{bucket}/{prefix}/"
+    manifest_key = f"{prefix}/{MANIFEST_NAME}"
+    existing = _head(s3, bucket, manifest_key)
+    if existing is not None:
+        _point_latest(s3, settings, manifest_key)
+        return SeedResult([], [f.name for f in files], location, version, created=False)
+    uploaded, unchanged, objects = [], [], []
     for item in files:
-        key = f"{settings.raw_prefix}/{item.name}"
-        try:
-            head = s3.head_object(Bucket=settings.data_bucket, Key=key)
-            if head.get("Metadata", {}).get(SHA256_METADATA) == item.sha256:
-                unchanged.append(item.name)
-                continue
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-                raise
-        size = item.path.stat().st_size
-        if progress:
-            progress(item.name, 0, size)
-        s3.upload_file(
-            str(item.path),
-            settings.data_bucket,
-            key,
-            ExtraArgs={"Metadata": {SHA256_METADATA: item.sha256, "count": str(item.count)}},
-            Callback=(lambda n, name=item.name: progress(name, n, None)) if progress else None,
+        key = f"{prefix}/{item.name}"
+        head = _head(s3, bucket, key)
+        if head is None or head.get("Metadata", {}).get(SHA256_METADATA) != item.sha256:
+            size = item.path.stat().st_size
+            if progress:
+                progress(item.name, 0, size)
+            s3.upload_file(
+                str(item.path),
+                bucket,
+                key,
+                ExtraArgs={"Metadata": {SHA256_METADATA: item.sha256, "count": str(item.count)}},
+                Callback=(lambda n, name=item.name: progress(name, n, None)) if progress else None,
+            )
+            uploaded.append(item.name)
+            head = s3.head_object(Bucket=bucket, Key=key)
+        else:
+            unchanged.append(item.name)
+        entry: dict[str, Any] = {
+            "key": key,
+            "sha256": item.sha256,
+            "size": int(head["ContentLength"]),
+            "count": item.count,
+        }
+        if head.get("VersionId") and head["VersionId"] != "null":
+            entry["version_id"] = head["VersionId"]
+        if item.source and item.source != item.name:
+            entry["source_name"] = item.source
+        objects.append(entry)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "dataset_version": version,
+        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "source": source,
+        "bucket": bucket,
+        "prefix": f"{prefix}/",
+        "objects": objects,
+    }
+    body = (json.dumps(manifest, indent=2) + "\n").encode()
+    try:
+        # Write-once: of uploads racing with the same data, one writes the manifest.
+        s3.put_object(
+            Bucket=bucket,
+            Key=manifest_key,
+            Body=body,
+            ContentType="application/json",
+            IfNoneMatch="*",
+            Metadata={SHA256_METADATA: hashlib.sha256(body).hexdigest()},
         )
-        uploaded.append(item.name)
-    return SeedResult(uploaded, unchanged, f"s3://{settings.data_bucket}/{settings.raw_prefix}/")
+        created = True
+    except ClientError as exc:
+        if _error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            raise
+        created = False
+    _point_latest(s3, settings, manifest_key)
+    return SeedResult(uploaded, unchanged, location, version, created)
+
+
+def _point_latest(s3: Any, settings: Settings, manifest_key: str) -> None:
+    """Make ``latest.json`` a copy of this manifest (skipped when it already is)."""
+    latest_key = f"{settings.raw_prefix}/{LATEST_NAME}"
+    manifest = s3.get_object(Bucket=settings.data_bucket, Key=manifest_key)
+    body = manifest["Body"].read()
+    current = _head(s3, settings.data_bucket, latest_key)
+    digest = hashlib.sha256(body).hexdigest()
+    if current is not None and current.get("Metadata", {}).get(SHA256_METADATA) == digest:
+        return
+    s3.put_object(
+        Bucket=settings.data_bucket,
+        Key=latest_key,
+        Body=body,
+        ContentType="application/json",
+        Metadata={SHA256_METADATA: digest},
+    )
 
 
 def download_mirror(
@@ -193,44 +378,91 @@ def seed(
     progress: Progress | None = None,
     mirror_sha256: dict[str, str] | None = None,
 ) -> SeedResult:
-    """Check, then upload, raw MNIST from ``sample``, ``mirror`` or a folder path."""
-    if source == "sample":
-        return upload(settings, check_folder(SAMPLE_DIR), progress)
-    if source == "mirror":
-        sums = mirror_sha256 or MIRROR_SHA256
-        with tempfile.TemporaryDirectory(prefix="mnist-mirror-") as tmp:
-            folder = download_mirror(settings.mnist_mirror_url, Path(tmp), progress, sums)
-            return upload(settings, check_folder(folder, sums), progress)
-    return upload(settings, check_folder(Path(source)), progress)
+    """Check, then upload as a dataset version, raw MNIST from ``sample``, ``mirror`` or a path."""
+    with tempfile.TemporaryDirectory(prefix="mnist-raw-") as tmp:
+        work = Path(tmp)
+        if source == "sample":
+            return upload(settings, check_folder(SAMPLE_DIR, None, work), progress, "sample")
+        if source == "mirror":
+            sums = mirror_sha256 or MIRROR_SHA256
+            download = work / "download"
+            folder = download_mirror(settings.mnist_mirror_url, download, progress, sums)
+            files = check_folder(folder, sums, work)
+            return upload(settings, files, progress, f"mirror {settings.mnist_mirror_url}")
+        folder = Path(source)
+        return upload(settings, check_folder(folder, None, work), progress, f"folder {folder.name}")
 
 
 @dataclass(frozen=True)
-class RawObject:
-    """One object under the raw prefix."""
+class DatasetVersion:
+    """One dataset version, as its manifest describes it."""
 
-    key: str
-    size: int
-    sha256: str | None
-    count: int | None
-    last_modified: str
+    version: str
+    created_at: str
+    source: str
+    manifest_key: str
+    manifest_sha256: str
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    latest: bool = False
+
+    @property
+    def digits(self) -> int:
+        """Images in the version (each split counted once, by its labels file)."""
+        return sum(int(o.get("count", 0)) for o in self.objects if "labels" in str(o["key"]))
+
+    @property
+    def size(self) -> int:
+        """Bytes of the data objects."""
+        return sum(int(o.get("size", 0)) for o in self.objects)
 
 
-def list_raw(settings: Settings) -> list[RawObject]:
-    """Objects under the raw-data prefix, with their recorded checksum and digit count."""
+def parse_manifest(body: bytes, key: str) -> DatasetVersion:
+    """A manifest's bytes as a DatasetVersion; DataError when it is not one."""
+    try:
+        manifest = json.loads(body)
+        return DatasetVersion(
+            version=str(manifest["dataset_version"]),
+            created_at=str(manifest.get("created_at", "")),
+            source=str(manifest.get("source", "")),
+            manifest_key=key,
+            manifest_sha256=hashlib.sha256(body).hexdigest(),
+            objects=list(manifest["objects"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{key}: not a dataset manifest ({exc})") from None
+
+
+def list_versions(settings: Settings) -> list[DatasetVersion]:
+    """Every dataset version under the raw prefix, oldest first; the newest is `latest`."""
     s3 = _s3(settings)
-    objects: list[RawObject] = []
+    bucket, root = settings.data_bucket, f"{settings.raw_prefix}/"
+    versions: list[DatasetVersion] = []
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=settings.data_bucket, Prefix=f"{settings.raw_prefix}/"):
+    for page in paginator.paginate(Bucket=bucket, Prefix=root):
         for obj in page.get("Contents", []):
-            meta = s3.head_object(Bucket=settings.data_bucket, Key=obj["Key"]).get("Metadata", {})
-            count = meta.get("count")
-            objects.append(
-                RawObject(
-                    key=obj["Key"],
-                    size=int(obj["Size"]),
-                    sha256=meta.get(SHA256_METADATA),
-                    count=int(count) if count and count.isdigit() else None,
-                    last_modified=obj["LastModified"].isoformat(timespec="seconds"),
-                )
-            )
-    return objects
+            key = str(obj["Key"])
+            relative = key[len(root) :]
+            if relative.count("/") == 1 and relative.endswith(f"/{MANIFEST_NAME}"):
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                versions.append(parse_manifest(body, key))
+    latest = _head(s3, bucket, f"{root}{LATEST_NAME}")
+    latest_sha = (latest or {}).get("Metadata", {}).get(SHA256_METADATA)
+    versions.sort(key=lambda v: (v.created_at, v.version))
+    return [
+        DatasetVersion(**{**v.__dict__, "latest": v.manifest_sha256 == latest_sha})
+        for v in versions
+    ]
+
+
+def dataset_exists(settings: Settings) -> bool:
+    """Whether any dataset version is in S3 (``make up`` seeds the sample only when not)."""
+    s3 = _s3(settings)
+    try:
+        return _head(s3, settings.data_bucket, f"{settings.raw_prefix}/{LATEST_NAME}") is not None
+    except ClientError:
+        return False
+
+
+def latest_manifest_uri(settings: Settings) -> str:
+    """S3 URI of the copy of the newest manifest: the pipeline's default input."""
+    return f"s3://{settings.data_bucket}/{settings.raw_prefix}/{LATEST_NAME}"

@@ -3,41 +3,58 @@
 moto keeps everything in memory. This module wraps moto's WSGI application with a journal:
 every request that changed state and succeeded is appended to ``journal.jsonl`` (and fsynced)
 *before* its response leaves the server, so whatever a client saw acknowledged is on disk, even
-if the process is killed with SIGKILL a moment later. On start the journal is replayed
-in-process (no HTTP) before the port opens; a torn last line (a write that was never
-acknowledged) is dropped.
+if the process is killed with SIGKILL a moment later. On start the state is restored
+in-process (no HTTP) before the emulator reports ready: from the latest snapshot plus the
+journal entries after it, or from the whole journal; a torn last line (a write that was never
+acknowledged) is dropped. Snapshots, out-of-line bodies and compaction (which keep restarts
+fast however long the history) are in `playground.snapshot`.
 
 Replays must give back the same identifiers and timestamps, so each journalled request runs
 with moto's random generator seeded from its sequence number and with moto's clock frozen at
 the time it was first served. Reads (GET/HEAD, and Describe/List/Get actions sent by POST) are
 not journalled.
 
-Run as ``python -m playground.emulator --host H --port P --state-dir D`` (``playground local
-start`` does that in the background).
+In strict mode (the default) every request is first checked against its AWS service model
+(`playground.strict`); one that breaks it gets AWS's 400 answer, never reaches moto, and is
+not journalled. ``/_playground/violations`` reports what was refused since the start.
+
+Run as ``python -m playground.emulator --host H --port P --state-dir D [--no-strict]``
+(``playground local start`` does that in the background).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as _dt
 import io
 import json
 import logging
 import os
+import random
+import signal
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from playground import snapshot
+from playground.strict import StrictMode, request_from_environ
+
 HEALTH_PATH = "/_playground/health"
+VIOLATIONS_PATH = "/_playground/violations"
+VIOLATIONS_NAME = "violations.jsonl"
 JOURNAL_NAME = "journal.jsonl"
 _READ_ACTIONS = ("Describe", "List", "Get", "Search", "BatchDescribe", "BatchGet", "Query")
 _MUTATING_METHODS = {"PUT", "POST", "DELETE", "PATCH"}
 _SEED_BASE = 20_240_601
+# A snapshot after this many journalled changes (or bytes of bodies) bounds what a restart
+# after kill -9 replays; a pipeline run journals about 40 changes and 3 MB.
+SNAPSHOT_EVERY_ENTRIES = 64
+SNAPSHOT_EVERY_BYTES = 16 * 1024 * 1024
 
 log = logging.getLogger("playground.emulator")
 
@@ -125,16 +142,23 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
 
 
 class Journal:
-    """Append-only, fsynced log of the state-changing requests that succeeded."""
+    """Append-only, fsynced log of the state-changing requests that succeeded.
+
+    Bodies of 8 KiB or more are kept in content-addressed blob files beside it (written and
+    fsynced before the entry that names them); see `playground.snapshot`.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self.count = 0
+        self.blobs = snapshot.BlobStore(path.parent / snapshot.BLOBS_NAME)
+        self.snapshot_path = path.parent / snapshot.SNAPSHOT_NAME
+        self.count = 0  # the sequence number of the last acknowledged change
+        self.torn = False
 
     def entries(self) -> list[dict[str, Any]]:
         """Every complete entry; a torn final line (never acknowledged) is dropped."""
+        self.torn = False
         if not self.path.exists():
             return []
         entries: list[dict[str, Any]] = []
@@ -148,18 +172,16 @@ class Journal:
                 if number < len(lines) - 1 and any(x.strip() for x in lines[number:]):
                     raise SystemExit(f"{self.path}: line {number} is corrupt") from None
                 log.warning("dropping a torn last journal line (%d bytes)", len(line))
+                self.torn = True
         return entries
 
     def truncate_torn_tail(self, entries: list[dict[str, Any]]) -> None:
         """Rewrite the file with only the complete entries, so new ones append cleanly."""
-        data = b"".join(json.dumps(e).encode() + b"\n" for e in entries)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, self.path)
+        snapshot.write_atomically(self.path, [json.dumps(e).encode() + b"\n" for e in entries])
 
-    def append(self, entry: dict[str, Any]) -> None:
-        """Write one entry and force it to disk."""
-        line = json.dumps(entry).encode() + b"\n"
+    def append(self, entry: dict[str, Any], body: bytes) -> None:
+        """Write one entry (its body inline or as a blob) and force it to disk."""
+        line = json.dumps(snapshot.entry_with_body(entry, body, self.blobs)).encode() + b"\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line)
@@ -168,21 +190,26 @@ class Journal:
             os.close(fd)
 
     def clear(self) -> None:
-        """Forget everything (after moto's own reset)."""
+        """Forget everything (after moto's own reset): snapshot first, then journal, blobs."""
+        self.snapshot_path.unlink(missing_ok=True)
         self.path.write_bytes(b"")
+        self.blobs.remove_except(set())
         self.count = 0
 
 
 class JournalledApp:
     """WSGI middleware: serialise and journal state changes; replay them on start."""
 
-    def __init__(self, app: WsgiApp, journal: Journal) -> None:
+    def __init__(self, app: WsgiApp, journal: Journal, strict: StrictMode | None = None) -> None:
         self.app = app
         self.journal = journal
+        self.strict = strict or StrictMode(enabled=False)
         self.clock = FrozenClock()
         self.clock.install()
         self._write_lock = threading.Lock()
         self.ready = False
+        self._since_snapshot = (0, 0)  # entries, body bytes
+        self._snapshotting = False
 
     def _seeded_call(
         self, seq: int, moment: _dt.datetime, environ: dict[str, Any]
@@ -196,6 +223,8 @@ class JournalledApp:
             return lambda data: None
 
         mock_random.seed(_SEED_BASE + seq)
+        # Some moto models (SageMaker's pipeline execution ids) draw from `random` itself.
+        random.seed(_SEED_BASE + seq)
         self.clock.frozen = moment
         try:
             chunks = self.app(environ, start_response)
@@ -210,33 +239,86 @@ class JournalledApp:
         return captured["status"], captured["headers"], body
 
     def replay(self) -> int:
-        """Re-apply the journal in order, in process; returns how many entries it applied."""
+        """Restore the state: compact if useful, load the snapshot, replay what follows it.
+
+        Returns how many journal entries it replayed (those after the snapshot, or all).
+        """
         from werkzeug.test import EnvironBuilder
 
-        entries = self.journal.entries()
-        for entry in entries:
+        journal = self.journal
+        entries = journal.entries()
+        if snapshot.needs_compaction(entries, journal.snapshot_path):
+            entries, _ = snapshot.compact(
+                journal.path, entries, journal.blobs, journal.snapshot_path
+            )
+        elif journal.torn:
+            journal.truncate_torn_tail(entries)
+        restored = snapshot.load_snapshot(journal.snapshot_path, journal.blobs) or 0
+        tail = [e for e in entries if e["seq"] > restored]
+        for entry in tail:
             builder = EnvironBuilder(
                 method=entry["method"],
                 path=entry["path"],
                 query_string=entry["query"],
                 headers=entry["headers"],
-                data=base64.b64decode(entry["body"]),
+                data=snapshot.entry_body(entry, journal.blobs),
             )
             environ = builder.get_environ()
             moment = _dt.datetime.fromisoformat(entry["time"])
             self._seeded_call(entry["seq"], moment, environ)
-        self.journal.truncate_torn_tail(entries)
-        self.journal.count = len(entries)
+        journal.count = max([restored] + [e["seq"] for e in entries])
+        if restored:
+            log.info("restored the snapshot of change %d", restored)
+        self._since_snapshot = (len(tail), 0)
         self.ready = True
-        return len(entries)
+        return len(tail)
+
+    def take_snapshot(self) -> None:
+        """Write a snapshot of the current state (holds writes off while it pickles)."""
+        with self._write_lock:
+            self._snapshotting = False
+            if not self.ready:
+                return
+            started = time.monotonic()
+            try:
+                size = snapshot.save_snapshot(
+                    self.journal.snapshot_path, self.journal.count, self.journal.blobs
+                )
+            except Exception:  # a backend moto cannot pickle: restarts replay the journal
+                log.exception("cannot write a snapshot; restarts will replay the journal")
+                return
+            self._since_snapshot = (0, 0)
+            log.info(
+                "snapshot of change %d written (%.1f MB, %.2f s)",
+                self.journal.count,
+                size / 1e6,
+                time.monotonic() - started,
+            )
+
+    def snapshot_soon(self) -> None:
+        """Take a snapshot in the background (if one is not under way already)."""
+        if self._snapshotting:
+            return
+        self._snapshotting = True
+        threading.Thread(target=self.take_snapshot, name="snapshot", daemon=True).start()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request; journal it first when it changed state."""
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH:
-            body = json.dumps({"ready": self.ready, "journal_entries": self.journal.count})
+            body = json.dumps(
+                {
+                    "ready": self.ready,
+                    "journal_entries": self.journal.count,
+                    "strict": self.strict.enabled,
+                    "violations": self.strict.violations,
+                }
+            )
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body.encode()]
+        if path == VIOLATIONS_PATH:
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(self.strict.report()).encode()]
         if not self.ready:
             start_response("503 Service Unavailable", [("Content-Type", "application/json")])
             return [b'{"message": "the emulator is replaying its journal"}']
@@ -250,6 +332,11 @@ class JournalledApp:
                 result = self.app(environ, start_response)
                 self.journal.clear()
                 return result
+        refusal = self.strict.check(request_from_environ(environ, request_body))
+        if refusal is not None:
+            # Refused as AWS would: moto never sees it, so nothing changes or is journalled.
+            start_response(refusal.status, refusal.headers)
+            return [refusal.body]
         if not is_mutation(method, headers, request_body):
             return self.app(environ, start_response)
         with self._write_lock:
@@ -265,10 +352,17 @@ class JournalledApp:
                         "path": path,
                         "query": environ.get("QUERY_STRING", ""),
                         "headers": headers,
-                        "body": base64.b64encode(request_body).decode("ascii"),
-                    }
+                    },
+                    request_body,
                 )
                 self.journal.count = seq
+                entries, size = self._since_snapshot
+                self._since_snapshot = (entries + 1, size + len(request_body))
+                if (
+                    self._since_snapshot[0] >= SNAPSHOT_EVERY_ENTRIES
+                    or self._since_snapshot[1] >= SNAPSHOT_EVERY_BYTES
+                ):
+                    self.snapshot_soon()
         start_response(status, out_headers)
         return [out_body]
 
@@ -278,12 +372,18 @@ def _not_ready(environ: dict[str, Any], start_response: StartResponse) -> Iterab
     return [b'{"message": "the emulator is starting"}']
 
 
-def build_app(state_dir: Path) -> JournalledApp:
-    """Moto's server application wrapped in the journal kept under ``state_dir``."""
+def build_app(state_dir: Path, strict: bool = True) -> JournalledApp:
+    """Moto's server application wrapped in the journal kept under ``state_dir``.
+
+    With ``strict``, requests that break their service model are refused before moto sees
+    them (see `playground.strict`); refusals are logged to ``violations.jsonl`` there.
+    """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     return JournalledApp(
-        DomainDispatcherApplication(create_backend_app), Journal(state_dir / JOURNAL_NAME)
+        DomainDispatcherApplication(create_backend_app),
+        Journal(state_dir / JOURNAL_NAME),
+        StrictMode(enabled=strict, violations_log=state_dir / VIOLATIONS_NAME),
     )
 
 
@@ -296,6 +396,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse requests that break the AWS service model, as AWS does (default: on)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -306,14 +412,28 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    app = build_app(args.state_dir)
-    server.app = app
+    app = build_app(args.state_dir, strict=args.strict)
+    log.info("strict mode %s", "on" if args.strict else "off (requests are not validated)")
+    # SageMaker Pipelines and EventBridge deliveries, run locally (moto only records them).
+    from playground.emulated_pipelines import wrap
+
+    server.app = wrap(app, args.host, args.port, args.state_dir)
     # Serve at once (health answers "not ready", the rest 503) while the journal replays.
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
     log.info("replaying the journal in %s", args.state_dir)
     applied = app.replay()
     log.info("replayed %d journal entries; serving on http://%s:%d", applied, args.host, args.port)
+    if applied:
+        app.snapshot_soon()
+
+    def stop(signum: int, frame: object) -> None:
+        # A clean stop leaves a snapshot of everything, so the next start replays nothing.
+        if app.ready and app._since_snapshot[0]:
+            app.take_snapshot()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     serving.join()
     return 0
 

@@ -6,6 +6,7 @@ a log file and its journal under ``<state_dir>/emulator/``.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Mapping
@@ -65,6 +66,8 @@ class StackStatus:
     pid: int | None
     journal_entries: int
     state_dir: Path
+    strict: bool | None = None  # None: not known (the emulator does not answer)
+    violations: int = 0
 
 
 def emulator_service(settings: Settings) -> BackgroundService:
@@ -83,6 +86,7 @@ def emulator_service(settings: Settings) -> BackgroundService:
             str(settings.emulator_port),
             "--state-dir",
             str(paths.root),
+            "--strict" if settings.emulator_strict else "--no-strict",
         ],
         host=settings.emulator_host,
         port=settings.emulator_port,
@@ -95,7 +99,10 @@ def emulator_service(settings: Settings) -> BackgroundService:
 def status(settings: Settings) -> StackStatus:
     """Whether the emulator runs, answers, and how much state it holds."""
     state = emulator_service(settings).state()
-    entries = state.health.get("journal_entries", 0) if state.health else 0
+    health = state.health or {}
+    entries = health.get("journal_entries", 0)
+    strict = health.get("strict")
+    violations = health.get("violations", 0)
     return StackStatus(
         running=state.running,
         ready=state.ready,
@@ -103,6 +110,8 @@ def status(settings: Settings) -> StackStatus:
         pid=state.pid,
         journal_entries=entries if isinstance(entries, int) else 0,
         state_dir=StackPaths.of(settings).root,
+        strict=strict if isinstance(strict, bool) else None,
+        violations=violations if isinstance(violations, int) else 0,
     )
 
 
@@ -172,3 +181,35 @@ def bootstrap(settings: Settings) -> list[str]:
         )
         created.append(f"model package group {settings.model_package_group}")
     return created
+
+
+def ensure_execution_role(settings: Settings) -> str:
+    """The SageMaker execution role's ARN, creating the role when missing on the local target.
+
+    Raises:
+        RuntimeError: on the aws target the role belongs to Terraform; a missing role there
+            is an error, not something the CLI papers over.
+    """
+    iam = boto3.client("iam", region_name=settings.region)
+    try:
+        return str(iam.get_role(RoleName=settings.sagemaker_role_name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        if settings.target == "aws":
+            raise RuntimeError(
+                f"IAM role {settings.sagemaker_role_name!r} does not exist; "
+                "apply the Terraform in terraform/ first"
+            ) from None
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    created = iam.create_role(
+        RoleName=settings.sagemaker_role_name, AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    return str(created["Role"]["Arn"])

@@ -60,12 +60,21 @@ class Settings(BaseSettings):
     sagemaker_role_name: str = "mnist-playground-sagemaker-execution"
     raw_prefix: str = "raw/mnist"
     mnist_mirror_url: str = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+    training_schedule: str = Field(
+        default="cron(0 3 ? * MON *)",
+        pattern=r"^(rate|cron)\(.+\)$",
+        description="EventBridge schedule of the periodic training run (UTC), as in Terraform.",
+    )
 
     emulator_host: str = "127.0.0.1"
     emulator_port: Port = 4566
     api_port: Port = 8787
     site_port: Port = 5173
     state_dir: Path = Path(".playground")
+    emulator_strict: bool = Field(
+        default=True,
+        description="Refuse, as AWS does, requests that break the service model (off: debugging).",
+    )
 
     cors_allow_origins: tuple[str, ...] = Field(
         default=None,  # replaced by the target's default below

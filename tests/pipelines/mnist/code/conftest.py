@@ -170,6 +170,8 @@ def evaluation_inputs(opt_ml: Path, prepared: Path, model_tar: Path) -> Path:
     """Lay out the evaluate job's inputs under ``opt_ml`` as the pipeline mounts them."""
     for folder, source in (
         ("processing/model", model_tar),
+        ("processing/train", prepared / "train/train.npz"),
+        ("processing/validation", prepared / "validation/validation.npz"),
         ("processing/test", prepared / "test/test.npz"),
         ("processing/manifest", prepared / "report/manifest.json"),
     ):

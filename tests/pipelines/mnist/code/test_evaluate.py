@@ -39,10 +39,22 @@ def test_reports_the_numbers_the_gate_reads(evaluated: Path, prepared: Path) -> 
     assert report["metrics"]["accuracy"]["value"] == pytest.approx(
         float((logits.argmax(1) == labels).mean())
     )
+    per_class_recall = [float((logits.argmax(1)[labels == d] == d).mean()) for d in range(10)]
+    assert report["metrics"]["min_class_recall"] == {
+        "value": pytest.approx(min(per_class_recall)),
+        "digit": int(np.argmin(per_class_recall)),
+    }
     assert report["champion"]["accuracy_delta"] == 0.0
     assert report["champion"]["version"] is None
-    assert report["parity"]["argmax_agreement"] == 1.0
-    assert report["parity"]["max_abs_logit_diff"] < 1e-4
+    assert report["champion"]["p_value_worse"] == 1.0
+    assert report["champion"]["decision"] == "no champion"
+    assert "McNemar" in report["champion"]["decision_rule"]
+    # Parity judges the file that ships (int8 here) against the PyTorch weights.
+    assert report["model"]["quantized"] is True
+    assert "shipped file (int8)" in report["parity"]["compared"]
+    assert report["parity"]["argmax_agreement"] >= 0.98
+    assert report["parity"]["fp32_argmax_agreement"] == 1.0
+    assert report["parity"]["fp32_max_abs_logit_diff"] < 1e-4
     assert report["model"]["size_bytes"] == chosen.stat().st_size
     assert report["model"]["sha256"] == hashlib.sha256(chosen.read_bytes()).hexdigest()
     matrix = np.array(report["metrics"]["confusion_matrix"])
@@ -56,17 +68,63 @@ def test_reports_the_numbers_the_gate_reads(evaluated: Path, prepared: Path) -> 
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_int8_is_kept_only_within_the_tolerance(evaluated: Path) -> None:
+def test_int8_is_calibrated_on_training_images_and_chosen_on_validation(evaluated: Path) -> None:
     report = report_of(evaluated)
     quantization = report["quantization"]
     chosen = evaluated / "processing/output/model/model.onnx"
     ops = {node.op_type for node in onnx.load(str(chosen)).graph.node}
 
     assert quantization["attempted"] is True
+    assert quantization["chosen_on"] == "validation"
+    assert quantization["calibrated_on"].endswith("training images")
     assert quantization["int8_size_bytes"] < quantization["fp32_size_bytes"] / 2
     assert quantization["kept"] == (quantization["accuracy_drop"] <= 0.003)
     assert report["model"]["quantized"] == quantization["kept"]
     assert ("QuantizeLinear" in ops) == quantization["kept"]
+
+
+def test_int8_never_sees_the_test_split(
+    evaluated: Path, tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    """Swap the test images for noise: the int8 file (calibrated elsewhere) stays the same."""
+    opt_ml = tmp_path / "opt_ml"
+    shutil.copytree(evaluated / "processing", opt_ml / "processing")
+    shutil.rmtree(opt_ml / "processing/output")
+    test_file = opt_ml / "processing/test/test.npz"
+    with np.load(test_file) as data:
+        labels = data["labels"]
+        noise = np.random.default_rng(0).integers(0, 256, data["images"].shape, dtype=np.uint8)
+    np.savez(test_file, images=noise, labels=labels)
+    manifest_file = opt_ml / "processing/manifest/manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["files"]["test/test.npz"] = hashlib.sha256(test_file.read_bytes()).hexdigest()
+    manifest_file.write_text(json.dumps(manifest))
+
+    run = run_step("evaluate.py", opt_ml)
+
+    assert run.returncode == 0, run.stderr
+    shipped = opt_ml / "processing/output/model/model.onnx"
+    original = evaluated / "processing/output/model/model.onnx"
+    assert shipped.read_bytes() == original.read_bytes()
+    assert report_of(opt_ml)["quantization"] == report_of(evaluated)["quantization"]
+
+
+def test_mcnemar_exact_matches_the_binomial_tail(code_modules: Callable[[], Any]) -> None:
+    with code_modules() as load:
+        evaluate = load("evaluate")
+    champion = np.array([True] * 10 + [False] * 2 + [True] * 88)
+    challenger = np.array([False] * 10 + [True] * 2 + [True] * 88)
+
+    result = evaluate.mcnemar_exact(champion, challenger)
+
+    # b = 10, c = 2: P(X >= 10 | n = 12, p = 1/2) = (66 + 12 + 1) / 4096.
+    assert result == {
+        "only_champion_correct": 10,
+        "only_challenger_correct": 2,
+        "p_value_worse": pytest.approx(79 / 4096),
+    }
+    assert evaluate.mcnemar_exact(challenger, champion)["p_value_worse"] > 0.99
+    assert evaluate.mcnemar_exact(champion, champion)["p_value_worse"] == 1.0
 
 
 def test_a_zero_tolerance_keeps_fp32_when_int8_is_worse(
@@ -84,6 +142,8 @@ def test_a_zero_tolerance_keeps_fp32_when_int8_is_worse(
     assert report["model"]["quantized"] is False
     chosen = opt_ml / "processing/output/model/model.onnx"
     assert chosen.read_bytes() == (trained.model_dir / "model.onnx").read_bytes()
+    assert "shipped file (fp32)" in report["parity"]["compared"]
+    assert report["parity"]["max_abs_logit_diff"] < 1e-4
 
 
 def test_a_test_split_other_than_the_manifests_is_refused(
@@ -153,14 +213,15 @@ def worse_model_tar(trained: Any, target: Path, code_modules: Callable[[], Any])
 
 def challenger_layout(evaluated: Path, target: Path, model_tar: Path) -> Path:
     opt_ml = target / "challenger"
-    for folder in ("processing/test", "processing/manifest"):
+    for folder in ("train", "validation", "test", "manifest"):
+        folder = f"processing/{folder}"
         shutil.copytree(evaluated / folder, opt_ml / folder)
     (opt_ml / "processing/model").mkdir(parents=True)
     shutil.copy(model_tar, opt_ml / "processing/model/model.tar.gz")
     return opt_ml
 
 
-def test_a_worse_model_than_the_champion_gets_a_negative_delta(
+def test_a_worse_model_than_the_champion_is_judged_worse_by_the_paired_test(
     emulator: Settings,
     evaluated: Path,
     trained: Any,
@@ -183,10 +244,16 @@ def test_a_worse_model_than_the_champion_gets_a_negative_delta(
     assert champion["accuracy"] == pytest.approx(
         report_of(evaluated)["metrics"]["accuracy"]["value"]
     )
+    assert champion["sha256"] == report_of(evaluated)["model"]["sha256"]
     assert champion["accuracy_delta"] < -0.03
     assert champion["accuracy_delta"] == pytest.approx(
         report["metrics"]["accuracy"]["value"] - champion["accuracy"]
     )
+    # The delta is the difference of the discordant pairs over the test images.
+    b, c = champion["only_champion_correct"], champion["only_challenger_correct"]
+    assert (c - b) / report["metrics"]["test_images"] == pytest.approx(champion["accuracy_delta"])
+    assert champion["p_value_worse"] < 0.05
+    assert champion["decision"] == "worse than the champion"
 
 
 def test_only_approved_models_are_champions(
@@ -207,6 +274,7 @@ def test_only_approved_models_are_champions(
     champion = report_of(opt_ml)["champion"]
     assert champion["version"] is None
     assert champion["accuracy_delta"] == 0.0
+    assert champion["p_value_worse"] == 1.0
 
 
 def test_a_champion_whose_file_changed_is_never_run(

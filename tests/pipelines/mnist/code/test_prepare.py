@@ -109,15 +109,67 @@ def inverted(raw: Path, idx: ModuleType) -> None:
     idx.write_idx_gz((255 - images).astype(np.uint8), raw / TRAIN_IMAGES)
 
 
-def leakage(raw: Path, idx: ModuleType) -> None:
+def split_files(raw: Path, idx: ModuleType) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move the last 20 digits of each class into t10k files; the rest stay train files."""
     images, labels = load(raw, idx)
     test = np.concatenate([np.flatnonzero(labels == d)[-20:] for d in range(10)])
     train = np.setdiff1d(np.arange(len(labels)), test)
     idx.write_idx_gz(images[train], raw / TRAIN_IMAGES)
     idx.write_idx_gz(labels[train], raw / TRAIN_LABELS)
+    return images, labels, train
+
+
+def shared_with_t10k(raw: Path, idx: ModuleType) -> None:
+    images, labels, train = split_files(raw, idx)
+    test = np.setdiff1d(np.arange(len(labels)), train)
     leaked = np.concatenate([test, train[:12]])  # 12 training digits sneak into the test files
     idx.write_idx_gz(images[leaked], raw / "t10k-images-idx3-ubyte.gz")
     idx.write_idx_gz(labels[leaked], raw / "t10k-labels-idx1-ubyte.gz")
+
+
+def relabelled_copy(raw: Path, idx: ModuleType) -> None:
+    """A later dataset version's file holds an image already seen, under another label."""
+    images, labels, train = split_files(raw, idx)
+    test = np.setdiff1d(np.arange(len(labels)), train)
+    copies = train[:3]
+    idx.write_idx_gz(
+        np.concatenate([images[test], images[copies]]), raw / "t10k-images-idx3-ubyte.gz"
+    )
+    idx.write_idx_gz(
+        np.concatenate([labels[test], (labels[copies] + 1) % 10]).astype(np.uint8),
+        raw / "t10k-labels-idx1-ubyte.gz",
+    )
+
+
+def transposed(raw: Path, idx: ModuleType) -> None:
+    images, _ = load(raw, idx)
+    idx.write_idx_gz(np.ascontiguousarray(images.transpose(0, 2, 1)), raw / TRAIN_IMAGES)
+
+
+def mirrored(raw: Path, idx: ModuleType) -> None:
+    images, _ = load(raw, idx)
+    idx.write_idx_gz(np.ascontiguousarray(images[:, :, ::-1]), raw / TRAIN_IMAGES)
+
+
+def upside_down(raw: Path, idx: ModuleType) -> None:
+    images, _ = load(raw, idx)
+    idx.write_idx_gz(np.ascontiguousarray(np.rot90(images, 2, axes=(1, 2))), raw / TRAIN_IMAGES)
+
+
+def shuffled_labels(raw: Path, idx: ModuleType) -> None:
+    _, labels = load(raw, idx)
+    idx.write_idx_gz(np.random.default_rng(1).permutation(labels), raw / TRAIN_LABELS)
+
+
+def noisy_copies(raw: Path, idx: ModuleType) -> None:
+    """30 digits added again with a little noise (as a re-encoded copy would be)."""
+    images, labels = load(raw, idx)
+    rng = np.random.default_rng(0)
+    picked = rng.choice(len(images), 30, replace=False)
+    noise = rng.integers(-15, 16, images[picked].shape)
+    copies = np.clip(images[picked].astype(int) + noise, 0, 255).astype(np.uint8)
+    idx.write_idx_gz(np.concatenate([images, copies]), raw / TRAIN_IMAGES)
+    idx.write_idx_gz(np.concatenate([labels, labels[picked]]), raw / TRAIN_LABELS)
 
 
 def missing_labels(raw: Path, idx: ModuleType) -> None:
@@ -141,7 +193,13 @@ CASES: list[tuple[Callable[[Path, ModuleType], None], str, str]] = [
     (class_imbalance, "class_balance", "digit 3: 1.1%"),
     (faded_ink, "pixel_drift", "mean 0.0643 vs reference 0.1311 (51.0% off), allowed 10%"),
     (inverted, "pixel_drift", "mean 0.8710"),
-    (leakage, "leakage", "12 images of the t10k (test) files also appear in the train files"),
+    (shared_with_t10k, "duplicates", "12 images of the t10k (test) files also appear in the train"),
+    (relabelled_copy, "leakage", "3 images appear with two different labels"),
+    (transposed, "orientation", "the images look transposed"),
+    (mirrored, "orientation", "the images look mirrored left-right"),
+    (upside_down, "orientation", "the images look rotated 180 degrees"),
+    (shuffled_labels, "label_noise", "labels disagree with the images: digit 0:"),
+    (noisy_copies, "near_duplicates", "30 pairs of different images correlate >= 0.99"),
     (missing_labels, "files_present", "missing train-labels-idx1-ubyte"),
     (half_test_pair, "files_present", "missing t10k-labels-idx1-ubyte"),
 ]
@@ -171,7 +229,16 @@ def test_bad_data_stops_prepare_with_the_named_check_and_writes_nothing(
     assert files_under(opt_ml / "processing/output") == []
 
 
-def test_good_data_is_split_stratified_with_a_manifest(prepared: Path) -> None:
+def split_sets(output: Path) -> dict[str, set[bytes]]:
+    """Each split's images as a set of their pixel bytes."""
+    sets = {}
+    for split in ("train", "validation", "test"):
+        with np.load(output / split / f"{split}.npz") as data:
+            sets[split] = {image.tobytes() for image in data["images"]}
+    return sets
+
+
+def test_good_data_is_split_by_content_with_a_manifest(prepared: Path) -> None:
     manifest = json.loads((prepared / "report/manifest.json").read_text())
     report = json.loads((prepared / "report/data_report.json").read_text())
 
@@ -184,19 +251,27 @@ def test_good_data_is_split_stratified_with_a_manifest(prepared: Path) -> None:
         "labels_in_range",
         "counts_match",
         "duplicates",
+        "near_duplicates",
         "leakage",
         "class_balance",
         "pixel_drift",
+        "orientation",
+        "label_noise",
     }
-    assert manifest["splits"] == {"train": 800, "validation": 100, "test": 100}
+    splits = manifest["splits"]
+    assert sum(splits.values()) == 1000
+    # About 10% each for validation and test: the content hash is a fair coin per image.
+    assert 70 <= splits["test"] <= 130
+    assert 70 <= splits["validation"] <= 130
     for split in ("train", "validation", "test"):
         with np.load(prepared / split / f"{split}.npz") as data:
             images, labels = data["images"], data["labels"]
         assert images.dtype == np.uint8
         assert images.shape[1:] == (28, 28)
         assert labels.dtype == np.uint8
-        # Stratified: the tiny slice holds 100 of each digit, so every split is balanced.
-        assert set(np.bincount(labels, minlength=10).tolist()) == {len(labels) // 10}
+        # Every digit is in every split, at roughly its share.
+        counts = np.bincount(labels, minlength=10)
+        assert counts.min() >= 0.04 * len(labels)
         # Shuffled, not grouped by class as the raw files are.
         assert len(np.unique(labels[:20])) > 3
     for name, digest in manifest["files"].items():
@@ -213,7 +288,7 @@ def test_splits_share_no_image(prepared: Path) -> None:
                 assert seen.setdefault(image.tobytes(), split) == split
 
 
-def test_the_same_data_and_seed_give_the_same_bytes(
+def test_the_same_data_gives_the_same_bytes(
     raw_dir: Path, prepared: Path, run_step: Callable[..., Any]
 ) -> None:
     run = run_step("prepare.py", opt_ml_of(raw_dir))
@@ -223,17 +298,48 @@ def test_the_same_data_and_seed_give_the_same_bytes(
     assert again.read_text() == (prepared / "report/manifest.json").read_text()
 
 
-def test_another_seed_gives_another_split(
-    raw_dir: Path, prepared: Path, run_step: Callable[..., Any]
+def test_an_images_split_follows_its_pixels_not_its_place_in_the_files(
+    raw_dir: Path, idx: ModuleType, prepared: Path, run_step: Callable[..., Any]
 ) -> None:
-    run = run_step("prepare.py", opt_ml_of(raw_dir), "--seed", "7")
+    images, labels = load(raw_dir, idx)
+    order = np.random.default_rng(3).permutation(len(labels))
+    idx.write_idx_gz(images[order], raw_dir / TRAIN_IMAGES)
+    idx.write_idx_gz(labels[order], raw_dir / TRAIN_LABELS)
+
+    run = run_step("prepare.py", opt_ml_of(raw_dir))
 
     assert run.returncode == 0, run.stderr
-    manifest = json.loads(
-        (opt_ml_of(raw_dir) / "processing/output/report/manifest.json").read_text()
-    )
-    original = json.loads((prepared / "report/manifest.json").read_text())
-    assert manifest["dataset_hash"] != original["dataset_hash"]
+    assert split_sets(opt_ml_of(raw_dir) / "processing/output") == split_sets(prepared)
+
+
+def test_adding_data_never_moves_an_image_between_splits(
+    tmp_path: Path, idx: ModuleType, run_step: Callable[..., Any]
+) -> None:
+    """Two dataset versions: v2 is v1 plus 300 new digits (as a later upload's shard)."""
+    images = idx.read_idx(FIXTURES / TRAIN_IMAGES)
+    labels = idx.read_idx(FIXTURES / TRAIN_LABELS)
+    first = np.concatenate([np.flatnonzero(labels == d)[:70] for d in range(10)])
+    added = np.setdiff1d(np.arange(len(labels)), first)
+    outputs = {}
+    for version, (train_part, extra) in {"v1": (first, None), "v2": (first, added)}.items():
+        opt_ml = tmp_path / version / "opt_ml"
+        raw = opt_ml / "processing/input/raw"
+        raw.mkdir(parents=True)
+        idx.write_idx_gz(images[train_part], raw / TRAIN_IMAGES)
+        idx.write_idx_gz(labels[train_part], raw / TRAIN_LABELS)
+        if extra is not None:
+            idx.write_idx_gz(images[extra], raw / "t10k-images-idx3-ubyte.gz")
+            idx.write_idx_gz(labels[extra], raw / "t10k-labels-idx1-ubyte.gz")
+        run = run_step("prepare.py", opt_ml)
+        assert run.returncode == 0, run.stderr
+        outputs[version] = split_sets(opt_ml / "processing/output")
+
+    v1, v2 = outputs["v1"], outputs["v2"]
+    assert v1["test"] <= v2["test"]  # every v1 test image is still a test image
+    assert v1["validation"] <= v2["validation"]
+    assert v1["train"] <= v2["train"]
+    assert not v1["train"] & (v2["test"] | v2["validation"])  # the champion's training data
+    assert len(v2["test"]) > len(v1["test"])  # the new digits did reach the test split
 
 
 def test_test_files_are_merged_when_present(
@@ -290,3 +396,20 @@ def test_impossible_split_fractions_are_refused(
 def test_the_fixture_is_a_slice_of_the_real_sample(idx: ModuleType) -> None:
     labels = idx.read_idx(FIXTURES / TRAIN_LABELS)
     assert np.bincount(labels).tolist() == [100] * 10
+
+
+def test_the_reference_is_rebuilt_byte_for_byte_from_the_offline_sample(
+    tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    code = FIXTURES.parents[4] / "packages/pipelines/src/pipelines/mnist/code"
+    target = tmp_path / "reference_stats.json"
+
+    run = run_step(
+        "prepare.py", tmp_path, "--input-dir", "../data", "--write-reference", str(target)
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert target.read_bytes() == (code / "reference_stats.json").read_bytes()
+    reference = json.loads(target.read_text())
+    assert np.asarray(reference["class_means"]).shape == (10, 28, 28)
+    assert min(reference["label_agreement"]) > 0.5

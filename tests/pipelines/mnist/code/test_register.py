@@ -140,6 +140,26 @@ def test_the_same_model_registered_again_reuses_its_version_and_file(
     assert record["uploaded"] == {"model.onnx": False, "evaluation.json": False}
 
 
+def test_a_version_whose_file_was_deleted_gets_it_back_when_registered_again(
+    emulator: Settings, inputs: Path, run_step: Callable[..., Any]
+) -> None:
+    """register is never cached: a rerun re-checks the package's files, not a stale record."""
+    first = register(run_step, inputs, emulator, "--approval-status", "Approved")
+    assert first.returncode == 0, first.stderr
+    model = (inputs / "processing/model/model.onnx").read_bytes()
+    key = f"models/{emulator.model_package_group}/{hashlib.sha256(model).hexdigest()}/model.onnx"
+    s3 = boto3.client("s3")
+    s3.delete_object(Bucket=emulator.model_bucket, Key=key)
+
+    second = register(run_step, inputs, emulator, "--approval-status", "Approved")
+
+    assert second.returncode == 0, second.stderr
+    assert s3.get_object(Bucket=emulator.model_bucket, Key=key)["Body"].read() == model
+    record = json.loads((inputs / "processing/output/registration/registration.json").read_text())
+    assert record["uploaded"]["model.onnx"] is True
+    assert len(packages(emulator)) == 1
+
+
 def test_a_model_other_than_the_evaluated_one_is_not_registered(
     emulator: Settings, inputs: Path, run_step: Callable[..., Any]
 ) -> None:

@@ -1,17 +1,20 @@
-"""Runs the SageMaker pipeline definition locally: no Docker, same JSON, same conventions."""
+"""Runs the SageMaker pipeline definition locally: no Docker, same JSON, same conventions.
 
-from pipelines.local_runner.runner import (
+`graph` reads the definition into steps and dependencies, `records` keeps each execution,
+`cache` reuses unchanged steps, `jobs` runs one script as its container would, and `runner`
+(the executor, `LocalRunner`) puts them together.
+"""
+
+from pipelines.local_runner.graph import PipelineError
+from pipelines.local_runner.records import (
     FAILED,
     NOT_EXECUTED,
     SUCCEEDED,
-    LocalRunner,
-    PipelineError,
-    QuietReporter,
-    Reporter,
     RunRecord,
     StepRecord,
     load_run,
 )
+from pipelines.local_runner.runner import LocalRunner, QuietReporter, Reporter
 
 __all__ = [
     "FAILED",

@@ -1,84 +1,50 @@
-"""Run a SageMaker pipeline definition (its JSON) on this machine, step by step.
+"""The executor: run a SageMaker pipeline definition (its JSON) on this machine, step by step.
 
-Processing and training steps run their scripts as subprocesses (see `jobs`); condition steps
-evaluate their conditions on property files; a fail step fails the execution with its message.
-Steps with caching enabled are reused when their arguments, code and input objects are
-unchanged. Each execution keeps its record, per-step logs and job folders under
-`<state dir>/pipeline-runs/<execution id>/`, so a failed execution can be resumed.
+Processing and training steps run their scripts as subprocesses (`jobs`); condition steps
+evaluate their conditions on property files (`expressions`); a fail step fails the execution
+with its message. The step graph (`graph`) decides the order and which branch runs, the cache
+(`cache`) reuses unchanged steps, and the records (`records`) keep each execution on disk so a
+failed one can be resumed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import secrets
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from pipelines.local_runner import jobs
+from pipelines.local_runner.cache import StepCache, duration_seconds
 from pipelines.local_runner.expressions import Context, ExpressionError, evaluate, resolve
+from pipelines.local_runner.graph import PipelineError, StepGraph, parse_parameters
+from pipelines.local_runner.records import (
+    EXECUTING,
+    FAILED,
+    NOT_EXECUTED,
+    RUNS_FOLDER,
+    SUCCEEDED,
+    RunRecord,
+    StepRecord,
+    load_run,
+    new_execution_id,
+)
 
-SUCCEEDED = "Succeeded"
-FAILED = "Failed"
-NOT_EXECUTED = "NotExecuted"
-EXECUTING = "Executing"
-
-RUNS_FOLDER = "pipeline-runs"
-CACHE_FOLDER = "pipeline-cache"
-SUPPORTED_TYPES = {"Processing", "Training", "Condition", "Fail"}
-
-
-class PipelineError(ValueError):
-    """The definition or the parameters cannot be run (the message says why)."""
-
-
-@dataclass
-class StepRecord:
-    """What happened to one step in one execution."""
-
-    name: str
-    type: str
-    status: str = NOT_EXECUTED
-    seconds: float = 0.0
-    script_seconds: float = 0.0  # of `seconds`, the time inside the step's script
-    cached: bool = False
-    failure: str | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
-    property_files: dict[str, Any] = field(default_factory=dict)
-    conditions: list[str] = field(default_factory=list)
-    log: str | None = None
-
-
-@dataclass
-class RunRecord:
-    """One execution of the pipeline."""
-
-    execution_id: str
-    pipeline_name: str
-    parameters: dict[str, Any]
-    status: str = EXECUTING
-    failure_reason: str | None = None
-    started_at: str = ""
-    seconds: float = 0.0
-    steps: dict[str, StepRecord] = field(default_factory=dict)
-    folder: str = ""
-
-    def to_json(self) -> str:
-        """Serialise for run.json."""
-        return json.dumps(asdict(self), indent=2, default=str)
-
-    @classmethod
-    def from_json(cls, text: str) -> RunRecord:
-        """Read a run.json back."""
-        data = json.loads(text)
-        steps = {name: StepRecord(**step) for name, step in data.pop("steps").items()}
-        return cls(**data, steps=steps)
+__all__ = [
+    "FAILED",
+    "NOT_EXECUTED",
+    "SUCCEEDED",
+    "LocalRunner",
+    "PipelineError",
+    "QuietReporter",
+    "Reporter",
+    "RunRecord",
+    "StepRecord",
+    "load_run",
+]
 
 
 class Reporter(Protocol):
@@ -107,143 +73,6 @@ class QuietReporter:
         """Ignore."""
 
 
-@dataclass(frozen=True)
-class FlatStep:
-    """A step with where it sits: top level, or inside a condition step's branch."""
-
-    spec: dict[str, Any]
-    parent: str | None = None
-    branch: bool | None = None
-
-
-def flatten_steps(definition: Mapping[str, Any]) -> dict[str, FlatStep]:
-    """All steps by name, in definition order, branches right after their condition."""
-    steps: dict[str, FlatStep] = {}
-
-    def add(spec: dict[str, Any], parent: str | None, branch: bool | None) -> None:
-        name = str(spec.get("Name"))
-        if name in steps:
-            raise PipelineError(f"two steps are named {name!r}")
-        if spec.get("Type") not in SUPPORTED_TYPES:
-            raise PipelineError(
-                f"step {name!r} has type {spec.get('Type')!r}; the local runner runs "
-                f"{', '.join(sorted(SUPPORTED_TYPES))}"
-            )
-        steps[name] = FlatStep(spec, parent, branch)
-        if spec["Type"] == "Condition":
-            for child in spec["Arguments"].get("IfSteps", []):
-                add(child, name, True)
-            for child in spec["Arguments"].get("ElseSteps", []):
-                add(child, name, False)
-
-    for spec in definition.get("Steps", []):
-        add(spec, None, None)
-    return steps
-
-
-_STEP_REFERENCE = re.compile(r"^Steps\.([A-Za-z0-9_-]+)")
-
-
-def dependencies(flat: FlatStep, names: set[str]) -> set[str]:
-    """Steps this step needs: DependsOn, `Steps.X` references, its condition step."""
-    found = {str(name) for name in flat.spec.get("DependsOn", [])}
-    arguments = dict(flat.spec.get("Arguments", {}))
-    arguments.pop("IfSteps", None)
-    arguments.pop("ElseSteps", None)
-
-    def scan(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key == "Get" and isinstance(item, str):
-                    match = _STEP_REFERENCE.match(item)
-                    if match:
-                        found.add(match.group(1))
-                else:
-                    scan(item)
-        elif isinstance(value, list):
-            for item in value:
-                scan(item)
-
-    scan(arguments)
-    if flat.parent:
-        found.add(flat.parent)
-    unknown = found - names
-    if unknown:
-        raise PipelineError(f"step {flat.spec['Name']!r} refers to unknown steps {sorted(unknown)}")
-    return found
-
-
-def parse_parameters(
-    definition: Mapping[str, Any], overrides: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """Parameter values: defaults, overridden by `Name=value` strings, typed and checked."""
-    declared = {str(p["Name"]): p for p in definition.get("Parameters", [])}
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(declared))
-    if unknown:
-        raise PipelineError(
-            f"unknown parameter(s) {', '.join(unknown)}; the pipeline has {', '.join(declared)}"
-        )
-    values: dict[str, Any] = {}
-    for name, spec in declared.items():
-        if name in overrides:
-            values[name] = _typed(name, spec, overrides[name])
-        elif "DefaultValue" in spec:
-            values[name] = spec["DefaultValue"]
-        else:
-            raise PipelineError(f"parameter {name} has no default; pass --param {name}=...")
-        enum = spec.get("EnumValues")
-        if enum and str(values[name]) not in [str(v) for v in enum]:
-            raise PipelineError(f"parameter {name} must be one of {', '.join(map(str, enum))}")
-    return values
-
-
-def _typed(name: str, spec: Mapping[str, Any], text: str) -> Any:
-    kind = spec.get("Type", "String")
-    try:
-        if kind == "Integer":
-            return int(text)
-        if kind == "Float":
-            return float(text)
-    except ValueError:
-        raise PipelineError(f"parameter {name} needs a {kind.lower()}, got {text!r}") from None
-    if kind == "Boolean":
-        if text.lower() not in ("true", "false"):
-            raise PipelineError(f"parameter {name} needs true or false, got {text!r}")
-        return text.lower() == "true"
-    return text
-
-
-_DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$",
-    re.IGNORECASE,
-)
-
-
-def duration_seconds(text: str | None) -> float | None:
-    """An ISO 8601 duration (`P30D`, `PT12H`, `T12H`) in seconds; None means no expiry."""
-    if not text:
-        return None
-    normalized = text if text.upper().startswith("P") else f"P{text}"
-    match = _DURATION.match(normalized)
-    if not match or normalized.upper() in ("P", "PT"):
-        raise PipelineError(f"cannot read the cache expiry {text!r} (ISO 8601 duration)")
-    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
-    return float(
-        parts["weeks"] * 604800
-        + parts["days"] * 86400
-        + parts["hours"] * 3600
-        + parts["minutes"] * 60
-        + parts["seconds"]
-    )
-
-
-def new_execution_id() -> str:
-    """An id shaped like SageMaker's (12 lowercase letters and digits)."""
-    return secrets.token_hex(6)
-
-
 class LocalRunner:
     """Runs one pipeline definition against S3 (the emulator or AWS) with local jobs."""
 
@@ -265,9 +94,9 @@ class LocalRunner:
         self.region = region
         self.account = account
         self.reporter = reporter or QuietReporter()
-        self.steps = flatten_steps(self.definition)
-        names = set(self.steps)
-        self.needs = {name: dependencies(flat, names) for name, flat in self.steps.items()}
+        self.graph = StepGraph(self.definition)
+        self.steps = self.graph.steps
+        self.cache = StepCache(self.state_dir, pipeline_name, s3)
 
     @property
     def runs_dir(self) -> Path:
@@ -328,26 +157,26 @@ class LocalRunner:
     def _execute(self, record: RunRecord) -> RunRecord:
         started = time.perf_counter()
         context = self._context(record)
-        self._save(record)
+        record.save()
         pending = [name for name in self.steps if record.steps[name].status != SUCCEEDED]
         while pending and record.status == EXECUTING:
-            ready = next((n for n in pending if all(d not in pending for d in self.needs[n])), None)
-            if ready is None:
-                raise PipelineError(f"steps {pending} depend on each other in a cycle")
+            ready = self.graph.next_ready(pending)
             pending.remove(ready)
             step = record.steps[ready]
-            if not self._should_run(ready, record):
+            succeeded = {n for n, s in record.steps.items() if s.status == SUCCEEDED}
+            outcomes = {n: s.properties.get("Outcome") for n, s in record.steps.items()}
+            if not self.graph.should_run(ready, succeeded, outcomes):
                 step.status = NOT_EXECUTED
                 continue
             step.status = EXECUTING
-            self._save(record)
+            record.save()
             try:
                 self._run_step(ready, step, context, record)
             except KeyboardInterrupt:
                 # Recorded as failed, so `--resume` picks the execution up from this step.
                 step.status, step.failure = FAILED, "interrupted"
                 record.status, record.failure_reason = FAILED, f"{ready}: interrupted"
-                self._save(record)
+                record.save()
                 raise
             if step.status == SUCCEEDED:
                 context.steps[ready] = step.properties
@@ -355,21 +184,12 @@ class LocalRunner:
             else:
                 record.status = FAILED
                 record.failure_reason = f"{ready}: {step.failure}"
-            self._save(record)
+            record.save()
         if record.status == EXECUTING:
             record.status = SUCCEEDED
         record.seconds += time.perf_counter() - started
-        self._save(record)
+        record.save()
         return record
-
-    def _should_run(self, name: str, record: RunRecord) -> bool:
-        flat = self.steps[name]
-        if any(record.steps[d].status != SUCCEEDED for d in self.needs[name]):
-            return False
-        if flat.parent is None:
-            return True
-        outcome = record.steps[flat.parent].properties.get("Outcome")
-        return outcome == ("True" if flat.branch else "False")
 
     def _run_step(self, name: str, step: StepRecord, context: Context, record: RunRecord) -> None:
         spec = self.steps[name].spec
@@ -400,8 +220,6 @@ class LocalRunner:
         step.properties = {"Outcome": "True" if holds else "False"}
         step.status = SUCCEEDED
 
-    # Jobs -------------------------------------------------------------------------------
-
     def _job(
         self, spec: dict[str, Any], step: StepRecord, context: Context, record: RunRecord
     ) -> None:
@@ -409,8 +227,8 @@ class LocalRunner:
         cache = spec.get("CacheConfig", {})
         key = None
         if cache.get("Enabled"):
-            key = self._cache_key(spec, arguments, context)
-            hit = self._cache_lookup(step.name, key, duration_seconds(cache.get("ExpireAfter")))
+            key = self.cache.key(spec, arguments, context)
+            hit = self.cache.lookup(step.name, key, duration_seconds(cache.get("ExpireAfter")))
             if hit is not None:
                 step.properties, step.property_files = hit["properties"], hit["property_files"]
                 step.cached, step.status = True, SUCCEEDED
@@ -446,7 +264,7 @@ class LocalRunner:
         produced = [{"Bucket": o.bucket, "Key": o.key, "ETag": o.etag} for o in result.objects]
         step.status = SUCCEEDED
         if key is not None:
-            self._cache_store(step, key, produced)
+            self.cache.store(step, key, produced)
 
     def _job_arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"
@@ -475,85 +293,3 @@ class LocalRunner:
             except json.JSONDecodeError as exc:
                 raise jobs.JobError(f"property file {name}: not JSON ({exc})") from None
         return files
-
-    # Cache ------------------------------------------------------------------------------
-
-    def _cache_key(self, spec: dict[str, Any], arguments: dict[str, Any], context: Context) -> str:
-        """Arguments with execution variables left symbolic, and inputs by content (ETags)."""
-        symbolic = Context(
-            parameters=context.parameters,
-            execution=context.execution,
-            steps=context.steps,
-            property_files=context.property_files,
-            symbolic_execution=True,
-        )
-        keyed = resolve(spec.get("Arguments", {}), symbolic)
-        for resolved_item, keyed_item in zip(
-            arguments.get("ProcessingInputs", []), keyed.get("ProcessingInputs", []), strict=True
-        ):
-            keyed_item["S3Input"]["S3Uri"] = self._content(resolved_item["S3Input"]["S3Uri"])
-        for resolved_item, keyed_item in zip(
-            arguments.get("InputDataConfig", []), keyed.get("InputDataConfig", []), strict=True
-        ):
-            source = keyed_item["DataSource"]["S3DataSource"]
-            source["S3Uri"] = self._content(resolved_item["DataSource"]["S3DataSource"]["S3Uri"])
-        document = {"Type": spec["Type"], "Arguments": keyed, "Files": spec.get("PropertyFiles")}
-        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-
-    def _content(self, uri: str) -> list[list[str]]:
-        _, key = jobs.split_s3_uri(uri)
-        objects = jobs.list_prefix(self.s3, uri)
-        return sorted([jobs.relative_name(o.key, key), o.etag] for o in objects)
-
-    def _cache_path(self, step_name: str, key: str) -> Path:
-        return self.state_dir / CACHE_FOLDER / self.pipeline_name / step_name / f"{key}.json"
-
-    def _cache_lookup(
-        self, step_name: str, key: str, expiry: float | None
-    ) -> dict[str, Any] | None:
-        path = self._cache_path(step_name, key)
-        if not path.is_file():
-            return None
-        entry: dict[str, Any] = json.loads(path.read_text())
-        if expiry is not None and time.time() - float(entry["stored_at"]) > expiry:
-            return None
-        for item in entry["objects"]:
-            try:
-                head = self.s3.head_object(Bucket=item["Bucket"], Key=item["Key"])
-            except Exception:  # any miss (deleted, emulator reset) means re-run
-                return None
-            if str(head["ETag"]).strip('"') != item["ETag"]:
-                return None
-        return entry
-
-    def _cache_store(self, step: StepRecord, key: str, objects: list[dict[str, str]]) -> None:
-        path = self._cache_path(step.name, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        entry = {
-            "stored_at": time.time(),
-            "properties": step.properties,
-            "property_files": step.property_files,
-            "objects": objects,
-        }
-        path.write_text(json.dumps(entry, indent=1, default=str))
-
-    def _save(self, record: RunRecord) -> None:
-        path = Path(record.folder) / "run.json"
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(record.to_json())
-        temporary.replace(path)
-
-
-def load_run(state_dir: Path, execution_id: str | None = None) -> RunRecord:
-    """An execution's record; without an id, the newest execution that did not succeed."""
-    runs = Path(state_dir) / RUNS_FOLDER
-    if execution_id:
-        path = runs / execution_id / "run.json"
-        if not path.is_file():
-            raise PipelineError(f"no local execution {execution_id!r} under {runs}")
-        return RunRecord.from_json(path.read_text())
-    records = [RunRecord.from_json(p.read_text()) for p in runs.glob("*/run.json")]
-    failed = [r for r in records if r.status != SUCCEEDED]
-    if not failed:
-        raise PipelineError("no failed local execution to resume")
-    return max(failed, key=lambda r: r.started_at + r.execution_id)

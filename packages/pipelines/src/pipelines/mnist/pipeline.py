@@ -4,13 +4,15 @@ prepare -> train -> evaluate -> gate -> register. SageMaker Pipelines runs this 
 AWS; `pipelines.local_runner` runs the JSON it produces on one machine. The step scripts live
 in `code/` and are shipped as one source bundle, so they can share small modules (`idx.py`).
 
-The SDK is imported lazily inside `build_pipeline`: it takes seconds to import and creates
-boto3 clients on import, so a region must be set first and cheap commands stay cheap.
+This module holds the definition only. Building it needs the execution role (created by the
+stack bootstrap, `playground.stack.ensure_execution_role`) and is cached by the CLI
+(`playground.definition_cache`). The SDK is imported lazily inside `build_pipeline`: it takes
+seconds to import and creates boto3 clients on import, so a region must be set first and
+cheap commands stay cheap.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,22 +39,25 @@ FRAMEWORK_VERSION = "2.5.1"
 PY_VERSION = "py311"
 IMAGE_INSTANCE_TYPE = "ml.m5.xlarge"
 
-# Training settings fixed in the definition (the rest are train.py's tuned defaults); the
-# epoch count is a parameter because it trades time for accuracy.
-HYPERPARAMETERS = {"seed": "42", "augment": "true"}
-SPLIT_ARGUMENTS = ["--validation-fraction", "0.1", "--test-fraction", "0.1", "--seed", "42"]
+# Training and the split use the scripts' own defaults (seed, split fractions, augmentation:
+# one place each, in train.py and prepare.py); the epoch count is a parameter because it
+# trades time for accuracy.
 
-# Step results are reused for 30 days when a step's arguments and code are unchanged.
+# Step results are reused for 30 days when a step's arguments, code and inputs are unchanged.
+# Evaluate (reads the champion from the registry) and register (writes to it) depend on more
+# than their inputs, so they are never cached: a cached comparison could name a champion that
+# is no longer the newest approved, a cached registration a package that was deleted.
 CACHE_EXPIRY = "P30D"
 
 STEP_FILES = ("prepare.py", "train.py", "evaluate.py", "register.py")
 EVALUATION_FILE = "evaluation.json"
-DEFINITIONS_FOLDER = "pipeline-definitions"
+# Where a processing job finds the dataset manifest (prepare fetches the objects it names).
+DATASET_DIR = "/opt/ml/processing/input/dataset"
 
 
 @dataclass(frozen=True)
-class ParameterDefault:
-    """One pipeline parameter: its name, type and default."""
+class Parameter:
+    """One pipeline parameter: its name, type, default and meaning."""
 
     name: str
     type: str  # "String" | "Integer" | "Float"
@@ -61,81 +66,101 @@ class ParameterDefault:
     enum: tuple[str, ...] = ()
 
 
-def parameter_defaults(settings: Settings) -> list[ParameterDefault]:
+def parameter_defaults(settings: Settings) -> list[Parameter]:
     """The pipeline's parameters and their defaults (the local defaults)."""
     return [
-        ParameterDefault(
-            "InputDataUri", "String", settings.raw_data_uri, "S3 prefix of the raw IDX files"
+        Parameter(
+            "DatasetManifestKey",
+            "String",
+            f"{settings.raw_prefix}/latest.json",
+            "key of the dataset version's manifest in the data bucket (default: the newest)",
         ),
-        ParameterDefault(
-            "AccuracyThreshold", "Float", 0.985, "lowest test accuracy (0-1) that passes"
-        ),
-        ParameterDefault(
-            "MinChampionAccuracyDelta",
+        Parameter("AccuracyThreshold", "Float", 0.985, "lowest test accuracy (0-1) that passes"),
+        Parameter(
+            "MinClassRecall",
             "Float",
-            -0.003,
-            "lowest accepted (candidate - champion) test accuracy; -0.003 tolerates 0.3 points",
+            0.95,
+            "lowest recall (0-1) of any one digit on the test split",
         ),
-        ParameterDefault(
-            "MinParityAgreement", "Float", 0.999, "lowest PyTorch/ONNX argmax agreement (0-1)"
+        Parameter(
+            "ChampionSignificance",
+            "Float",
+            0.05,
+            "refuse a model McNemar's exact test finds worse than the champion at this level",
         ),
-        ParameterDefault(
-            "MaxParityLogitDiff", "Float", 0.001, "largest PyTorch/ONNX logit difference"
+        Parameter(
+            "MinParityAgreement",
+            "Float",
+            0.995,
+            "lowest argmax agreement (0-1) of the shipped ONNX file with the PyTorch weights",
         ),
-        ParameterDefault("MaxModelSizeBytes", "Integer", 524288, "size budget of the ONNX file"),
-        ParameterDefault("ProcessingInstanceType", "String", "ml.m5.xlarge", "processing jobs"),
-        ParameterDefault("TrainingInstanceType", "String", "ml.m5.xlarge", "the training job"),
-        ParameterDefault("Epochs", "Integer", 10, "training epochs"),
-        ParameterDefault(
-            "Quantize", "String", "true", "try int8 static quantization", ("true", "false")
+        Parameter(
+            "MaxParityLogitDiff",
+            "Float",
+            0.001,
+            "largest logit difference of the fp32 ONNX export from the PyTorch weights",
         ),
-        ParameterDefault(
+        Parameter(
+            "MaxModelSizeBytes",
+            "Integer",
+            120 * 1024,
+            "size budget of the shipped ONNX file (what the browser downloads)",
+        ),
+        Parameter("ProcessingInstanceType", "String", "ml.m5.xlarge", "processing jobs"),
+        Parameter("TrainingInstanceType", "String", "ml.m5.xlarge", "the training job"),
+        Parameter("Epochs", "Integer", 10, "training epochs"),
+        Parameter("Quantize", "String", "true", "try int8 static quantization", ("true", "false")),
+        Parameter(
             "ModelApprovalStatus",
             "String",
             "Approved",
             "status of a model that passes the gate (run --approval auto|manual sets it)",
             ("Approved", "PendingManualApproval"),
         ),
-        ParameterDefault("GitCommit", "String", "unknown", "code version that trains the model"),
+        Parameter("GitCommit", "String", "unknown", "code version that trains the model"),
     ]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One condition of the model gate: a number from evaluation.json against a parameter."""
+
+    measured: str  # JSON path in evaluation.json (contracts/evaluation-report.md)
+    comparison: str  # ">=" or "<="
+    parameter: str  # the pipeline parameter holding the limit
+    label: str  # how the failure message names the number
+
+
+# The gate, in one table: the ConditionStep's conditions and the FailStep's message both come
+# from it. Every number is measured on the file that ships, on the test split.
+GATES = (
+    Gate("metrics.accuracy.value", ">=", "AccuracyThreshold", "test accuracy"),
+    Gate("metrics.min_class_recall.value", ">=", "MinClassRecall", "lowest per-digit recall"),
+    Gate(
+        "champion.p_value_worse",
+        ">=",
+        "ChampionSignificance",
+        "p-value that it is worse than the champion (McNemar, exact)",
+    ),
+    Gate(
+        "parity.argmax_agreement",
+        ">=",
+        "MinParityAgreement",
+        "argmax agreement of the shipped file with PyTorch",
+    ),
+    Gate(
+        "parity.fp32_max_abs_logit_diff",
+        "<=",
+        "MaxParityLogitDiff",
+        "largest logit difference of the fp32 export from PyTorch",
+    ),
+    Gate("model.size_bytes", "<=", "MaxModelSizeBytes", "shipped file size in bytes"),
+)
 
 
 # The approval mode as a status: a definition has no if-expression to map "auto"/"manual" at
 # run time, and register runs only after the gate passed, so "auto" is simply "Approved".
 APPROVAL_STATUS_BY_MODE = {"auto": "Approved", "manual": "PendingManualApproval"}
-
-
-def ensure_execution_role(settings: Settings) -> str:
-    """Return the execution role's ARN, creating the role when it is missing on the emulator.
-
-    In AWS the role belongs to Terraform; a missing role there is an error, not something the
-    CLI papers over. On the local target (the emulator) it is created on demand.
-    """
-    import boto3
-
-    iam = boto3.client("iam", region_name=settings.region)
-    try:
-        return str(iam.get_role(RoleName=settings.sagemaker_role_name)["Role"]["Arn"])
-    except iam.exceptions.NoSuchEntityException:
-        if settings.target == "aws":
-            raise RuntimeError(
-                f"IAM role {settings.sagemaker_role_name!r} does not exist; "
-                "apply the Terraform in terraform/ first"
-            ) from None
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    created = iam.create_role(
-        RoleName=settings.sagemaker_role_name, AssumeRolePolicyDocument=json.dumps(trust)
-    )
-    return str(created["Role"]["Arn"])
 
 
 def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> Pipeline:
@@ -164,6 +189,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
         ConditionGreaterThanOrEqualTo,
         ConditionLessThanOrEqualTo,
     )
+
+    comparisons = {">=": ConditionGreaterThanOrEqualTo, "<=": ConditionLessThanOrEqualTo}
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import (
@@ -204,6 +231,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
         image_scope="training",
     )
     cache = CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY)
+    never_cached = CacheConfig(enable_caching=False)
     source = str(code_dir)
     # Extra packages the framework image lacks (onnxruntime, ...), installed by the container.
     requirements = "requirements.txt" if (code_dir / "requirements.txt").is_file() else None
@@ -246,7 +274,16 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             sagemaker_session=session,
         )
 
-    # 1. Prepare: validate the raw IDX files (non-zero exit on bad data) and split them.
+    # The input is one dataset version: its manifest, which names the exact raw objects.
+    # EventBridge passes the manifest's key (the event's `detail.object.key`), so the
+    # bucket is joined here.
+    manifest_uri = Join(
+        on="", values=[f"s3://{settings.data_bucket}/", params["DatasetManifestKey"]]
+    )
+    dataset_input = s3_input("dataset", manifest_uri, DATASET_DIR)
+
+    # 1. Prepare: validate the raw IDX files (non-zero exit on bad data) and split them by
+    # each image's content hash.
     prepare_outputs = ["train", "validation", "test", "report"]
     prepare = ProcessingStep(
         name=PREPARE,
@@ -255,12 +292,12 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             code="prepare.py",
             source_dir=source,
             requirements=requirements,
-            inputs=[s3_input("raw", params["InputDataUri"], "/opt/ml/processing/input/raw")],
+            inputs=[dataset_input],
             outputs=[
                 s3_output(PREPARE, name, f"/opt/ml/processing/output/{name}")
                 for name in prepare_outputs
             ],
-            arguments=SPLIT_ARGUMENTS,
+            arguments=["--dataset-dir", DATASET_DIR],
         ),
         cache_config=cache,
     )
@@ -278,7 +315,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             source_dir=source, requirements=requirements, entry_script="train.py"
         ),
         compute=Compute(instance_type=params["TrainingInstanceType"], instance_count=1),
-        hyperparameters={**HYPERPARAMETERS, "epochs": params["Epochs"]},
+        hyperparameters={"epochs": params["Epochs"]},
         output_data_config=_output_data_config(
             f"s3://{settings.data_bucket}/pipelines/{settings.pipeline_name}/training"
         ),
@@ -295,11 +332,12 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
         cache_config=cache,
     )
 
-    # 3. Evaluate: metrics, parity, size, optional int8, and the champion from the registry.
+    # 3. Evaluate: int8 (calibrated on train, chosen on validation), then accuracy, recall,
+    # parity and size of the shipped file on test, and McNemar's test against the champion.
     evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path=EVALUATION_FILE)
     evaluate = ProcessingStep(
         name=EVALUATE,
-        description="Test accuracy, PyTorch/ONNX parity, size, int8, champion comparison.",
+        description="int8, then the shipped file's accuracy, parity and size; the champion.",
         step_args=processor("mnist-evaluate").run(
             code="evaluate.py",
             source_dir=source,
@@ -310,7 +348,10 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                     train.properties.ModelArtifacts.S3ModelArtifacts,
                     "/opt/ml/processing/model",
                 ),
-                s3_input("test", prepared("test"), "/opt/ml/processing/test"),
+                *(
+                    s3_input(split, prepared(split), f"/opt/ml/processing/{split}")
+                    for split in ("train", "validation", "test")
+                ),
                 s3_input("manifest", prepared("report"), "/opt/ml/processing/manifest"),
             ],
             outputs=[
@@ -322,10 +363,12 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 settings.model_package_group,
                 "--quantize",
                 params["Quantize"],
+                "--champion-significance",
+                params["ChampionSignificance"],
             ],
         ),
         property_files=[evaluation],
-        cache_config=cache,
+        cache_config=never_cached,
     )
 
     def measured(path: str) -> Any:
@@ -353,6 +396,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                     "/opt/ml/processing/evaluation",
                 ),
                 s3_input("manifest", prepared("report"), "/opt/ml/processing/manifest"),
+                dataset_input,
             ],
             outputs=[s3_output(REGISTER, "registration", "/opt/ml/processing/output/registration")],
             arguments=[
@@ -366,60 +410,26 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 params["GitCommit"],
                 "--pipeline-execution-id",
                 ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "--dataset-dir",
+                DATASET_DIR,
             ],
         ),
-        cache_config=cache,
+        cache_config=never_cached,
     )
 
     # 4. Gate: every check must hold, otherwise the run fails with all measured values.
-    fail = FailStep(
-        name=FAIL,
-        error_message=Join(
-            on="",
-            values=[
-                "model gate failed: test accuracy ",
-                measured("metrics.accuracy.value"),
-                " (needs >= ",
-                params["AccuracyThreshold"],
-                "); accuracy minus champion's ",
-                measured("champion.accuracy_delta"),
-                " (needs >= ",
-                params["MinChampionAccuracyDelta"],
-                "); PyTorch/ONNX argmax agreement ",
-                measured("parity.argmax_agreement"),
-                " (needs >= ",
-                params["MinParityAgreement"],
-                ") and max logit difference ",
-                measured("parity.max_abs_logit_diff"),
-                " (needs <= ",
-                params["MaxParityLogitDiff"],
-                "); model size ",
-                measured("model.size_bytes"),
-                " bytes (needs <= ",
-                params["MaxModelSizeBytes"],
-                ")",
-            ],
-        ),
-    )
+    message: list[Any] = ["model gate failed:"]
+    for number, check in enumerate(GATES):
+        separator = ";" if number else ""
+        message += [f"{separator} {check.label} ", measured(check.measured)]
+        message += [f" (needs {check.comparison} ", params[check.parameter], ")"]
+    fail = FailStep(name=FAIL, error_message=Join(on="", values=message))
     gate = ConditionStep(
         name=GATE,
-        description="Accuracy threshold, champion, parity and size budget.",
+        description="Accuracy, per-digit recall, champion, parity and size of the shipped file.",
         conditions=[
-            ConditionGreaterThanOrEqualTo(
-                left=measured("metrics.accuracy.value"), right=params["AccuracyThreshold"]
-            ),
-            ConditionGreaterThanOrEqualTo(
-                left=measured("champion.accuracy_delta"), right=params["MinChampionAccuracyDelta"]
-            ),
-            ConditionGreaterThanOrEqualTo(
-                left=measured("parity.argmax_agreement"), right=params["MinParityAgreement"]
-            ),
-            ConditionLessThanOrEqualTo(
-                left=measured("parity.max_abs_logit_diff"), right=params["MaxParityLogitDiff"]
-            ),
-            ConditionLessThanOrEqualTo(
-                left=measured("model.size_bytes"), right=params["MaxModelSizeBytes"]
-            ),
+            comparisons[g.comparison](left=measured(g.measured), right=params[g.parameter])
+            for g in GATES
         ],
         if_steps=[register],
         else_steps=[fail],
@@ -442,8 +452,8 @@ def _output_data_config(s3_uri: str) -> Any:
 def _prepare_sdk_environment(settings: Settings) -> None:
     import os
 
-    # The SDK checks the role with IAM calls the emulator lacks; ensure_execution_role
-    # has already made sure the role exists.
+    # The SDK checks the role with IAM calls the emulator lacks; the caller has made sure
+    # the role exists (playground.stack.ensure_execution_role).
     os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
     # The SDK creates boto3 clients when imported; they need a region.
     os.environ.setdefault("AWS_DEFAULT_REGION", settings.region)
@@ -458,73 +468,9 @@ def _quiet_sdk_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def definition(settings: Settings, code_dir: Path = CODE_DIR) -> dict[str, Any]:
-    """The pipeline definition as a dict (ensures the role, uploads the step code)."""
-    role = ensure_execution_role(settings)
+def definition(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> dict[str, Any]:
+    """The pipeline definition as a dict (producing it uploads the step code to S3)."""
     return dict(json.loads(build_pipeline(settings, role, code_dir).definition()))
-
-
-def fingerprint(settings: Settings, code_dir: Path = CODE_DIR) -> str:
-    """What the definition depends on: the step code, this module and the settings."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in code_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for path in [Path(__file__), *files]:
-        digest.update(path.relative_to(path.parent.parent).as_posix().encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    digest.update(settings.model_dump_json().encode())
-    return digest.hexdigest()
-
-
-def _code_uris(document: dict[str, Any]) -> list[str]:
-    """The fixed S3 URIs a definition's jobs read (step code), as opposed to references."""
-    uris: list[str] = []
-
-    def scan(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key == "S3Uri" and isinstance(item, str):
-                    uris.append(item)
-                elif key not in ("ProcessingOutputConfig", "OutputDataConfig"):
-                    scan(item)
-        elif isinstance(value, list):
-            for item in value:
-                scan(item)
-
-    scan(document.get("Steps", []))
-    return uris
-
-
-def load_definition(
-    settings: Settings, code_dir: Path = CODE_DIR, rebuild: bool = False
-) -> tuple[dict[str, Any], bool]:
-    """The definition for the current code and settings, and whether it was built just now.
-
-    Building imports the SDK and uploads the code (tens of seconds here), so a definition is
-    kept under the state folder and reused while the code, this module and the settings are
-    unchanged and the code it points at is still in S3 (the emulator may have been reset).
-    """
-    import boto3
-
-    folder = Path(settings.state_dir) / DEFINITIONS_FOLDER
-    path = folder / f"{fingerprint(settings, code_dir)}.json"
-    if path.is_file() and not rebuild:
-        cached: dict[str, Any] = json.loads(path.read_text())
-        s3 = boto3.client("s3", region_name=settings.region)
-        if all(_exists(s3, uri) for uri in _code_uris(cached)):
-            return cached, False
-    built = definition(settings, code_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(built, indent=1))
-    return built, True
-
-
-def _exists(s3: Any, uri: str) -> bool:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    try:
-        listing = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
-    except Exception:  # a missing bucket means the code must be uploaded again
-        return False
-    return bool(listing.get("KeyCount"))
 
 
 def with_defaults(document: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`playground data`: raw MNIST in S3."""
+"""`playground data`: raw MNIST in S3, as dataset versions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from playground import data as raw_data
 from playground.console import console, fail, settings_or_exit, transfer_progress
 
 app = typer.Typer(
-    help="Put raw MNIST (IDX, gzip) into S3 and see what is there.", no_args_is_help=True
+    help="Put raw MNIST (IDX) into S3 as dataset versions and see which are there.",
+    no_args_is_help=True,
 )
 
 
@@ -18,10 +19,11 @@ def seed(
     source: str = typer.Option(
         "sample",
         "--source",
-        help="sample (offline, 10,000 digits), mirror (full 70,000, downloaded), or a folder",
+        help="sample (offline, 10,000 digits), mirror (full 70,000, downloaded), or a folder "
+        "of IDX files (gzip or plain, official or dot names)",
     ),
 ) -> None:
-    """Check the raw files, then upload them under s3://<data bucket>/raw/mnist/."""
+    """Check the raw files, then upload them as a new dataset version (manifest last)."""
     settings = settings_or_exit()
     try:
         with transfer_progress() as progress:
@@ -32,25 +34,35 @@ def seed(
         console.print(f"uploaded  {result.location}{name}")
     for name in result.unchanged:
         console.print(f"unchanged {result.location}{name}")
+    if result.created:
+        console.print(
+            f"dataset version {result.version} created; its manifest "
+            f"{result.location}{raw_data.MANIFEST_NAME}, written last, is the event that "
+            "starts the training pipeline (`playground pipeline executions`)"
+        )
+    else:
+        console.print(f"dataset version {result.version} already exists; nothing new to train")
 
 
 @app.command("ls")
-def list_objects() -> None:
-    """List the raw data in S3 with sizes, digit counts and checksums."""
+def list_versions() -> None:
+    """List the dataset versions in S3: id, when, source, digits, size; the latest marked."""
     settings = settings_or_exit()
-    objects = raw_data.list_raw(settings)
-    if not objects:
-        console.print(f"no raw data under {settings.raw_data_uri}/ (run `playground data seed`)")
+    versions = raw_data.list_versions(settings)
+    if not versions:
+        console.print(f"no dataset under {settings.raw_data_uri}/ (run `playground data seed`)")
         raise typer.Exit(1)
-    table = Table(title=f"{settings.raw_data_uri}/")
-    for column in ("key", "bytes", "digits", "sha256", "modified"):
+    table = Table(title=f"dataset versions under {settings.raw_data_uri}/")
+    table.add_column("version", no_wrap=True)
+    for column in ("created (UTC)", "source", "digits", "MB", "manifest"):
         table.add_column(column)
-    for obj in objects:
+    for version in versions:
         table.add_row(
-            obj.key,
-            f"{obj.size:,}",
-            f"{obj.count:,}" if obj.count else "?",
-            (obj.sha256 or "?")[:16],
-            obj.last_modified,
+            version.version + (" [bold]latest[/]" if version.latest else ""),
+            version.created_at[:19].replace("T", " "),
+            version.source,
+            f"{version.digits:,}",
+            f"{version.size / 1e6:.1f}",
+            version.manifest_sha256[:12],
         )
     console.print(table)

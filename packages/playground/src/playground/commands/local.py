@@ -20,6 +20,15 @@ def start_emulator(settings: Settings) -> stack.StackStatus:
         raise fail(str(exc)) from None
 
 
+def strict_line(state: stack.StackStatus) -> str:
+    """One line on strict mode: on or off, and how many requests it refused."""
+    if state.strict is None:
+        return "strict mode: unknown (an older emulator; restart it)"
+    if not state.strict:
+        return "strict mode: off (PLAYGROUND_EMULATOR_STRICT=false): AWS's refusals are accepted"
+    return f"strict mode: on, {state.violations} requests refused since start"
+
+
 @app.command()
 def start() -> None:
     """Start the emulator in the background (state kept on disk) and create the resources."""
@@ -28,6 +37,7 @@ def start() -> None:
         f"emulator ready at [bold]{state.url}[/] (pid {state.pid}, "
         f"{state.journal_entries} journalled changes, state in {state.state_dir})"
     )
+    console.print(strict_line(state))
 
 
 @app.command()
@@ -48,6 +58,7 @@ def status() -> None:
             f"running at {state.url} (pid {state.pid}), ready, "
             f"{state.journal_entries} journalled changes, state in {state.state_dir}"
         )
+        console.print(strict_line(state))
         return
     if state.running:
         console.print(f"starting at {state.url} (pid {state.pid}), not ready yet")

@@ -29,7 +29,10 @@ from pipelines.local_runner import (
     load_run,
 )
 from pipelines.mnist import pipeline as mnist
+from playground import triggers
 from playground.console import console, errors, fail, settings_or_exit
+from playground.definition_cache import load_definition
+from playground.stack import ensure_execution_role
 
 app = typer.Typer(
     help="The training pipeline: its SageMaker definition, and running it locally.",
@@ -112,7 +115,7 @@ def _definition(
     """The definition; with `commit`, as GitCommit's default (what runs without it get)."""
     try:
         with errors.status("building the pipeline definition (SageMaker SDK, uploads code)…"):
-            document, _ = mnist.load_definition(settings, rebuild=rebuild)
+            document, _ = load_definition(settings, rebuild=rebuild)
     except (FileNotFoundError, RuntimeError) as exc:
         raise fail(str(exc)) from None
     return document if commit is None else mnist.with_defaults(document, {"GitCommit": commit})
@@ -168,17 +171,37 @@ def _pipeline_exists(client: Any, name: str) -> bool:
 @app.command()
 def upsert(
     commit: str | None = typer.Option(None, "--git-commit", help=GIT_COMMIT_HELP),
+    trigger_params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trigger-param",
+            help="Locally: a parameter every triggered execution gets, as Name=Value "
+            "(repeatable), e.g. Epochs=1 for a quick rehearsal",
+        ),
+    ] = None,
 ) -> None:
-    """Create or update the pipeline in SageMaker (the emulator locally)."""
+    """Create or update the pipeline in SageMaker; locally also its EventBridge triggers.
+
+    In AWS the triggers belong to Terraform (terraform/events.tf); on the local target the
+    emulator gets the same rules: a new dataset version's manifest, and the schedule. The
+    definition names the commit as GitCommit's default, so every run records its code.
+    """
     settings = settings_or_exit()
     chosen = checked_commit(commit)
+    fixed = parse_params(trigger_params or [])
     with aws_errors(settings):
-        _upsert(settings, chosen)
+        arn = _upsert(settings, chosen)
+        if settings.target == "local":
+            # Triggered runs record the code they ran, as `pipeline run` does.
+            fixed.setdefault("GitCommit", chosen)
+            role = ensure_execution_role(settings)
+            for change in triggers.install(settings, arn, role, fixed):
+                console.print(f"trigger   {change}")
 
 
-def _upsert(settings: Settings, commit: str) -> None:
+def _upsert(settings: Settings, commit: str) -> str:
     document = _definition(settings, commit=commit)
-    role = mnist.ensure_execution_role(settings)
+    role = ensure_execution_role(settings)
     client = boto3.client("sagemaker", region_name=settings.region)
     name, body = settings.pipeline_name, json.dumps(document)
     try:
@@ -199,13 +222,17 @@ def _upsert(settings: Settings, commit: str) -> None:
     except ClientError as exc:
         raise fail(f"SageMaker refused the pipeline: {exc}") from None
     console.print(f"{action} {arn}")
+    return str(arn)
 
 
 @app.command()
 def start(
     params: Annotated[list[str] | None, typer.Option("--param", help=PARAM_HELP)] = None,
 ) -> None:
-    """Start an execution in SageMaker (the emulator records it but runs no step)."""
+    """Start an execution in SageMaker; locally the emulator runs it in the background.
+
+    Follow it with `playground pipeline executions`.
+    """
     settings = settings_or_exit()
     values = parse_params(params or [])
     with aws_errors(settings):
@@ -227,6 +254,66 @@ def _start(settings: Settings, values: dict[str, str]) -> None:
     except ClientError as exc:
         raise fail(f"SageMaker refused the execution: {exc}") from None
     console.print(f"started {arn}")
+
+
+@app.command()
+def executions(
+    limit: int = typer.Option(10, "--limit", min=1, max=100, help="How many, newest first."),
+    steps: bool = typer.Option(False, "--steps", help="Also list each execution's steps."),
+) -> None:
+    """List the pipeline's executions in SageMaker (locally: those the emulator ran)."""
+    settings = settings_or_exit()
+    with aws_errors(settings):
+        client = boto3.client("sagemaker", region_name=settings.region)
+        if not _pipeline_exists(client, settings.pipeline_name):
+            raise fail(
+                f"pipeline {settings.pipeline_name!r} does not exist; run "
+                "`playground pipeline upsert` (or `make up`)"
+            )
+        summaries = client.list_pipeline_executions(
+            PipelineName=settings.pipeline_name,
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=limit,
+        ).get("PipelineExecutionSummaries", [])
+        table = Table(title=f"executions of {settings.pipeline_name}, newest first")
+        for column in ("execution", "status", "started", "trigger", "failure"):
+            table.add_column(column)
+        for item in summaries[:limit]:
+            started = item.get("StartTime")
+            table.add_row(
+                str(item["PipelineExecutionArn"]).rsplit("/", 1)[-1],
+                str(item.get("PipelineExecutionStatus", "")),
+                started.isoformat(timespec="seconds") if started else "",
+                str(item.get("PipelineExecutionDescription") or "started by a person or CI"),
+                _first_line(item.get("PipelineExecutionFailureReason")),
+            )
+        console.print(table)
+        if not summaries:
+            console.print("no executions yet (`playground pipeline start`, or a new dataset)")
+        for item in summaries[:limit] if steps else []:
+            arn = item["PipelineExecutionArn"]
+            listed = client.list_pipeline_execution_steps(
+                PipelineExecutionArn=arn, SortOrder="Ascending"
+            ).get("PipelineExecutionSteps", [])
+            detail = Table(title=f"steps of {str(arn).rsplit('/', 1)[-1]}")
+            for column in ("step", "status", "cached", "failure"):
+                detail.add_column(column)
+            for step in listed:
+                detail.add_row(
+                    step["StepName"],
+                    step.get("StepStatus", ""),
+                    "yes" if step.get("CacheHitResult") else "",
+                    _first_line(step.get("FailureReason")),
+                )
+            console.print(detail)
+
+
+def _first_line(text: object, width: int = 120) -> str:
+    """A failure reason's first line, shortened: the whole text is in the step's log."""
+    line = str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
+    line = "" if line == "None" else line
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 class StepProgress:

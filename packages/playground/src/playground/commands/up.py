@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from mlops_settings import Settings
+from playground import data as raw_data
 from playground import stack
 from playground.background import BackgroundService, ServiceError
 from playground.commands import data
@@ -71,10 +72,18 @@ def up(
         f"emulator ready at {emulator.url} ({emulator.journal_entries} journalled changes)"
     )
     console.rule("raw MNIST in S3")
-    # In process: the CLI is already loaded, a second interpreter would only add start-up time.
-    data.seed(source="sample")
+    if raw_data.dataset_exists(settings):
+        # Whatever `data seed` put there (the user's own folder, the mirror) stays the input.
+        latest = raw_data.list_versions(settings)[-1:]
+        what = f"dataset version {latest[0].version} ({latest[0].source})" if latest else "data"
+        console.print(f"{what} already in {settings.raw_data_uri}/; not seeding the sample")
+    else:
+        # In process: the CLI is already loaded, a second interpreter would only add start-up.
+        data.seed(source="sample")
     if pipeline:
         _step("continuous-training pipeline", _python_cli("pipeline", "run"))
+        # After the first run, so seeding a fresh stack does not also start a second one.
+        _step("pipeline and triggers in the emulator", _python_cli("pipeline", "upsert"))
     services = [api_service(settings), site_service(settings)]
     for service in services:
         try:

@@ -1,16 +1,19 @@
-"""Evaluate step: accuracy, parity, size, latency, optional int8, and the champion.
+"""Evaluate step: the shipped file's accuracy, parity and size, and the champion comparison.
 
 Runs as a SageMaker processing job. Inputs: /opt/ml/processing/model/model.tar.gz (the
-training job's model directory: model.onnx and model.pt), /opt/ml/processing/test/test.npz
-and /opt/ml/processing/manifest/manifest.json (from prepare; the test file's SHA-256 is
-checked against it). Outputs: /opt/ml/processing/evaluation/evaluation.json (read by the
-pipeline's gate through a PropertyFile) with confusion_matrix.png, and
-/opt/ml/processing/output/model/model.onnx, the model to register (fp32, or int8 when the
-quantized model stays within 0.3 accuracy points).
+training job's model directory: model.onnx and model.pt), and from prepare
+/opt/ml/processing/{train,validation,test}/<split>.npz with
+/opt/ml/processing/manifest/manifest.json (every split's SHA-256 is checked against it).
+Outputs: /opt/ml/processing/evaluation/evaluation.json (contracts/evaluation-report.md; the
+gate reads it through a PropertyFile) with confusion_matrix.png, and
+/opt/ml/processing/output/model/model.onnx, the file to register.
 
-The champion is the newest Approved model package in the group; its ONNX file is downloaded
-(AWS_ENDPOINT_URL is honoured, so the emulator works), its SHA-256 checked against the
-registry entry and it is scored on the same test split.
+Which data does what: int8 calibration uses training images only; int8 is kept over fp32 when
+it loses at most 0.3 accuracy points on the validation split; every number the gate judges
+(accuracy, per-class recall, parity, size) is measured on the file that ships, on the test
+split. The champion (the newest Approved model package; its file checked against its
+registered SHA-256) is scored on the same test images and compared with McNemar's exact test.
+This step reads the registry, so the pipeline never caches it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import statistics
 import sys
 import tarfile
@@ -31,9 +35,20 @@ import numpy as np
 from container import fail, opt_ml, parse_bool, sha256_bytes, sha256_file, write_json
 
 NUM_CLASSES = 10
-QUANTIZATION_TOLERANCE = 0.003  # 0.3 accuracy points
+QUANTIZATION_TOLERANCE = 0.003  # 0.3 accuracy points, on the validation split
 CALIBRATION_IMAGES = 256
 LATENCY_RUNS = 200
+CHAMPION_SIGNIFICANCE = 0.05
+DECISION_RULE = (
+    "Paired comparison on the same test images. b = images only the champion classifies "
+    "correctly, c = images only the challenger classifies correctly. If both were equally "
+    "accurate, b would follow Binomial(b + c, 1/2); p_value_worse = P(X >= b) is McNemar's "
+    "exact test, one-sided. The challenger is refused when p_value_worse < {alpha} (it is "
+    "significantly worse than the champion); with no champion, p_value_worse = 1. "
+    "Source: McNemar, Q. (1947), Note on the sampling error of the difference between "
+    "correlated proportions or percentages, Psychometrika 12(2), 153-157; exact binomial form "
+    "as in Fagerland, Lydersen and Laake (2013), BMC Medical Research Methodology 13:91."
+)
 
 
 class EvaluationError(RuntimeError):
@@ -58,24 +73,31 @@ def extract_model(model_dir: Path, work_dir: Path) -> Path:
     return model_dir
 
 
-def load_test_split(test_dir: Path, manifest_path: Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """Test images and labels, checked against the prepare step's manifest; and the dataset hash."""
-    test_file = test_dir / "test.npz"
-    if not test_file.is_file():
-        raise EvaluationError(f"test.npz not found in {test_dir}")
+def load_splits(
+    data_dir: Path, manifest_path: Path, names: Sequence[str] = ("train", "validation", "test")
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], str]:
+    """Images and labels of each split, checked against prepare's manifest; the dataset hash.
+
+    ``data_dir`` holds one folder per split (``test/test.npz``...), as the job mounts them.
+    """
     if not manifest_path.is_file():
         raise EvaluationError(f"manifest.json not found at {manifest_path}")
     manifest = json.loads(manifest_path.read_text())
-    expected = manifest.get("files", {}).get("test/test.npz")
-    actual = sha256_file(test_file)
-    if expected != actual:
-        raise EvaluationError(
-            f"test.npz has SHA-256 {actual[:12]}..., the manifest records {str(expected)[:12]}...: "
-            "the test split is not the one the prepare step wrote"
-        )
-    with np.load(test_file, allow_pickle=False) as data:
-        images, labels = data["images"], data["labels"]
-    return images, labels, str(manifest["dataset_hash"])
+    splits = {}
+    for name in names:
+        path = data_dir / name / f"{name}.npz"
+        if not path.is_file():
+            raise EvaluationError(f"{name}.npz not found in {path.parent}")
+        expected = manifest.get("files", {}).get(f"{name}/{name}.npz")
+        actual = sha256_file(path)
+        if expected != actual:
+            raise EvaluationError(
+                f"{name}.npz has SHA-256 {actual[:12]}..., the manifest records "
+                f"{str(expected)[:12]}...: the {name} split is not the one the prepare step wrote"
+            )
+        with np.load(path, allow_pickle=False) as data:
+            splits[name] = (data["images"], data["labels"])
+    return splits, str(manifest["dataset_hash"])
 
 
 # ---------------------------------------------------------------- scoring
@@ -124,8 +146,10 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[
             "recall": float(hits / actual) if actual else 0.0,
             "support": int(actual),
         }
+    weakest = min(per_class, key=lambda digit: per_class[digit]["recall"])
     return {
         "accuracy": float(np.trace(matrix) / matrix.sum()),
+        "min_class_recall": {"value": per_class[weakest]["recall"], "digit": int(weakest)},
         "per_class": per_class,
         "confusion_matrix": matrix.tolist(),
     }
@@ -217,14 +241,25 @@ def find_champion(group: str, region: str | None) -> dict[str, Any] | None:
 
 
 def download_champion(package: dict[str, Any], region: str | None) -> bytes:
-    """The champion's ONNX bytes, refused when they do not match the registered SHA-256."""
+    """The champion's ONNX bytes, refused when missing or not matching the registered SHA-256."""
     import boto3
+    from botocore.exceptions import ClientError
 
     url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     if not url.startswith("s3://"):
         raise EvaluationError(f"champion ModelDataUrl {url!r} is not an s3:// URL")
     bucket, _, key = url[len("s3://") :].partition("/")
-    body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise
+        # Without the champion's file there is nothing fair to compare against: stop, and say
+        # what a person can do, rather than approve a model unchecked.
+        raise EvaluationError(
+            f"champion version {package.get('ModelPackageVersion')}: its model file {url} is "
+            "missing; restore it (rerun the pipeline that registered it) or reject that version"
+        ) from None
     data: bytes = body.read()
     expected = package.get("CustomerMetadataProperties", {}).get("sha256")
     if expected != sha256_bytes(data):
@@ -236,31 +271,71 @@ def download_champion(package: dict[str, Any], region: str | None) -> bytes:
     return data
 
 
-def score_champion(
-    group: str, region: str | None, inputs: np.ndarray, labels: np.ndarray, accuracy: float
+def mcnemar_exact(champion_correct: np.ndarray, challenger_correct: np.ndarray) -> dict[str, Any]:
+    """McNemar's exact test on paired outcomes (bool [N] each): is the challenger worse?
+
+    Returns b (only the champion right), c (only the challenger right) and the one-sided
+    p-value P(X >= b) for X ~ Binomial(b + c, 1/2), computed exactly with integers.
+    """
+    b = int((champion_correct & ~challenger_correct).sum())
+    c = int((~champion_correct & challenger_correct).sum())
+    n = b + c
+    p_worse = sum(math.comb(n, k) for k in range(b, n + 1)) / 2**n if n else 1.0
+    return {"only_champion_correct": b, "only_challenger_correct": c, "p_value_worse": p_worse}
+
+
+def compare_with_champion(
+    group: str,
+    region: str | None,
+    inputs: np.ndarray,
+    labels: np.ndarray,
+    challenger_predictions: np.ndarray,
+    significance: float,
 ) -> dict[str, Any]:
-    """The champion block of the report; accuracy_delta is 0.0 when there is no champion."""
+    """The champion block of the report (contracts/evaluation-report.md)."""
+    accuracy = float((challenger_predictions == labels).mean())
+    rule = DECISION_RULE.format(alpha=significance)
+    no_champion = {
+        "version": None,
+        "arn": None,
+        "sha256": None,
+        "accuracy": None,
+        "accuracy_delta": 0.0,
+        "only_champion_correct": 0,
+        "only_challenger_correct": 0,
+        "p_value_worse": 1.0,
+        "significance": significance,
+        "decision": "no champion",
+        "decision_rule": rule,
+    }
     if not group:
-        return {"version": None, "accuracy": None, "accuracy_delta": 0.0, "note": "no group given"}
+        return {**no_champion, "note": "no model package group given"}
     package = find_champion(group, region)
     if package is None:
-        return {
-            "version": None,
-            "accuracy": None,
-            "accuracy_delta": 0.0,
-            "note": f"no Approved model in group {group}",
-        }
+        return {**no_champion, "note": f"no Approved model in group {group}"}
     session = onnx_session(download_champion(package, region))
-    champion_accuracy = float((onnx_logits(session, inputs).argmax(1) == labels).mean())
-    print(f"champion version {package['ModelPackageVersion']}: accuracy {champion_accuracy:.4f}")
+    champion_predictions = onnx_logits(session, inputs).argmax(1)
+    champion_accuracy = float((champion_predictions == labels).mean())
+    test = mcnemar_exact(champion_predictions == labels, challenger_predictions == labels)
+    worse = test["p_value_worse"] < significance
+    print(
+        f"champion version {package['ModelPackageVersion']}: accuracy {champion_accuracy:.4f}; "
+        f"only champion right {test['only_champion_correct']}, only challenger right "
+        f"{test['only_challenger_correct']}, p {test['p_value_worse']:.4g}"
+    )
     return {
         "version": package["ModelPackageVersion"],
         "arn": package["ModelPackageArn"],
+        "sha256": package.get("CustomerMetadataProperties", {}).get("sha256"),
         "accuracy": champion_accuracy,
         "registered_test_accuracy": package.get("CustomerMetadataProperties", {}).get(
             "test_accuracy"
         ),
         "accuracy_delta": accuracy - champion_accuracy,
+        **test,
+        "significance": significance,
+        "decision": "worse than the champion" if worse else "not worse than the champion",
+        "decision_rule": rule,
     }
 
 
@@ -294,55 +369,87 @@ def confusion_png(matrix: list[list[int]], accuracy: float) -> bytes:
     return buffer.getvalue()
 
 
+def parity_of(logits: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """How closely ONNX logits [N, 10] follow the PyTorch logits for the same inputs."""
+    return {
+        "argmax_agreement": float((logits.argmax(1) == reference.argmax(1)).mean()),
+        "max_abs_logit_diff": float(np.abs(logits - reference).max()),
+    }
+
+
 def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
-    """Score the trained model and the champion; write the chosen model; return the report."""
+    """Choose the file to ship, measure it and the champion; write it; return the report."""
     from model import to_input
 
     model_dir = extract_model(Path(args.model_dir), work_dir)
-    images, labels, dataset_hash = load_test_split(
-        Path(args.test_dir), Path(args.manifest_dir) / "manifest.json"
+    splits, dataset_hash = load_splits(
+        Path(args.data_dir), Path(args.manifest_dir) / "manifest.json"
     )
-    inputs = to_input(images)
+    test_images, labels = splits["test"]
+    inputs = to_input(test_images)
+    val_inputs, val_labels = to_input(splits["validation"][0]), splits["validation"][1]
     fp32_path = model_dir / "model.onnx"
-    fp32_logits = onnx_logits(onnx_session(fp32_path), inputs)
-    reference = torch_logits(model_dir / "model.pt", inputs)
-    parity = {
-        "argmax_agreement": float((fp32_logits.argmax(1) == reference.argmax(1)).mean()),
-        "max_abs_logit_diff": float(np.abs(fp32_logits - reference).max()),
-        "images": len(inputs),
-        "compared": "PyTorch model.pt against onnxruntime model.onnx (fp32)",
-    }
-    fp32 = classification_metrics(labels, fp32_logits.argmax(1))
-    print(f"fp32: accuracy {fp32['accuracy']:.4f}, parity {parity['argmax_agreement']:.4f}")
+    fp32_session = onnx_session(fp32_path)
 
-    chosen_path, chosen, quantization = fp32_path, fp32, {"attempted": args.quantize}
+    chosen_path, quantization = fp32_path, {"attempted": args.quantize}
     if args.quantize:
-        # Calibration only needs typical activations; images only, never the labels.
-        int8_path = quantize(fp32_path, work_dir / "model.int8.onnx", inputs[:CALIBRATION_IMAGES])
-        int8_logits = onnx_logits(onnx_session(int8_path), inputs)
-        int8 = classification_metrics(labels, int8_logits.argmax(1))
-        drop = fp32["accuracy"] - int8["accuracy"]
+        # Calibration sees training images only (never the labels, never the test split);
+        # the train split is ordered by content hash, so its head is a fair sample.
+        calibration = to_input(splits["train"][0][:CALIBRATION_IMAGES])
+        int8_path = quantize(fp32_path, work_dir / "model.int8.onnx", calibration)
+        fp32_val = float((onnx_logits(fp32_session, val_inputs).argmax(1) == val_labels).mean())
+        int8_val = float(
+            (onnx_logits(onnx_session(int8_path), val_inputs).argmax(1) == val_labels).mean()
+        )
+        drop = fp32_val - int8_val
         keep = drop <= args.quantization_tolerance + 1e-12
         quantization.update(
             {
                 "kept": keep,
-                "fp32_accuracy": fp32["accuracy"],
-                "int8_accuracy": int8["accuracy"],
+                "chosen_on": "validation",
+                "calibrated_on": f"{len(calibration)} training images",
+                "fp32_validation_accuracy": fp32_val,
+                "int8_validation_accuracy": int8_val,
                 "accuracy_drop": drop,
                 "tolerance": args.quantization_tolerance,
                 "fp32_size_bytes": fp32_path.stat().st_size,
                 "int8_size_bytes": int8_path.stat().st_size,
-                "argmax_agreement_with_fp32": float(
-                    (int8_logits.argmax(1) == fp32_logits.argmax(1)).mean()
-                ),
             }
         )
-        print(f"int8: accuracy {int8['accuracy']:.4f} (drop {drop:+.4f}), kept={keep}")
+        print(f"int8: validation accuracy {int8_val:.4f} (drop {drop:+.4f}), kept={keep}")
         if keep:
-            chosen_path, chosen = int8_path, int8
+            chosen_path = int8_path
 
-    champion = score_champion(
-        args.model_package_group, args.region or None, inputs, labels, chosen["accuracy"]
+    # Everything below judges the file that ships, on the test split.
+    reference = torch_logits(model_dir / "model.pt", inputs)
+    fp32_logits = onnx_logits(fp32_session, inputs)
+    shipped_logits = (
+        fp32_logits if chosen_path == fp32_path else onnx_logits(onnx_session(chosen_path), inputs)
+    )
+    export = parity_of(fp32_logits, reference)
+    parity = {
+        **parity_of(shipped_logits, reference),
+        "fp32_argmax_agreement": export["argmax_agreement"],
+        "fp32_max_abs_logit_diff": export["max_abs_logit_diff"],
+        "images": len(inputs),
+        "compared": (
+            f"onnxruntime on the shipped file ({'int8' if chosen_path != fp32_path else 'fp32'})"
+            " and on the fp32 export, against the PyTorch weights model.pt"
+        ),
+    }
+    predictions = shipped_logits.argmax(1)
+    chosen = classification_metrics(labels, predictions)
+    print(
+        f"shipped file: test accuracy {chosen['accuracy']:.4f}, "
+        f"parity {parity['argmax_agreement']:.4f}"
+    )
+    champion = compare_with_champion(
+        args.model_package_group,
+        args.region or None,
+        inputs,
+        labels,
+        predictions,
+        args.champion_significance,
     )
     output = Path(args.output_model_dir) / "model.onnx"
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -350,6 +457,7 @@ def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     return {
         "metrics": {
             "accuracy": {"value": chosen["accuracy"]},
+            "min_class_recall": chosen["min_class_recall"],
             "per_class": chosen["per_class"],
             "confusion_matrix": chosen["confusion_matrix"],
             "test_images": len(labels),
@@ -373,9 +481,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-package-group", default="")
     parser.add_argument("--quantize", type=parse_bool, default=True)
     parser.add_argument("--quantization-tolerance", type=float, default=QUANTIZATION_TOLERANCE)
+    parser.add_argument(
+        "--champion-significance",
+        type=float,
+        default=CHAMPION_SIGNIFICANCE,
+        help="refuse a challenger that McNemar's exact test finds worse at this level",
+    )
     parser.add_argument("--region", default="")
     parser.add_argument("--model-dir", default=str(opt_ml("processing/model")))
-    parser.add_argument("--test-dir", default=str(opt_ml("processing/test")))
+    parser.add_argument(
+        "--data-dir",
+        default=str(opt_ml("processing")),
+        help="folder holding train/, validation/ and test/ with prepare's .npz files",
+    )
     parser.add_argument("--manifest-dir", default=str(opt_ml("processing/manifest")))
     parser.add_argument("--evaluation-dir", default=str(opt_ml("processing/evaluation")))
     parser.add_argument("--output-model-dir", default=str(opt_ml("processing/output/model")))
@@ -403,9 +521,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     summary = {
         "accuracy": report["metrics"]["accuracy"]["value"],
-        "accuracy_delta": report["champion"]["accuracy_delta"],
+        "min_class_recall": report["metrics"]["min_class_recall"]["value"],
+        "champion": report["champion"]["decision"],
+        "p_value_worse": report["champion"]["p_value_worse"],
         "argmax_agreement": report["parity"]["argmax_agreement"],
-        "max_abs_logit_diff": report["parity"]["max_abs_logit_diff"],
         "size_bytes": report["model"]["size_bytes"],
         "quantized": report["model"]["quantized"],
     }

@@ -1,8 +1,10 @@
 """Prepare step: validate the raw MNIST IDX files, then split them for training.
 
-Runs as a SageMaker processing job (``python prepare.py [--arg value ...]``). Inputs under
-/opt/ml/processing/input/raw: ``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz``
-(required), ``t10k-*`` (optional, merged in). Every check is named in the data report; if any
+Runs as a SageMaker processing job (``python prepare.py [--arg value ...]``). In the pipeline
+the input is a dataset version's manifest (``--dataset-dir``), whose objects are fetched into
+/opt/ml/processing/input/raw first (`dataset.py`). Inputs under that folder:
+``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz`` (required), ``t10k-*``
+(optional, merged in). Every check is named in the data report; if any
 fails, the step exits non-zero with the report on stderr and in /opt/ml/output/failure, and
 writes no output at all, so bad data never reaches training.
 
@@ -10,6 +12,14 @@ Outputs under /opt/ml/processing/output: ``train/train.npz``, ``validation/valid
 ``test/test.npz`` (``images`` uint8 [N, 28, 28], ``labels`` uint8 [N]),
 ``report/data_report.json``, ``report/class_balance.png`` and ``report/manifest.json``
 (SHA-256 of each output and one dataset hash).
+
+Each image's split follows from the SHA-256 of its 784 pixel bytes alone (see
+``content_split``): adding data never moves an existing image to another split, so a model
+trained on one dataset version is never scored on its own training images in the next.
+
+The reference (``reference_stats.json``: pixel statistics, per-class mean images and how well
+the labels agree with them) is written from the offline sample by this script:
+``python prepare.py --input-dir ../data --write-reference reference_stats.json``.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import argparse
 import hashlib
 import io
 import json
+import re
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -26,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from container import fail, failure_file, opt_ml, sha256_bytes, write_json
+from container import fail, failure_file, opt_ml, sha256_bytes
+from dataset import DatasetError, fetch, find_manifest, read_manifest
 from idx import IdxError, parse_idx, read_bytes
 
 NUM_CLASSES = 10
@@ -50,10 +62,37 @@ CHECK_NAMES = (
     "counts_match",
     "blank_images",
     "duplicates",
+    "near_duplicates",
     "leakage",
     "class_balance",
     "pixel_drift",
+    "orientation",
+    "label_noise",
 )
+# The split: shares of the images that go to validation and test (the rest trains). The one
+# place these numbers live; the pipeline definition passes none.
+VALIDATION_FRACTION = 0.1
+TEST_FRACTION = 0.1
+# Two different images whose pixels correlate this much are near-duplicates (a re-encoded or
+# slightly noised copy scores about 0.995; the closest distinct digits of the offline sample
+# 0.987). A few are natural in 60,000 handwritten digits, so up to this share is tolerated.
+NEAR_DUPLICATE_CORRELATION = 0.99
+NEAR_DUPLICATE_TOLERANCE = 0.001
+# Labels agree with the nearest reference class mean for 60-96% of each class in MNIST (see
+# reference_stats.json). A class may fall this far below its reference share (or three
+# binomial standard errors, when that is wider) before its labels count as noisy.
+LABEL_AGREEMENT_DROP = 0.15
+# The orientations a whole dataset can be written in by mistake, as numpy operations on
+# images [N, rows, cols]; "upright" is the one the reference holds.
+ORIENTATIONS = {
+    "upright": lambda a: a,
+    "transposed": lambda a: a.transpose(0, 2, 1),
+    "rotated 90 degrees": lambda a: np.rot90(a, 1, axes=(1, 2)),
+    "rotated 180 degrees": lambda a: np.rot90(a, 2, axes=(1, 2)),
+    "rotated 270 degrees": lambda a: np.rot90(a, 3, axes=(1, 2)),
+    "mirrored left-right": lambda a: a[:, :, ::-1],
+    "flipped upside down": lambda a: a[:, ::-1, :],
+}
 
 
 class DataCheckError(Exception):
@@ -196,7 +235,7 @@ def check_content(
     balance_tolerance: float,
     drift_tolerance: float,
 ) -> None:
-    """Blank images, duplicates, leakage, class balance and drift."""
+    """Blank images, duplicates, leakage, near-duplicates, balance, drift, orientation, labels."""
     digests = {source.name: image_digests(source.images) for source in sources}
     for source in sources:
         blank = np.flatnonzero(source.images.reshape(len(source.images), -1).max(axis=1) == 0)
@@ -224,16 +263,22 @@ def check_content(
             checks["duplicates"].ok(f"{source.name}: no exact duplicate images")
 
     if "t10k" in digests and "train" in digests:
-        shared = set(digests["train"]) & set(digests["t10k"])
+        # Copies under another label are `leakage`'s finding, not a duplicate.
+        by_name = {source.name: source for source in sources}
+        train_labels = dict(zip(digests["train"], by_name["train"].labels.tolist(), strict=True))
+        shared = [
+            digest
+            for digest, label in zip(digests["t10k"], by_name["t10k"].labels.tolist(), strict=True)
+            if train_labels.get(digest) == label
+        ]
         if shared:
-            checks["leakage"].fail(
+            checks["duplicates"].fail(
                 f"{len(shared)} images of the t10k (test) files also appear in the train files"
             )
         else:
-            checks["leakage"].ok("the train and t10k files share no image")
-    else:
-        checks["leakage"].ok("one source only; the split itself is checked for shared images")
-
+            checks["duplicates"].ok("the train and t10k files share no image")
+    check_leakage(sources, digests, checks)
+    check_near_duplicates(sources, checks)
     labels = np.concatenate([source.labels for source in sources])
     counts = np.bincount(labels, minlength=NUM_CLASSES)
     shares = counts / counts.sum()
@@ -263,6 +308,175 @@ def check_content(
             checks["pixel_drift"].fail(f"{line}, allowed {drift_tolerance:.0%}")
         else:
             checks["pixel_drift"].ok(line)
+    if "class_means" in reference:
+        labels = np.concatenate([source.labels for source in sources])
+        check_orientation(images, reference, checks["orientation"])
+        if checks["orientation"].passed:
+            check_label_noise(images, labels, reference, checks["label_noise"])
+        else:  # turned images disagree with every label; the orientation is the finding
+            checks["label_noise"].details.append("not run: the images are not upright")
+    else:  # writing a new reference: there is nothing to compare against
+        checks["orientation"].ok("no reference class means to compare against")
+        checks["label_noise"].ok("no reference class means to compare against")
+
+
+def check_leakage(
+    sources: Sequence[Source], digests: dict[str, list[bytes]], checks: dict[str, Check]
+) -> None:
+    """The same image under two different labels, in any of the files (or dataset versions).
+
+    Which split an image lands in follows from its pixels alone (``content_split``), so the
+    same image is in the same split in every file and every dataset version; what can still
+    leak is a label: one image taught as a 4 in one file and tested as a 9 in another.
+    """
+    first_label: dict[bytes, tuple[int, str, int]] = {}
+    conflicts: list[str] = []
+    for source in sources:
+        for index, (digest, label) in enumerate(
+            zip(digests[source.name], source.labels.tolist(), strict=True)
+        ):
+            seen = first_label.setdefault(digest, (label, source.name, index))
+            if seen[0] != label:
+                conflicts.append(
+                    f"{seen[1]}[{seen[2]}] labelled {seen[0]} = {source.name}[{index}] "
+                    f"labelled {label}"
+                )
+    if conflicts:
+        checks["leakage"].fail(
+            f"{len(conflicts)} images appear with two different labels ("
+            + "; ".join(conflicts[:5])
+            + ")"
+        )
+    else:
+        checks["leakage"].ok(
+            "no image carries two labels; each image's split follows from its pixels, so the "
+            "same image is in the same split in every file and dataset version"
+        )
+
+
+def unit_rows(images: np.ndarray) -> np.ndarray:
+    """Images [N, ...] as float32 rows [N, D] with zero mean and unit length (for correlations)."""
+    rows = images.reshape(len(images), -1).astype(np.float32)
+    rows -= rows.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.asarray(rows / np.maximum(norms, 1e-6), dtype=np.float32)
+
+
+def check_near_duplicates(
+    sources: Sequence[Source],
+    checks: dict[str, Check],
+    threshold: float = NEAR_DUPLICATE_CORRELATION,
+    tolerance: float = NEAR_DUPLICATE_TOLERANCE,
+) -> None:
+    """Pairs of different images of one class whose pixels correlate >= ``threshold``.
+
+    Candidates come from 7x7 block means (cheap for 70,000 images), confirmed at full size.
+    """
+    images = np.concatenate([source.images for source in sources])
+    labels = np.concatenate([source.labels for source in sources])
+    coarse = unit_rows(images.reshape(len(images), 7, 4, 7, 4).astype(np.float32).mean((2, 4)))
+    fine = unit_rows(images)
+    pairs: list[tuple[int, int, float]] = []
+    for digit in range(NUM_CLASSES):
+        members = np.flatnonzero(labels == digit)
+        for start in range(0, len(members), 2048):
+            rows = members[start : start + 2048]
+            i, j = np.nonzero(coarse[rows] @ coarse[members].T >= threshold)
+            first, second = rows[i], members[j]
+            first, second = first[first < second], second[first < second]
+            # Confirmed at full size, in one vectorised pass (many 1s look alike at 7x7).
+            correlation = np.einsum("ij,ij->i", fine[first], fine[second])
+            near = (correlation >= threshold) & (correlation < 1 - 1e-6)  # exact: `duplicates`
+            found = (first[near].tolist(), second[near].tolist(), correlation[near].tolist())
+            pairs += zip(*found, strict=True)
+    allowed = int(tolerance * len(images))
+    shown = ", ".join(f"{a}~{b} ({c:.3f})" for a, b, c in pairs[:5])
+    line = (
+        f"{len(pairs)} pairs of different images correlate >= {threshold} "
+        f"(allowed {allowed} of {len(images)} images){': ' + shown if pairs else ''}"
+    )
+    if len(pairs) > allowed:
+        checks["near_duplicates"].fail(line)
+    else:
+        checks["near_duplicates"].ok(line)
+
+
+def class_means(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean image of each class, float64 [10, 28, 28] on the 0-255 scale (zeros if absent)."""
+    means = np.zeros((NUM_CLASSES, IMAGE_SIDE, IMAGE_SIDE))
+    for digit in range(NUM_CLASSES):
+        members = images[labels == digit]
+        if len(members):
+            means[digit] = members.astype(np.float64).mean(axis=0)
+    return means
+
+
+def nearest_reference_class(images: np.ndarray, reference_means: np.ndarray) -> np.ndarray:
+    """For each image, the class whose reference mean image it correlates with best [N]."""
+    return np.asarray((unit_rows(images) @ unit_rows(reference_means).T).argmax(axis=1))
+
+
+def orientation_scores(images: np.ndarray, reference_means: np.ndarray) -> dict[str, float]:
+    """How well the images match the reference digits when read in each orientation.
+
+    The score is the mean, over images, of the best correlation with any reference class
+    mean; it uses no labels, so wrong labels cannot hide or fake a turned dataset.
+    """
+    means = unit_rows(reference_means).T
+    return {
+        name: float((unit_rows(np.ascontiguousarray(turn(images))) @ means).max(axis=1).mean())
+        for name, turn in ORIENTATIONS.items()
+    }
+
+
+def check_orientation(images: np.ndarray, reference: dict[str, Any], check: Check) -> None:
+    """The images are upright: no turn, transposition or mirror matches the reference better.
+
+    Mean, spread and ink share do not change when every image is transposed or mirrored, so
+    `pixel_drift` cannot see it; the shapes of the digits can.
+    """
+    scores = orientation_scores(images, np.asarray(reference["class_means"]))
+    best = max(scores, key=lambda name: scores[name])
+    line = ", ".join(f"{name} {score:.3f}" for name, score in scores.items())
+    if best != "upright":
+        check.fail(
+            f"the images look {best}: read that way they match the reference digits better "
+            f"({scores[best]:.3f}) than upright ({scores['upright']:.3f}); scores: {line}"
+        )
+    else:
+        check.ok(f"upright matches the reference digits best; scores: {line}")
+
+
+def check_label_noise(
+    images: np.ndarray, labels: np.ndarray, reference: dict[str, Any], check: Check
+) -> None:
+    """Each class's labels agree with the images about as often as in the reference.
+
+    An image "agrees" with its label when the reference mean image it correlates with best is
+    that label's. A shuffled label set agrees about 10% of the time; MNIST 60-96% per class.
+    """
+    predicted = nearest_reference_class(images, np.asarray(reference["class_means"]))
+    expected = reference["label_agreement"]
+    low: list[str] = []
+    shares: list[str] = []
+    for digit in range(NUM_CLASSES):
+        members = labels == digit
+        count = int(members.sum())
+        if not count:
+            continue
+        share = float((predicted[members] == digit).mean())
+        target = float(expected[digit])
+        margin = max(LABEL_AGREEMENT_DROP, 3 * float(np.sqrt(target * (1 - target) / count)))
+        shares.append(f"{digit}: {share:.0%}")
+        if share < target - margin:
+            low.append(
+                f"digit {digit}: {share:.0%} of {count} labels agree with the images "
+                f"(reference {target:.0%}, allowed down to {target - margin:.0%})"
+            )
+    if low:
+        check.fail("labels disagree with the images: " + "; ".join(low))
+    else:
+        check.ok("labels agree with the nearest reference digit: " + ", ".join(shares))
 
 
 def pixel_stats(images: np.ndarray) -> dict[str, float]:
@@ -278,20 +492,40 @@ def pixel_stats(images: np.ndarray) -> dict[str, float]:
 # ---------------------------------------------------------------- splitting and writing
 
 
-def stratified_split(
-    labels: np.ndarray, validation_fraction: float, test_fraction: float, seed: int
+def split_position(images: np.ndarray) -> np.ndarray:
+    """A number in [0, 1) per image from the SHA-256 of its 784 pixel bytes, float64 [N].
+
+    Only the pixels count (not the label, file or position), so the same image gets the same
+    number in every file and every dataset version.
+    """
+    flat = np.ascontiguousarray(images.reshape(len(images), -1))
+    return np.array(
+        [int.from_bytes(hashlib.sha256(row.tobytes()).digest()[:8], "big") / 2**64 for row in flat]
+    )
+
+
+def content_split(
+    images: np.ndarray,
+    validation_fraction: float = VALIDATION_FRACTION,
+    test_fraction: float = TEST_FRACTION,
 ) -> dict[str, np.ndarray]:
-    """Indices of each split: the same share of every class, shuffled, the same for a seed."""
-    order = np.random.default_rng(seed).permutation(len(labels))
-    assignment = np.zeros(len(labels), dtype=np.int8)  # index into SPLITS
-    for digit in range(NUM_CLASSES):
-        members = order[labels[order] == digit]  # this class, in shuffled order
-        n_test = round(len(members) * test_fraction)
-        n_validation = round(len(members) * validation_fraction)
-        assignment[members[:n_test]] = SPLITS.index("test")
-        assignment[members[n_test : n_test + n_validation]] = SPLITS.index("validation")
-    # Each split keeps the shuffled order, so no split is grouped by class.
-    return {name: order[assignment[order] == number] for number, name in enumerate(SPLITS)}
+    """Indices of each split, decided by each image's content hash.
+
+    An image whose ``split_position`` is below ``test_fraction`` is a test image, below
+    ``test_fraction + validation_fraction`` a validation image, otherwise a training image.
+    Each split is ordered by that position: a fixed shuffle, not grouped by class or file.
+    Class shares follow the data's own up to sampling noise (about 10 +/- 1 test images per
+    100 of a class).
+    """
+    position = split_position(images)
+    order = np.argsort(position, kind="stable")
+    bounds = {"test": (0.0, test_fraction)}
+    bounds["validation"] = (test_fraction, test_fraction + validation_fraction)
+    bounds["train"] = (test_fraction + validation_fraction, 1.0)
+    return {
+        name: order[(position[order] >= bounds[name][0]) & (position[order] < bounds[name][1])]
+        for name in SPLITS
+    }
 
 
 def npz_bytes(**arrays: np.ndarray) -> bytes:
@@ -308,7 +542,7 @@ def npz_bytes(**arrays: np.ndarray) -> bytes:
 
 
 def class_balance_png(counts: dict[str, list[int]]) -> bytes:
-    """A bar chart of each digit's share in each split (stratified: the bars match)."""
+    """A bar chart of each digit's share in each split (by content hash: the bars are close)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -355,6 +589,32 @@ def failure_message(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def reference_document(
+    images: np.ndarray, labels: np.ndarray, sources: list[str]
+) -> dict[str, Any]:
+    """The reference the checks compare new data against, from trusted data.
+
+    ``class_means``: [10][28][28] mean image per class on the 0-255 scale, rounded to 0.01;
+    ``label_agreement``: per class, the share of its images whose nearest (rounded) class
+    mean is their own class; ``stats``: ``pixel_stats``.
+    """
+    means = np.round(class_means(images, labels), 2)
+    predicted = nearest_reference_class(images, means)
+    agreement = [
+        round(float((predicted[labels == digit] == digit).mean()), 4)
+        for digit in range(NUM_CLASSES)
+    ]
+    return {
+        "produced_by": "python prepare.py --input-dir ../data --write-reference "
+        "reference_stats.json (the offline sample)",
+        "sources": sources,
+        "images": len(images),
+        "stats": pixel_stats(images),
+        "label_agreement": agreement,
+        "class_means": means.tolist(),
+    }
+
+
 def prepare(args: argparse.Namespace) -> int:
     """Validate, and when everything passes, split and write the outputs; the exit code."""
     # Writing a new reference compares against nothing.
@@ -364,6 +624,14 @@ def prepare(args: argparse.Namespace) -> int:
         else json.loads(Path(args.reference_stats).read_text())
     )
     checks = {name: Check(name) for name in CHECK_NAMES}
+    if args.dataset_dir:
+        # The pipeline passes a dataset version's manifest; its objects become the input.
+        try:
+            manifest, _ = read_manifest(find_manifest(Path(args.dataset_dir)))
+            fetch(manifest, Path(args.input_dir))
+        except DatasetError as exc:
+            fail(f"files_present: {exc}", Path(args.failure_file))
+            return 1
     sources = read_sources(Path(args.input_dir), checks)
     if all(check.passed is not False for check in checks.values()):
         check_structure(sources, checks)
@@ -373,7 +641,6 @@ def prepare(args: argparse.Namespace) -> int:
     settings = {
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,
-        "seed": args.seed,
         "balance_tolerance": args.balance_tolerance,
         "drift_tolerance": args.drift_tolerance,
     }
@@ -385,19 +652,15 @@ def prepare(args: argparse.Namespace) -> int:
     images = np.concatenate([s.images for s in sources])
     labels = np.concatenate([s.labels for s in sources])
     if args.write_reference:
-        write_json(
-            Path(args.write_reference),
-            {
-                "produced_by": "python prepare.py --input-dir <raw files> --write-reference <this>",
-                "sources": sorted(inputs),
-                "images": len(images),
-                "stats": pixel_stats(images),
-            },
-        )
-        print(f"wrote reference pixel statistics to {args.write_reference}")
+        document = reference_document(images, labels, sorted(inputs))
+        text = json.dumps(document, indent=2)
+        # One line per image row keeps the file short and its diffs readable.
+        text = re.sub(r"\[\s*([^\[\]{}]*?)\s*\]", lambda m: f"[{' '.join(m[1].split())}]", text)
+        Path(args.write_reference).write_text(text + "\n")
+        print(f"wrote reference statistics and class means to {args.write_reference}")
         return 0
 
-    indices = stratified_split(labels, args.validation_fraction, args.test_fraction, args.seed)
+    indices = content_split(images, args.validation_fraction, args.test_fraction)
     digests = {name: set(image_digests(images[idx])) for name, idx in indices.items()}
     if digests["train"] & (digests["validation"] | digests["test"]):
         raise RuntimeError("the split put the same image in two splits")  # a bug, not bad data
@@ -441,12 +704,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (defaults are SageMaker's processing-job locations)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--input-dir", default=str(opt_ml("processing/input/raw")))
+    parser.add_argument(
+        "--dataset-dir",
+        default="",
+        help="folder holding a dataset manifest: fetch the objects it names into --input-dir",
+    )
     parser.add_argument("--output-dir", default=str(opt_ml("processing/output")))
     parser.add_argument("--failure-file", default=str(failure_file()))
     parser.add_argument("--reference-stats", default=str(REFERENCE_STATS))
-    parser.add_argument("--validation-fraction", type=float, default=0.1)
-    parser.add_argument("--test-fraction", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--validation-fraction", type=float, default=VALIDATION_FRACTION)
+    parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION)
     parser.add_argument(
         "--balance-tolerance",
         type=float,
@@ -462,7 +729,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--write-reference",
         default="",
-        help="instead of splitting, write the input's pixel statistics to this JSON file",
+        help="instead of splitting, write the input's reference statistics to this JSON file",
     )
     args = parser.parse_args(argv)
     fractions = args.validation_fraction + args.test_fraction

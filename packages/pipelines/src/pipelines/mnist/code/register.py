@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from container import fail, opt_ml, sha256_bytes, write_json
+from dataset import DatasetError, find_manifest, lineage, read_manifest
 from registry_entry import (
     INPUT_NAME,
     INPUT_SHAPE,
@@ -156,6 +157,17 @@ def metadata(
     )
 
 
+def read_lineage(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The dataset version's lineage from its manifest, or None without --dataset-dir."""
+    if not args.dataset_dir:
+        return None
+    try:
+        manifest, digest = read_manifest(find_manifest(Path(args.dataset_dir)))
+    except DatasetError as exc:
+        raise RegistrationError(str(exc)) from None
+    return lineage(manifest, digest)
+
+
 def register(args: argparse.Namespace) -> dict[str, Any]:
     """Upload the files and create the model package; returns the registration record."""
     import boto3
@@ -165,6 +177,11 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
     if not region:
         raise RegistrationError("no region: pass --region or set AWS_REGION")
     properties = metadata(args, model, evaluation, manifest)
+    trained_on = read_lineage(args)
+    if trained_on:
+        properties["dataset_version"] = str(trained_on["dataset_version"])
+        properties["dataset_manifest_sha256"] = str(trained_on["manifest_sha256"])
+        properties = check_metadata(properties)  # lineage values too, before any write
     prefix = f"models/{args.model_package_group}/{properties['sha256']}"
     s3 = boto3.client("s3", region_name=region)
     uploaded = {
@@ -175,6 +192,12 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
             s3, args.model_bucket, f"{prefix}/evaluation.json", evaluation_raw, CONTENT_TYPE
         ),
     }
+    if trained_on:
+        # The raw objects (keys, SHA-256, S3 version ids) the model was trained on.
+        lineage_raw = (json.dumps(trained_on, indent=2) + "\n").encode()
+        uploaded["lineage.json"] = upload_once(
+            s3, args.model_bucket, f"{prefix}/lineage.json", lineage_raw, CONTENT_TYPE
+        )
     model_url = f"s3://{args.model_bucket}/{prefix}/model.onnx"
     evaluation_url = f"s3://{args.model_bucket}/{prefix}/evaluation.json"
     kind = "int8" if properties["quantized"] == "true" else "fp32"
@@ -252,6 +275,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-dir", default=str(opt_ml("processing/model")))
     parser.add_argument("--evaluation-dir", default=str(opt_ml("processing/evaluation")))
     parser.add_argument("--manifest-dir", default=str(opt_ml("processing/manifest")))
+    parser.add_argument(
+        "--dataset-dir", default="", help="folder holding the dataset version's manifest"
+    )
     parser.add_argument("--output-dir", default=str(opt_ml("processing/output/registration")))
     args = parser.parse_args(argv)
     if args.approval_status not in APPROVAL_STATUSES:
