@@ -500,15 +500,18 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     pattern = json.loads(events.describe_rule(Name=f"{PREFIX}-new-dataset-version")["EventPattern"])
     assert pattern["detail"]["object"]["key"] == [{"wildcard": "raw/mnist/*/manifest.json"}]
     parameters = {
-        rule: target["SageMakerPipelineParameters"]["PipelineParameterList"]
+        rule: {
+            p["Name"]: p["Value"]
+            for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]
+        }
         for rule, target in targets.items()
     }
     assert parameters == {
-        f"{PREFIX}-new-dataset-version": [
-            {"Name": "DatasetManifestKey", "Value": "$.detail.object.key"},
-            {"Name": "GitCommit", "Value": commit},
-        ],
-        f"{PREFIX}-training-schedule": [{"Name": "GitCommit", "Value": commit}],
+        f"{PREFIX}-new-dataset-version": {
+            "DatasetManifestKey": "$.detail.object.key",
+            "GitCommit": commit,
+        },
+        f"{PREFIX}-training-schedule": {"GitCommit": commit},
     }
 
     lambda_ = rehearsal.client("lambda")
