@@ -1,5 +1,7 @@
 # aws-mlops-playground: every command installs what it needs first (uv through pip when it is
-# missing, then `uv sync --frozen`), so a new machine runs nothing else before these.
+# missing, then `uv sync --frozen`), so a new machine runs nothing else before these. What it
+# cannot install (Python 3.11, Node, terraform, chromium) is checked first by
+# mk/prerequisites.sh, which names each missing tool and how to get it.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -14,12 +16,21 @@ TEST_TARGETS :=
 LINT_TARGETS :=
 BENCH_TARGETS :=
 
-.PHONY: help up down test lint fmt clean bench setup uv python-test python-lint
+PREREQUISITES := mk/prerequisites.sh
 
+.PHONY: help up down test check lint fmt clean bench setup uv python-test python-lint \
+	unit-test integration-test e2e-test prerequisites
+
+# A target's line in `make help`: a `## ` comment line just above it, or ` ## ` after it.
 ## Show the commands.
 help:
-	@awk '/^## /{doc=substr($$0,4)} /^[a-zA-Z0-9_-]+:/{if(doc){split($$1,t,":");printf "  make %-22s %s\n",t[1],doc;doc=""}}' $(MAKEFILE_LIST)
+	@awk '/^## /{doc=substr($$0,4);next} /^[a-zA-Z0-9_-]+:([^=]|$$)/{split($$0,t,":");d=doc;i=index($$0," ## ");if(i)d=substr($$0,i+4);if(d!="")printf "  make %-22s %s\n",t[1],d;doc="";next} {doc=""}' $(MAKEFILE_LIST)
 
+## Check for the tools `make test` needs and cannot install (TOOLS="python node" for fewer).
+prerequisites:
+	@+$(PREREQUISITES) test $(or $(TOOLS),python uv node terraform chromium)
+
+## Install uv with pip when it is missing.
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
 		{ echo "installing uv with pip"; python3 -m pip install --quiet uv; }
@@ -31,24 +42,52 @@ setup: uv
 	$(if $(SETUP_TARGETS),@$(MAKE) $(SETUP_TARGETS))
 
 ## Start the local stack (emulator, data, pipeline, API, site) and print where everything is.
-up: setup
+up:
+	@+$(PREREQUISITES) up python uv node
+	@$(MAKE) setup
 	$(UV) run playground up
 
 ## Stop every local service (state stays on disk).
 down: uv
 	$(UV) run playground down
 
-## Set up, then run every test (Python, web, Terraform).
-test: setup
-	@$(MAKE) python-test $(TEST_TARGETS)
+## Set up, then run every test: all tiers, web, Terraform, linters (what CI runs).
+test:
+	@+$(PREREQUISITES) test python uv node terraform chromium
+	@$(MAKE) setup
+	@$(MAKE) --keep-going python-test $(TEST_TARGETS)
 
+## Lint (ruff, format, mypy) and the unit tiers (Python tests/unit, web vitest): about a minute.
+check:
+	@+$(PREREQUISITES) check python uv node
+	@$(MAKE) uv web-install
+	@$(MAKE) python-lint unit-test web-test
+
+## Every Python test tier, each with its time (unit, integration, e2e).
 python-test:
-	$(UV) run pytest
+	@status=0; for tier in unit integration e2e; do \
+		echo "== tests/$$tier"; start=$$(date +%s); \
+		$(UV) run pytest tests/$$tier || status=1; \
+		echo "== tests/$$tier took $$(( $$(date +%s) - start )) s"; \
+	done; exit $$status
 
-## Static checks: ruff, ruff format, mypy, and every area's linters.
+## Python unit tier: no emulator, no network (tests/unit; see tests/README.md).
+unit-test: uv
+	$(UV) run pytest tests/unit -q
+
+## Python integration tier: the real emulator, the gateway, the runner on a tiny slice.
+integration-test: uv
+	$(UV) run pytest tests/integration
+
+## Python end-to-end tier: browser, full pipeline, Terraform against the emulator.
+e2e-test: uv
+	$(UV) run pytest tests/e2e
+
+## Static checks: ruff, ruff format, mypy, and every area's linters (checkov, eslint...).
 lint: setup
 	@$(MAKE) python-lint $(LINT_TARGETS)
 
+## ruff, ruff format --check and mypy only.
 python-lint:
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .

@@ -1,7 +1,8 @@
 """Latency of GET /models through the local gateway, with 200 registered versions.
 
-Starts its own emulator (moto server) and gateway (`playground serve api`) as separate
-processes on free loopback ports, registers 200 approved versions, then measures:
+Starts a throwaway stack (`playground.throwaway`: the project's emulator and the gateway,
+`playground serve api`) as separate processes on free loopback ports, registers 200 approved
+versions, then measures:
 
 - p50/p99 latency of sequential GET /models (default page size) and GET /models/{version};
 - registry calls per request (from the handler's JSON log lines);
@@ -14,9 +15,7 @@ Targets: p50 <= 20 ms, p99 <= 60 ms, zero errors under load.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,10 +26,7 @@ import requests
 from tqdm import tqdm
 
 from functions.get_models.fixtures import register_model
-from mlops_settings import Settings
-from playground import stack
-from playground.background import free_port
-from playground.commands.up import api_service
+from playground.throwaway import throwaway_stack
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -65,24 +61,12 @@ def log_records(path: Path) -> list[dict]:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     # The same emulator and gateway services `make up` runs, on free ports, fresh state.
-    os.environ.update(
-        {
-            "PLAYGROUND_EMULATOR_PORT": str(free_port()),
-            "PLAYGROUND_API_PORT": str(free_port()),
-            "PLAYGROUND_STATE_DIR": tempfile.mkdtemp(prefix="bench-api-"),
-            "PLAYGROUND_TARGET": "local",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    settings = Settings()
-    os.environ.update(settings.aws_environment())
-    gateway = api_service(settings)
-    gateway_log = gateway.log_file
-    try:
-        stack.start(settings)
+    with throwaway_stack() as local:
+        local.activate()
+        settings = local.settings
         # Started before any version exists, so its health check warms no cache.
-        gateway.start(timeout=60)
-        api = gateway.url
+        api = local.start_api()
+        gateway_log = local.services[-1].log_file
         s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
         for seed in tqdm(range(VERSIONS), desc="registering versions", unit="version"):
             register_model(
@@ -185,9 +169,6 @@ def main() -> None:
         figure.tight_layout()
         figure.savefig(OUT / "api_latency.png", dpi=120)
         print(f"histogram: {OUT / 'api_latency.png'}")
-    finally:
-        gateway.stop()
-        stack.stop(settings)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,23 @@
 """Benchmark: the whole training pipeline, run locally on the offline sample.
 
-A fresh emulator (moto on a free port), the sample seeded into it, then one full local run of
-the pipeline definition with its defaults. Prints the wall time per step and in total, the
-runner's overhead against the same scripts run directly (the time inside each script is
-measured in the same run, so the ratio compares like with like), the test accuracy, and the
-fp32 and int8 model sizes; then a second run, which should come from the cache. Also draws
-the step times as a picture. Figures are printed, never asserted.
+A throwaway stack (`playground.throwaway`: the project's emulator on a free port), the sample
+seeded into it, then one full local run of the pipeline definition with its defaults. Prints the
+wall time per step and in total, the runner's overhead against the same scripts run directly
+(the time inside each script is measured in the same run, so the ratio compares like with like),
+the test accuracy, and the fp32 and int8 model sizes; then a second run, which should come from
+the cache. Also draws the step times as a picture. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
-from mlops_settings import Settings
-from playground.background import free_port
+from playground.throwaway import throwaway_stack
 
 TARGET_TOTAL_S = 70
 TARGET_OVERHEAD = 0.05
@@ -65,34 +60,24 @@ def draw(steps: list[tuple[str, float, float]], path: Path) -> None:
     plt.close(figure)
 
 
+OUT = Path("build/bench")
+
+
 def main() -> int:
-    # The in-process emulator would log every request; the figures are the output here.
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    state = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
-    os.environ.update({"PLAYGROUND_EMULATOR_PORT": str(port), "PLAYGROUND_STATE_DIR": str(state)})
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.update(Settings().aws_environment())
-    try:
-        return bench(state)
-    finally:
-        server.stop()
+    with throwaway_stack() as local:
+        local.activate()
+        return bench(local.settings.state_dir)
 
 
 def bench(state: Path) -> int:
     from mlops_settings import load_settings
     from pipelines.local_runner import SUCCEEDED, LocalRunner
     from pipelines.mnist import pipeline
-    from playground import data, stack
+    from playground import data
     from playground.commands.pipeline import git_commit
     from playground.definition_cache import load_definition
 
     settings = load_settings()
-    stack.bootstrap(settings)
-    # Includes the emulator's tracebacks for IAM probes the SDK makes and tolerates.
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     data.seed(settings, "sample")
 
     began = time.perf_counter()
@@ -141,7 +126,9 @@ def bench(state: Path) -> int:
         f"second run, unchanged inputs: {time.perf_counter() - began:.1f} s, "
         f"{again.status}, cached steps: {', '.join(cached) or 'none'}"
     )
-    picture = state / "pipeline_step_times.png"
+    # Next to the other benchmarks' pictures: the throwaway state folder goes away on exit.
+    OUT.mkdir(parents=True, exist_ok=True)
+    picture = OUT / "pipeline_step_times.png"
     draw(jobs, picture)
     print(f"picture: {picture}")
     return 0 if record.status == SUCCEEDED else 1

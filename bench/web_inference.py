@@ -1,8 +1,8 @@
 """The web app in headless chromium: time to first prediction, inference time, agreement, bytes.
 
-Starts its own emulator (moto server), registers the real trained model
-(tests/web/fixtures/model.onnx), starts the API gateway and the built site, then in Debian's
-chromium (web/e2e/bench.mjs):
+Starts a throwaway stack (`playground.throwaway`: the project's emulator), registers the real
+trained model (tests/fixtures/web/model.onnx: the file the pipeline ships, int8 QDQ by
+default), starts the API gateway and the built site, then in chromium (web/e2e/bench.mjs):
 
 - time from choosing a model to the model being ready (download, SHA-256, session), plus the
   first inference; the same from the browser's storage after an offline reload;
@@ -31,11 +31,8 @@ from types import ModuleType
 import matplotlib
 import numpy as np
 import onnxruntime as ort
-from moto.server import ThreadedMotoServer
 
-from mlops_settings import Settings
-from playground import stack
-from playground.background import free_port
+from playground.throwaway import throwaway_stack
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -45,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _load_webstack() -> ModuleType:
     # The stack helpers live with the web tests; `tests` is not an importable package here.
-    spec = importlib.util.spec_from_file_location("webstack", ROOT / "tests/web/webstack.py")
+    spec = importlib.util.spec_from_file_location("webstack", ROOT / "tests/support/webstack.py")
     if spec is None or spec.loader is None:
-        raise ImportError("cannot load tests/web/webstack.py")
+        raise ImportError("cannot load tests/support/webstack.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["webstack"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -61,24 +58,6 @@ OUT = Path("build/bench")
 RUNS = 200
 
 
-def start_emulator() -> tuple[ThreadedMotoServer, Settings]:
-    """A moto server on a free port with the buckets and model package group."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    os.environ.update(
-        {
-            "PLAYGROUND_EMULATOR_PORT": str(port),
-            "PLAYGROUND_STATE_DIR": tempfile.mkdtemp(prefix="web-bench-state-"),
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    settings = Settings()
-    os.environ.update(settings.aws_environment())
-    stack.bootstrap(settings)
-    return server, settings
-
-
 def shipped_bytes() -> dict[str, int]:
     """Bytes of JS and wasm in the built site, by kind."""
     sizes = {"js": 0, "wasm": 0, "other": 0}
@@ -89,8 +68,16 @@ def shipped_bytes() -> dict[str, int]:
     return sizes
 
 
+def model_kind(path: Path) -> str:
+    """ "int8 QDQ" when the graph quantizes (QuantizeLinear nodes), else "fp32"."""
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    return "int8 QDQ" if "QuantizeLinear" in ops else "fp32"
+
+
 def main() -> None:
-    webstack.require_tools()
+    chromium = webstack.require_tools()
     node = shutil.which("node")
     if node is None:
         raise SystemExit("node is not installed")
@@ -99,9 +86,9 @@ def main() -> None:
     tensors = images.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0
     reference = ort.InferenceSession(str(MODEL)).run(None, {"input": tensors})[0].argmax(axis=1)
 
-    server, settings = start_emulator()
-    try:
-        versions = webstack.register_versions(settings)
+    with throwaway_stack() as local:
+        local.activate()
+        versions = webstack.register_versions(local.settings)
         with tempfile.TemporaryDirectory() as tmp:
             heldout = Path(tmp) / "heldout.json"
             heldout.write_text(
@@ -115,27 +102,27 @@ def main() -> None:
                 )
             )
             print("starting the API and the site, then chromium ...", flush=True)
-            with webstack.serve(Path(tmp) / "logs") as (_, site_url):
-                result = subprocess.run(
-                    [node, "e2e/bench.mjs"],
-                    cwd=WEB,
-                    env={
-                        **os.environ,
-                        "SITE_URL": site_url,
-                        "GOOD_VERSION": str(versions.good),
-                        "HELDOUT": str(heldout),
-                        "RUNS": str(RUNS),
-                    },
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                    check=False,
-                )
+            local.start_api()
+            site_url = local.start_site()
+            result = subprocess.run(
+                [node, "e2e/bench.mjs"],
+                cwd=WEB,
+                env={
+                    **os.environ,
+                    "CHROMIUM_PATH": chromium,
+                    "SITE_URL": site_url,
+                    "GOOD_VERSION": str(versions.good),
+                    "HELDOUT": str(heldout),
+                    "RUNS": str(RUNS),
+                },
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
         if result.returncode != 0:
             raise SystemExit(f"browser benchmark failed:\n{result.stdout}\n{result.stderr}")
         figures = json.loads(result.stdout.strip().splitlines()[-1])
-    finally:
-        server.stop()
 
     browser = np.array(figures["argmax"])
     agreement = float((browser == reference).mean())
@@ -143,7 +130,10 @@ def main() -> None:
     sizes = shipped_bytes()
     first = figures["choose_to_ready_ms"] + figures["first_inference_ms"]
     stored = figures["stored_to_ready_ms"] + figures["stored_first_inference_ms"]
-    print(f"model: {MODEL.stat().st_size:,} bytes (sha256 {versions.good_sha256[:12]})")
+    print(
+        f"model: {model_kind(MODEL)}, {MODEL.stat().st_size:,} bytes"
+        f" (sha256 {versions.good_sha256[:12]})"
+    )
     print(
         f"choose -> first prediction (download, verify, session, inference): {first:.0f} ms"
         f"  [ready {figures['choose_to_ready_ms']:.0f} ms + inference"
@@ -162,6 +152,11 @@ def main() -> None:
         f"argmax agreement with Python onnxruntime on {len(browser)} held-out digits:"
         f" {agreement:.2%} ({int((browser != reference).sum())} differ)   target 100%"
     )
+    for index in np.nonzero(browser != reference)[0]:
+        print(
+            f"  digit #{index} (a {labels[index]}): browser {browser[index]},"
+            f" onnxruntime {reference[index]}"
+        )
     print(f"accuracy of the browser on those digits: {(browser == labels).mean():.2%}")
     print(
         f"shipped: JS {sizes['js']:,} bytes, wasm {sizes['wasm']:,} bytes,"

@@ -42,16 +42,19 @@ infra-lint: tf-lint iam-lint workflows-lint
 ## terraform fmt -check, terraform validate and checkov on terraform/.
 tf-lint: tf-fmt tf-validate tf-checkov
 
+## terraform fmt -check on terraform/.
 tf-fmt:
-	@command -v terraform >/dev/null || { echo "terraform is not installed (see docs/aws.md)"; exit 1; }
+	@+$(PREREQUISITES) $@ terraform
 	terraform fmt -check -recursive -diff terraform
 
+## terraform validate (initialised in build/terraform-lint, never in terraform/).
 tf-validate:
-	@command -v terraform >/dev/null || { echo "terraform is not installed (see docs/aws.md)"; exit 1; }
+	@+$(PREREQUISITES) $@ terraform
 	@mkdir -p $(TF_LINT_DATA_DIR)
 	TF_DATA_DIR=$(TF_LINT_DATA_DIR) $(TF_INIT) >/dev/null
 	TF_DATA_DIR=$(TF_LINT_DATA_DIR) terraform -chdir=terraform validate -no-color
 
+## checkov on terraform/ (pinned version, through uv tool run).
 tf-checkov:
 	$(CHECKOV) --directory terraform --framework terraform --compact --quiet --skip-download
 
@@ -71,7 +74,8 @@ workflows-lint:
 
 ## Apply terraform/ to an emulator, check it through boto3, destroy it (part of `make test`).
 tf-test:
-	$(UV) run pytest tests/terraform
+	@+$(PREREQUISITES) tf-test python uv terraform
+	$(UV) run pytest tests/e2e/terraform
 
 # --- Deploying to AWS (docs/aws.md; the workflows run the same targets) ---------------------
 

@@ -1,9 +1,14 @@
 # The web app (web/): Vite + React + TypeScript + onnxruntime-web. Included by the root Makefile.
-# npm ci installs exactly package-lock.json; the browser is Debian's chromium (never downloaded).
+# npm ci installs exactly package-lock.json; the browser is the machine's chromium (never
+# downloaded): CHROMIUM_PATH, else the first of chromium, chromium-browser, google-chrome on PATH.
 
 WEB := web
-CHROMIUM_PATH ?= /usr/bin/chromium
+ifeq ($(origin CHROMIUM_PATH),undefined)
+CHROMIUM_PATH := $(firstword $(foreach name,chromium chromium-browser google-chrome google-chrome-stable,$(shell command -v $(name) 2>/dev/null)))
+endif
+ifneq ($(CHROMIUM_PATH),)
 export CHROMIUM_PATH
+endif
 
 SETUP_TARGETS += web-build
 TEST_TARGETS += web-test
@@ -31,8 +36,10 @@ web-lint: web-install
 	cd $(WEB) && npm run lint
 
 ## The browser end-to-end test alone (chromium against emulator + API + site).
-web-e2e: web-build
-	$(UV) run pytest tests/web/test_e2e.py
+web-e2e:
+	@+$(PREREQUISITES) web-e2e python uv node chromium
+	@$(MAKE) web-build
+	$(UV) run pytest tests/e2e/web/test_e2e.py
 
 ## Vite dev server (set VITE_API_URL, e.g. to a running `playground serve api`).
 web-dev: web-install
@@ -46,6 +53,6 @@ web-api-types: web-install
 web-fixture:
 	$(UV) run python -m pipelines.mnist.export_preprocessing_fixture
 
-## Retrain the model the web e2e test and benchmark serve (tests/web/fixtures/).
+## Retrain the model the web e2e test and benchmark serve (tests/fixtures/web/).
 web-model:
-	$(UV) run python tests/web/fixtures/make_model.py
+	$(UV) run python tests/fixtures/web/make_model.py

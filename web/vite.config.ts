@@ -1,69 +1,89 @@
 /// <reference types="vitest/config" />
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { VitePWA } from 'vite-plugin-pwa';
 
 // onnxruntime-web's wasm binary is served by the site itself (never a CDN) so that the app
-// works offline; the app points ort.env.wasm.wasmPaths at ./ort/.
-const ORT_DIST = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-web')), '');
+// works offline. Its two files keep the names the runtime asks for, so they go in a folder
+// named by their content: a deploy with another runtime never mixes its files with a cached
+// copy of the old ones, and the folder can be cached forever like the other hashed assets.
+const ORT_DIST = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 const ORT_FILES = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
+const ORT_DIR = `assets/ort-${ORT_FILES.reduce(
+  (hash, name) => hash.update(readFileSync(join(ORT_DIST, name))),
+  createHash('sha256'),
+)
+  .digest('hex')
+  .slice(0, 12)}/`;
+
+// What the footer shows and the service worker answers, so a page can tell that a newer
+// site has taken over: SITE_BUILD when the deploy names one, else the commit.
+function siteBuild(): string {
+  if (process.env.SITE_BUILD) return process.env.SITE_BUILD;
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'local';
+  }
+}
 
 function serveOrtWasm(): Plugin {
   return {
     name: 'serve-ort-wasm',
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
-        const name = req.url?.split('?')[0]?.replace(/^.*\/ort\//, '');
-        if (!req.url?.includes('/ort/') || name === undefined || !ORT_FILES.includes(name)) {
+        const path = req.url?.split('?')[0] ?? '';
+        const name = path.slice(path.lastIndexOf('/') + 1);
+        if (!path.includes(`/${ORT_DIR}`) || !ORT_FILES.includes(name)) {
           next();
           return;
         }
-        res.setHeader(
-          'Content-Type',
-          name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript',
-        );
+        res.setHeader('Content-Type', name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
         createReadStream(join(ORT_DIST, name)).pipe(res);
       });
     },
     generateBundle() {
       for (const name of ORT_FILES) {
-        this.emitFile({ type: 'asset', fileName: `ort/${name}`, source: readFileSync(join(ORT_DIST, name)) });
+        this.emitFile({ type: 'asset', fileName: `${ORT_DIR}${name}`, source: readFileSync(join(ORT_DIST, name)) });
       }
     },
   };
 }
 
-// The service worker precaches every file of this build, so the app opens offline.
-function serviceWorker(): Plugin {
-  return {
-    name: 'service-worker',
-    apply: 'build',
-    generateBundle(_options, bundle) {
-      const files = Object.keys(bundle).filter((name) => !name.endsWith('.map')).sort();
-      const id = createHash('sha256');
-      for (const name of files) {
-        const file = bundle[name];
-        id.update(name);
-        if (file?.type === 'chunk') id.update(file.code);
-      }
-      const template = readFileSync(new URL('./sw/service-worker.js', import.meta.url), 'utf8');
-      if (!template.includes('__BUILD_ID__') || !template.includes('[/* __PRECACHE__ */]')) {
-        throw new Error('sw/service-worker.js lost its __BUILD_ID__ or __PRECACHE__ placeholder');
-      }
-      const source = template
-        .replace('__BUILD_ID__', id.digest('hex').slice(0, 16))
-        .replace('[/* __PRECACHE__ */]', JSON.stringify(files.map((name) => `./${name}`)));
-      this.emitFile({ type: 'asset', fileName: 'sw.js', source });
-    },
-  };
-}
+const define = {
+  __ORT_DIR__: JSON.stringify(ORT_DIR),
+  __SITE_BUILD__: JSON.stringify(siteBuild()),
+};
 
 export default defineConfig({
   base: './',
-  plugins: [react(), serveOrtWasm(), serviceWorker()],
+  define,
+  plugins: [
+    react(),
+    serveOrtWasm(),
+    // The service worker (sw/sw.ts) is Workbox: the build lists every file with its revision,
+    // and a changed file is fetched again on the next visit, the rest stay cached.
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'sw',
+      filename: 'sw.ts',
+      injectRegister: false,
+      manifest: false,
+      injectManifest: {
+        globPatterns: ['**/*.{html,js,mjs,css,svg,wasm}'],
+        // The runtime's wasm is about 12 MB.
+        maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
+        // Hashed names need no revision of their own.
+        dontCacheBustURLsMatching: /^assets\//,
+        buildPlugins: { vite: [{ name: 'sw-define', config: () => ({ define }) }] },
+      },
+    }),
+  ],
   // The wasm-only build that loads its glue (.mjs) and binary (.wasm) from wasmPaths at run
   // time, rather than the bundle that makes Vite emit a second, hashed copy of the 14 MB wasm.
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },

@@ -3,10 +3,12 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export function launch() {
+/** Launch chromium headless; `extraArgs` are more command-line switches. */
+export function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
+      ...extraArgs,
       '--headless',
       '--no-sandbox',
       '--disable-gpu',
@@ -72,5 +74,96 @@ export async function drawAndRead(page, strokes) {
   return {
     digit: (await page.getByTestId('prediction').textContent())?.trim(),
     milliseconds: Number.parseFloat((await page.getByTestId('inference-time').textContent()) ?? 'NaN'),
+  };
+}
+
+/** The canvas box in page pixels and the scale from pad pixels (280x280) to page pixels. */
+async function padBox(page) {
+  const box = await page.getByTestId('drawing').boundingBox();
+  if (box === null) throw new Error('the drawing canvas is not visible');
+  return { ...box, sx: box.width / 280, sy: box.height / 280 };
+}
+
+/**
+ * Touch contacts through the DevTools protocol (Input.dispatchTouchEvent), as a tablet sends
+ * them: `frames` is a list of moments, each the list of contacts down at that moment
+ * ({id, x, y, radius} in pad pixels; radius in CSS px, so PointerEvent width = 2 * radius).
+ * A contact missing from the next moment has lifted.
+ */
+export async function touch(page, frames) {
+  const cdp = await page.context().newCDPSession(page);
+  const box = await padBox(page);
+  const point = (c) => ({
+    x: box.x + c.x * box.sx,
+    y: box.y + c.y * box.sy,
+    radiusX: c.radius ?? 6,
+    radiusY: c.radius ?? 6,
+    force: 1,
+    id: c.id,
+  });
+  let down = new Map();
+  const send = (type, touchPoints) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints });
+  for (const contacts of frames) {
+    const now = new Map(contacts.map((c) => [c.id, point(c)]));
+    // Chromium lifts exactly the contacts a touchEnd names.
+    const lifted = [...down.values()].filter((p) => !now.has(p.id));
+    if (lifted.length > 0) await send('touchEnd', lifted);
+    const added = [...now.keys()].some((id) => !down.has(id));
+    if (now.size > 0) await send(added ? 'touchStart' : 'touchMove', [...now.values()]);
+    down = now;
+  }
+  if (down.size > 0) await send('touchEnd', [...down.values()]);
+  await cdp.detach();
+}
+
+/** A straight contact path from (x0, y0) to (x1, y1) in `steps` moments, for touch(). */
+export function path(id, [x0, y0], [x1, y1], steps = 12, radius = 6) {
+  return Array.from({ length: steps + 1 }, (_, k) => ({
+    id,
+    x: x0 + ((x1 - x0) * k) / steps,
+    y: y0 + ((y1 - y0) * k) / steps,
+    radius,
+  }));
+}
+
+/** How many lit pixels the drawing pad has inside a square of `half` pad pixels around (x, y). */
+export async function inkNear(page, x, y, half = 12) {
+  return page.getByTestId('drawing').evaluate(
+    (canvas, [cx, cy, h]) => {
+      const data = canvas.getContext('2d').getImageData(Math.max(0, cx - h), Math.max(0, cy - h), 2 * h, 2 * h).data;
+      let lit = 0;
+      for (let k = 0; k < data.length; k += 4) if (data[k] > 0) lit++;
+      return lit;
+    },
+    [Math.round(x), Math.round(y), half],
+  );
+}
+
+/**
+ * A pen and touch contacts on the pad, through the DevTools protocol, for interleaving them as
+ * a hand holding a pen does. Coordinates in pad pixels. Call close() when done.
+ */
+export async function penAndTouch(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const box = await padBox(page);
+  const at = (x, y) => ({ x: box.x + x * box.sx, y: box.y + y * box.sy });
+  const contact = ({ id, x, y, radius = 6 }) => ({ ...at(x, y), radiusX: radius, radiusY: radius, force: 1, id });
+  const pen = (type, x, y) =>
+    cdp.send('Input.dispatchMouseEvent', {
+      type,
+      ...at(x, y),
+      button: 'left',
+      buttons: type === 'mouseReleased' ? 0 : 1,
+      clickCount: 1,
+      pointerType: 'pen',
+      force: 0.5,
+    });
+  return {
+    penDown: (x, y) => pen('mousePressed', x, y),
+    penMove: (x, y) => pen('mouseMoved', x, y),
+    penUp: (x, y) => pen('mouseReleased', x, y),
+    /** type: touchStart (a new contact among `contacts`), touchMove, or touchEnd (the contacts lifted). */
+    touch: (type, contacts) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: contacts.map(contact) }),
+    close: () => cdp.detach(),
   };
 }

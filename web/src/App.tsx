@@ -1,14 +1,26 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ModelApi, type ModelVersion } from './api/client';
-import { verifySha256 } from './checksum';
+import { checkStanding, newerApproved, replacementFor } from './approval';
+import { ChecksumMismatchError, verifySha256 } from './checksum';
 import { loadConfig } from './config';
 import { checkListedSpec, ModelContractError } from './contract';
 import { downloadWithProgress } from './download';
-import { ModelStore, StorageError, toStoredModel, type StoredModel } from './modelStore';
+import {
+  ModelStore,
+  requestPersistence,
+  StorageError,
+  storageUsage,
+  toStoredModel,
+  type StorageUsage,
+  type StoredModel,
+} from './modelStore';
 import { grayFromImageData, preprocess } from './preprocessing';
-import { ModelSession, warmUpRuntime, type Prediction } from './runtime';
+import { ModelSession, startRuntime, type Prediction } from './runtime';
+import { registerServiceWorker } from './siteUpdates';
 import { DrawingPad } from './components/DrawingPad';
 import { ModelsPanel, type Busy, type Listing } from './components/ModelsPanel';
+import { Notices, type Withdrawn } from './components/Notices';
+import { recallInUse, rememberInUse } from './inUse';
 import { PredictionView } from './components/PredictionView';
 
 const store = new ModelStore();
@@ -17,6 +29,8 @@ interface Active {
   readonly sha256: string;
   readonly version: number;
   readonly session: ModelSession;
+  /** Chosen by the person although withdrawn (after the confirm step). */
+  readonly knowingly: boolean;
 }
 
 /** Timings and a batch classifier for the benchmark and the end-to-end test. */
@@ -46,13 +60,26 @@ export function App() {
   const [active, setActive] = useState<Active | null>(null);
   const [busy, setBusy] = useState<Busy | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [runtimeError, setRuntimeError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [withdrawn, setWithdrawn] = useState<Withdrawn | null>(null);
+  const [siteUpdate, setSiteUpdate] = useState<string | null>(null);
+  const [storage, setStorage] = useState<StorageUsage | null>(null);
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [input, setInput] = useState<Float32Array | null>(null);
   const [online, setOnline] = useState(navigator.onLine);
+  // Listed versions this page refused (checksum or contract): never announced as an upgrade.
+  const [refused, setRefused] = useState<ReadonlySet<string>>(new Set());
+  const refusedRef = useRef(refused);
+  useEffect(() => {
+    refusedRef.current = refused;
+  }, [refused]);
   const activeRef = useRef<Active | null>(null);
   // One inference at a time: strokes can end faster than a run completes.
   const queue = useRef<Promise<unknown>>(Promise.resolve());
+  // Resuming the last model and reviewing stored models against the API, one at a time, so
+  // a withdrawal found by the review is never undone by a resume that was still loading.
+  const lifecycle = useRef<Promise<unknown>>(Promise.resolve());
   const automation = useRef<Automation>({
     warmedAt: null,
     chosenAt: null,
@@ -68,37 +95,184 @@ export function App() {
     },
   });
 
-  useEffect(() => {
-    window.__digitRecogniser = automation.current;
-    void warmUpRuntime().then(() => {
-      automation.current.warmedAt = performance.now();
-    });
+  const serially = useCallback((step: () => Promise<void>) => {
+    const next = lifecycle.current.then(step);
+    lifecycle.current = next.catch(() => undefined);
+    return next;
   }, []);
 
-  const refreshStored = useCallback(async () => {
+  const refreshStorage = useCallback(async () => {
+    setStorage(await storageUsage().catch(() => null));
+  }, []);
+
+  const refreshStored = useCallback(async (): Promise<StoredModel[]> => {
     try {
-      setStored(await store.list());
+      const list = await store.list();
+      setStored(list);
+      return list;
     } catch (e) {
       setError(message(e));
+      return [];
+    } finally {
+      void refreshStorage();
     }
+  }, [refreshStorage]);
+
+  const release = useCallback(() => {
+    const current = activeRef.current;
+    if (current === null) return;
+    activeRef.current = null;
+    setActive(null);
+    setPrediction(null);
+    void current.session.release();
   }, []);
 
-  const refreshListing = useCallback(async (client: ModelApi | null) => {
-    if (client === null) {
-      setListing({ status: 'unconfigured' });
-      return;
-    }
-    setListing({ status: 'loading' });
-    try {
-      setListing({ status: 'ok', models: await client.listModels() });
-    } catch (e) {
-      setListing({ status: 'error', message: message(e) });
-    }
+  const activate = useCallback(async (sha256: string, version: number, bytes: Uint8Array, knowingly: boolean) => {
+    setBusy({ sha256, phase: 'loading', progress: null });
+    const session = await ModelSession.create(bytes);
+    const previous = activeRef.current;
+    const next = { sha256, version, session, knowingly };
+    activeRef.current = next;
+    setActive(next);
+    setPrediction(null);
+    rememberInUse({ sha256, knowingly });
+    automation.current.readyAt = performance.now();
+    if (previous !== null) void previous.session.release();
+  }, []);
+
+  const begin = useCallback((sha256: string) => {
+    setError(null);
+    setNotice(null);
+    automation.current.chosenAt = performance.now();
+    automation.current.readyAt = null;
+    automation.current.firstPredictionAt = null;
+    setBusy({ sha256, phase: 'loading', progress: null });
+  }, []);
+
+  /** Use a stored model; a withdrawn one only when the person chose it knowingly. */
+  const openStored = useCallback(
+    async (model: StoredModel, knowingly: boolean): Promise<boolean> => {
+      if (model.withdrawn !== undefined && !knowingly) return false;
+      begin(model.sha256);
+      try {
+        const bytes = await store.bytes(model.sha256);
+        if (bytes === null) throw new StorageError('unavailable', 'the stored file is missing');
+        setBusy({ sha256: model.sha256, phase: 'verifying', progress: null });
+        await verifySha256(bytes, model.sha256);
+        await activate(model.sha256, model.version, bytes, knowingly);
+        if (model.withdrawn === undefined) setWithdrawn(null);
+        return true;
+      } catch (e) {
+        setError(message(e));
+        return false;
+      } finally {
+        setBusy(null);
+      }
+    },
+    [activate, begin],
+  );
+
+  /**
+   * The model in use was withdrawn (or the one used last time was): switch to the newest
+   * approved version stored here, else stop and offer the newest approved one to download.
+   */
+  const replaceWithdrawn = useCallback(
+    async (gone: StoredModel, list: readonly StoredModel[], approved: readonly ModelVersion[]) => {
+      if (activeRef.current?.sha256 === gone.sha256) release();
+      const offerable = approved.filter((m) => !refusedRef.current.has(m.sha256) && checkListedSpec(m.input_spec).length === 0);
+      const { use, offer } = replacementFor(gone, list, offerable);
+      const switched = use !== null && (await openStored(use, false));
+      setWithdrawn({
+        version: gone.version,
+        reason: gone.withdrawn?.reason ?? null,
+        switchedTo: switched ? use.version : null,
+        offer,
+      });
+    },
+    [openStored, release],
+  );
+
+  /** Ask the API about every stored model; mark the withdrawn ones and stop using them. */
+  const review = useCallback(
+    (client: ModelApi, approved: readonly ModelVersion[]) =>
+      serially(async () => {
+        for (const model of await store.list().catch(() => [])) {
+          const standing = await checkStanding(model, approved, (v) => client.getModel(v));
+          if (standing.kind === 'withdrawn' && model.withdrawn?.reason !== standing.reason) {
+            await store.setWithdrawn(model.sha256, { noticed_at: new Date().toISOString(), reason: standing.reason });
+          } else if (standing.kind === 'approved' && model.withdrawn !== undefined) {
+            await store.setWithdrawn(model.sha256, null);
+          }
+        }
+        const list = await refreshStored();
+        const current = activeRef.current;
+        const mine = list.find((m) => m.sha256 === current?.sha256);
+        if (current !== null && !current.knowingly && mine?.withdrawn !== undefined) {
+          await replaceWithdrawn(mine, list, approved);
+        }
+      }),
+    [refreshStored, replaceWithdrawn, serially],
+  );
+
+  const refreshListing = useCallback(
+    async (client: ModelApi | null) => {
+      if (client === null) {
+        setListing({ status: 'unconfigured' });
+        return;
+      }
+      if (!navigator.onLine) {
+        setListing({ status: 'offline' });
+        return;
+      }
+      setListing({ status: 'loading' });
+      let models: ModelVersion[];
+      try {
+        models = await client.listModels();
+      } catch (e) {
+        setListing({ status: 'error', message: message(e) });
+        return;
+      }
+      setListing({ status: 'ok', models });
+      await review(client, models);
+    },
+    [review],
+  );
+
+  /** Open the model used last time, or the newest usable one if that was withdrawn since. */
+  const resume = useCallback(
+    () =>
+      serially(async () => {
+        const remembered = recallInUse();
+        if (remembered === null || activeRef.current !== null) return;
+        const list = await store.list().catch(() => []);
+        const model = list.find((m) => m.sha256 === remembered.sha256);
+        if (model === undefined) return;
+        if (model.withdrawn !== undefined && !remembered.knowingly) {
+          await replaceWithdrawn(model, list, []);
+          return;
+        }
+        await openStored(model, remembered.knowingly);
+      }),
+    [openStored, replaceWithdrawn, serially],
+  );
+
+  useEffect(() => {
+    window.__digitRecogniser = automation.current;
+    startRuntime().then(
+      () => {
+        automation.current.warmedAt = performance.now();
+      },
+      (e: unknown) => {
+        setRuntimeError(message(e));
+      },
+    );
+    if (import.meta.env.PROD) registerServiceWorker(setSiteUpdate);
   }, []);
 
   useEffect(() => {
     void (async () => {
       await refreshStored();
+      void resume();
       try {
         const config = await loadConfig();
         const client = config.apiUrl === null ? null : new ModelApi(config.apiUrl);
@@ -108,7 +282,7 @@ export function App() {
         setListing({ status: 'error', message: message(e) });
       }
     })();
-  }, [refreshStored, refreshListing]);
+  }, [refreshStored, refreshListing, resume]);
 
   useEffect(() => {
     const up = () => {
@@ -126,52 +300,19 @@ export function App() {
     };
   }, [api, refreshListing]);
 
-  const activate = async (sha256: string, version: number, bytes: Uint8Array) => {
-    setBusy({ sha256, phase: 'loading', progress: null });
-    const session = await ModelSession.create(bytes);
-    const previous = activeRef.current;
-    const next = { sha256, version, session };
-    activeRef.current = next;
-    setActive(next);
-    setPrediction(null);
-    automation.current.readyAt = performance.now();
-    if (previous !== null) void previous.session.release();
-  };
-
-  const begin = (sha256: string) => {
-    setError(null);
-    setNotice(null);
-    automation.current.chosenAt = performance.now();
-    automation.current.readyAt = null;
-    automation.current.firstPredictionAt = null;
-    setBusy({ sha256, phase: 'loading', progress: null });
-  };
-
-  const openStored = async (model: StoredModel) => {
-    begin(model.sha256);
-    try {
-      const bytes = await store.bytes(model.sha256);
-      if (bytes === null) throw new StorageError('unavailable', 'the stored file is missing');
-      setBusy({ sha256: model.sha256, phase: 'verifying', progress: null });
-      await verifySha256(bytes, model.sha256);
-      await activate(model.sha256, model.version, bytes);
-    } catch (e) {
-      setError(message(e));
-    } finally {
-      setBusy(null);
-    }
-  };
-
   const choose = async (listed: ModelVersion) => {
+    // Listed means approved: a stored copy is used even if it was marked withdrawn before.
     const kept = stored.find((m) => m.sha256 === listed.sha256);
     if (kept !== undefined) {
-      await openStored(kept);
+      await openStored(kept, true);
       return;
     }
     begin(listed.sha256);
     try {
       const problems = checkListedSpec(listed.input_spec);
       if (problems.length > 0) throw new ModelContractError(problems);
+      // No download that could not be run: a runtime that cannot start says so first.
+      await startRuntime();
       // The presigned URL is short-lived: ask for a fresh one if the list is old.
       const model =
         Date.parse(listed.download_url_expires_at) - Date.now() < 10_000 && api !== null
@@ -182,14 +323,20 @@ export function App() {
       });
       setBusy({ sha256: model.sha256, phase: 'verifying', progress: null });
       await verifySha256(bytes, model.sha256);
-      await activate(model.sha256, model.version, bytes);
+      await activate(model.sha256, model.version, bytes, false);
+      setWithdrawn(null);
       try {
         await store.put(toStoredModel(model), bytes);
+        // Ask once there is something worth keeping; the answer shows in the storage line.
+        await requestPersistence();
         await refreshStored();
       } catch (e) {
         setNotice(`The model is in use but will not work offline: ${message(e)}`);
       }
     } catch (e) {
+      if (e instanceof ModelContractError || e instanceof ChecksumMismatchError) {
+        setRefused((before) => new Set(before).add(listed.sha256));
+      }
       setError(message(e));
     } finally {
       setBusy(null);
@@ -200,11 +347,8 @@ export function App() {
     setError(null);
     try {
       if (activeRef.current?.sha256 === model.sha256) {
-        const current = activeRef.current;
-        activeRef.current = null;
-        setActive(null);
-        setPrediction(null);
-        void current.session.release();
+        release();
+        rememberInUse(null);
       }
       await store.remove(model.sha256);
       await refreshStored();
@@ -235,6 +379,14 @@ export function App() {
     queue.current = run;
   };
 
+  // Only versions this app can run, and did not refuse, are worth announcing.
+  const approved =
+    listing.status === 'ok'
+      ? listing.models.filter((m) => !refused.has(m.sha256) && checkListedSpec(m.input_spec).length === 0)
+      : [];
+  const newer = active === null ? null : newerApproved(approved, active.version);
+  const newerStored = newer === null ? undefined : stored.find((m) => m.sha256 === newer.sha256);
+
   return (
     <div className="app">
       <header className="top">
@@ -243,27 +395,31 @@ export function App() {
           {online ? 'online' : 'offline'}
         </span>
         <span className="status" data-testid="active-model">
-          {active === null ? 'no model in use' : `model v${active.version}`}
+          {active === null ? 'no model in use' : `model v${active.version}${active.knowingly ? ' (withdrawn)' : ''}`}
         </span>
       </header>
-      {error !== null && (
-        <p className="error" role="alert" data-testid="error">
-          {error}
-        </p>
-      )}
-      {notice !== null && (
-        <p className="warning" role="status">
-          {notice}
-        </p>
-      )}
+      <Notices
+        siteUpdate={siteUpdate}
+        runtimeError={runtimeError}
+        error={error}
+        notice={notice}
+        withdrawn={withdrawn}
+        newer={newer === null || active === null ? null : { version: newer.version, inUse: active.version, stored: newerStored !== undefined }}
+        busy={busy !== null}
+        onDownload={(m) => void choose(m)}
+        onUseNewer={() => {
+          if (newer !== null) void choose(newer);
+        }}
+      />
       <main>
         <ModelsPanel
           listing={listing}
           stored={stored}
           activeSha={active?.sha256 ?? null}
           busy={busy}
+          storage={storage}
           onChoose={(m) => void choose(m)}
-          onUseStored={(m) => void openStored(m)}
+          onUseStored={(m, knowingly) => void openStored(m, knowingly)}
           onRemove={(m) => void remove(m)}
           onRefresh={() => void refreshListing(api)}
         />
@@ -279,6 +435,9 @@ export function App() {
           <PredictionView prediction={prediction} input={input} />
         </section>
       </main>
+      <footer className="muted" data-testid="site-build">
+        site build {__SITE_BUILD__}
+      </footer>
     </div>
   );
 }

@@ -10,12 +10,3 @@ createRoot(root).render(
     <App />
   </StrictMode>,
 );
-
-// Keeps the site itself available offline (models are kept in IndexedDB by the app).
-if (import.meta.env.PROD && 'serviceWorker' in navigator) {
-  window.addEventListener('load', () => {
-    navigator.serviceWorker.register('./sw.js').catch((error: unknown) => {
-      console.warn('offline support unavailable:', error);
-    });
-  });
-}

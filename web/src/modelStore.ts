@@ -14,6 +14,16 @@ export interface StoredModel {
   readonly quantized: boolean;
   readonly input_spec: InputSpec;
   readonly stored_at: string;
+  /** Set when the API no longer approves this version (see approval.ts); absent otherwise. */
+  readonly withdrawn?: Withdrawal;
+}
+
+/** A stored version the model service no longer serves. */
+export interface Withdrawal {
+  /** When this browser found out (ISO 8601). */
+  readonly noticed_at: string;
+  /** Why, when the service gave a reason. */
+  readonly reason: string | null;
 }
 
 export type StorageProblem = 'full' | 'denied' | 'unavailable';
@@ -157,6 +167,25 @@ export class ModelStore {
     await done(tx);
   }
 
+  /** Mark a stored model withdrawn (or approved again with null); false when it is not stored. */
+  async setWithdrawn(sha256: string, withdrawn: Withdrawal | null): Promise<boolean> {
+    const db = await this.open();
+    const tx = db.transaction(META, 'readwrite');
+    const meta = tx.objectStore(META);
+    let found = false;
+    // Read and write in the read's callback: the transaction must not go idle in between.
+    const read = meta.get(sha256) as IDBRequest<StoredModel | undefined>;
+    read.onsuccess = () => {
+      const current = read.result;
+      if (current === undefined) return;
+      found = true;
+      const { withdrawn: _previous, ...rest } = current;
+      meta.put(withdrawn === null ? rest : { ...rest, withdrawn });
+    };
+    await done(tx);
+    return found;
+  }
+
   async remove(sha256: string): Promise<void> {
     const db = await this.open();
     const tx = db.transaction([META, BYTES], 'readwrite');
@@ -176,6 +205,35 @@ export class ModelStore {
         `${formatBytes(needed)} needed, ${formatBytes(Math.max(0, quota - usage))} free`,
       );
     }
+  }
+}
+
+/** How much this site keeps in the browser, and whether the browser may evict it. */
+export interface StorageUsage {
+  readonly bytes: number;
+  readonly persisted: boolean;
+}
+
+/** The Storage API's view of this site's storage (the app's files and the models), if any. */
+export async function storageUsage(): Promise<StorageUsage | null> {
+  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  if (storage === undefined || typeof storage.estimate !== 'function') return null;
+  const { usage } = await storage.estimate();
+  const persisted = typeof storage.persisted === 'function' ? await storage.persisted() : false;
+  return usage === undefined ? null : { bytes: usage, persisted };
+}
+
+/**
+ * Ask the browser not to clear this site's storage under pressure (the stored models and the
+ * offline app). The browser decides; the answer is whether it agreed.
+ */
+export async function requestPersistence(): Promise<boolean> {
+  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  if (storage === undefined || typeof storage.persist !== 'function') return false;
+  try {
+    return (await storage.persisted()) || (await storage.persist());
+  } catch {
+    return false;
   }
 }
 

@@ -1,33 +1,50 @@
 /**
- * onnxruntime-web, wasm backend only, with its wasm served by this site (./ort/), one
+ * onnxruntime-web, wasm backend only, with its wasm served by this site (__ORT_DIR__), one
  * thread (no cross-origin isolation needed; the model is small).
+ *
+ * Two kinds of failure are kept apart, because they ask different things of the person: the
+ * runtime not starting (RuntimeUnavailableError: a missing or wrong wasm file, WebAssembly
+ * switched off) is never blamed on a model, and a model that the running runtime refuses is
+ * a ModelContractError that says what the app expected.
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { checkModelGraph, INPUT_NAME, ModelContractError, OUTPUT_NAME } from './contract';
+import { diagnoseRuntime, RuntimeUnavailableError } from './runtimeCheck';
 
-ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
+const ORT_BASE = new URL(__ORT_DIR__, document.baseURI).href;
+/** The files the runtime loads: its JavaScript glue, then the WebAssembly binary. */
+export const RUNTIME_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'].map(
+  (name) => new URL(name, ORT_BASE).href,
+);
+ort.env.wasm.wasmPaths = ORT_BASE;
 ort.env.wasm.numThreads = 1;
 
 // A 70-byte ONNX model (one Identity node, opset 17), made with onnx.helper. Loading it starts
 // the wasm runtime (fetch + compile, most of the first model's start-up) while the person is
-// still looking at the list, so choosing a model is quicker.
+// still looking at the list, so choosing a model is quicker; and a runtime that cannot start
+// is found out before any model is involved.
 const WARMUP_MODEL =
   'CAg6PAoQCgF4EgF5IghJZGVudGl0eRIGd2FybXVwWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQEQ==';
 
-let warm: Promise<void> | null = null;
+let started: Promise<void> | null = null;
 
-/** Start the wasm runtime ahead of the first model; safe to call more than once. */
-export function warmUpRuntime(): Promise<void> {
-  warm ??= (async () => {
+/**
+ * Start the wasm runtime; safe to call more than once. Rejects with RuntimeUnavailableError
+ * saying what failed. A failure is kept: onnxruntime-web does not retry its start-up within
+ * one page, so the page must be reloaded once the cause is fixed.
+ */
+export function startRuntime(): Promise<void> {
+  started ??= (async () => {
+    if (typeof WebAssembly !== 'object') throw new RuntimeUnavailableError('WebAssembly is disabled in this browser');
     const bytes = Uint8Array.from(atob(WARMUP_MODEL), (c) => c.charCodeAt(0));
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
-    await session.release();
-  })().catch((error: unknown) => {
-    // Not fatal: the first real model will start the runtime and report any problem itself.
-    console.warn('runtime warm-up failed:', error);
-    warm = null;
-  });
-  return warm;
+    try {
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      await session.release();
+    } catch (error) {
+      throw await diagnoseRuntime(error, RUNTIME_FILES);
+    }
+  })();
+  return started;
 }
 
 export interface Prediction {
@@ -55,10 +72,13 @@ function argmax(values: ArrayLike<number>, from = 0, count = values.length): num
 export class ModelSession {
   private constructor(private readonly session: ort.InferenceSession) {}
 
-  /** Load a model from its bytes and refuse it (ModelContractError) unless it fits the contract. */
+  /**
+   * Load a model from its bytes and refuse it (ModelContractError) unless it fits the
+   * contract; RuntimeUnavailableError when the runtime itself cannot start.
+   */
   static async create(bytes: Uint8Array): Promise<ModelSession> {
     let session: ort.InferenceSession;
-    await warmUpRuntime();
+    await startRuntime();
     try {
       session = await ort.InferenceSession.create(bytes, {
         executionProviders: ['wasm'],

@@ -89,7 +89,13 @@ describe('API client against contracts/openapi.yaml', () => {
     expect((await api.getModel(2)).version).toBe(2);
     const missing = api.getModel(9);
     await expect(missing).rejects.toBeInstanceOf(ApiError);
-    await expect(missing).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    await expect(missing).rejects.toMatchObject({ status: 404, code: 'not_found', reason: null });
+  });
+
+  it('carries the reason a version was withdrawn when the 404 gives one', async () => {
+    const body = { error: { code: 'not_found', message: 'model version 3 is not an approved version', reason: 'reads 7 as 1' } };
+    const api = new ModelApi('http://api.test', server({ '/models/3': json(404, body) }));
+    await expect(api.getModel(3)).rejects.toMatchObject({ status: 404, reason: 'reads 7 as 1' });
   });
 
   it('turns a 503 into a message for a person', async () => {

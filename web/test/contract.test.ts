@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkListedSpec, checkModelGraph, ModelContractError, type ValueInfo } from '../src/contract';
+import { SPEC_VERSION } from '../src/preprocessing';
 
 const input = (over: Partial<ValueInfo> = {}): ValueInfo => ({
   name: 'input',
@@ -36,14 +37,14 @@ describe('model graph against the artifact contract', () => {
 });
 
 describe('listed input spec', () => {
-  const spec = { version: 1, name: 'input', shape: ['N', 1, 28, 28], output: { name: 'logits', shape: ['N', 10] } };
+  const spec = { version: SPEC_VERSION, name: 'input', shape: ['N', 1, 28, 28], output: { name: 'logits', shape: ['N', 10] } };
 
   it('accepts the contract', () => {
     expect(checkListedSpec(spec)).toEqual([]);
   });
 
   it('refuses another preprocessing version or shape', () => {
-    expect(checkListedSpec({ ...spec, version: 2 }).join()).toMatch(/spec v2/);
+    expect(checkListedSpec({ ...spec, version: 1 }).join()).toMatch(/expects preprocessing spec v1, this app implements v2/);
     expect(checkListedSpec({ ...spec, shape: ['N', 28, 28] }).join()).toMatch(/input "input" \[N,28,28\]/);
   });
 });

@@ -32,6 +32,20 @@ describe('models stored in the browser', () => {
     expect(await store.bytes('a'.repeat(64))).toBeNull();
   });
 
+  it('marks a stored model withdrawn with the reason, keeps it across a reload, and clears the mark', async () => {
+    const factory = new IDBFactory();
+    const store = new ModelStore(factory);
+    await store.put(meta(3, 'c'), new Uint8Array([1]));
+    const withdrawal = { noticed_at: '2026-11-27T08:00:00Z', reason: 'reads 7 as 1' };
+    expect(await store.setWithdrawn('c'.repeat(64), withdrawal)).toBe(true);
+    expect((await new ModelStore(factory).list())[0]?.withdrawn).toEqual(withdrawal);
+    expect(Array.from((await store.bytes('c'.repeat(64))) ?? [])).toEqual([1]);
+    expect(await store.setWithdrawn('c'.repeat(64), null)).toBe(true);
+    expect((await store.list())[0]).toEqual(meta(3, 'c'));
+    expect(await store.setWithdrawn('d'.repeat(64), withdrawal)).toBe(false);
+    expect(await store.list()).toHaveLength(1);
+  });
+
   it('survives a reload: a new store on the same database sees the models', async () => {
     const factory = new IDBFactory();
     await new ModelStore(factory).put(meta(3, 'c'), new Uint8Array([9]));

@@ -21,13 +21,17 @@ export class ApiUnreachableError extends Error {
   }
 }
 
-/** The server answered with an error status; `code` is the contract's error code. */
+/**
+ * The server answered with an error status; `code` is the contract's error code, `reason`
+ * why a version was withdrawn when the server says (404 from getModel).
+ */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly reason: string | null = null,
   ) {
     super(message);
   }
@@ -94,6 +98,7 @@ export class ModelApi {
         typeof error?.message === 'string'
           ? `The model service refused the request: ${error.message}`
           : `The model service answered ${response.status}.`,
+        typeof error?.reason === 'string' && error.reason.trim() !== '' ? error.reason : null,
       );
     }
     return body;

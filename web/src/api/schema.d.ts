@@ -121,6 +121,8 @@ export interface components {
                 code: "invalid_limit" | "invalid_next_token" | "invalid_version" | "not_found" | "method_not_allowed" | "registry_unavailable" | "internal_error";
                 /** @description What was wrong, for a person. */
                 message: string;
+                /** @description Only with `not_found` from `GET /models/{version}` for a version that exists but is no longer approved: why it was withdrawn (the reason recorded when it was rejected), when one was recorded. The browser shows it next to a stored copy of that version. */
+                reason?: string;
             };
         };
     };
@@ -134,7 +136,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The version does not exist or is not approved (`not_found`). */
+        /** @description The version does not exist or is not approved (`not_found`); for a withdrawn version, `error.reason` may say why. */
         NotFound: {
             headers: {
                 [name: string]: unknown;

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useRef } from 'react';
+import { StrokeTracker, type PointerPhase, type PointerSample } from '../strokeTracker';
 
 const SIZE = 280;
-// About MNIST's stroke width once the drawing is fitted into 20 of 28 pixels.
-const PEN_WIDTH = 20;
+// A thin pen, so that a small digit keeps its loops; the preprocessing (spec v2) redraws the
+// strokes at MNIST's width, so the pen's width does not reach the model.
+const PEN_WIDTH = 8;
 
 interface Props {
   readonly disabled: boolean;
@@ -10,10 +12,15 @@ interface Props {
   readonly onClear: () => void;
 }
 
-/** A white-on-black canvas for mouse, touch and pen (pointer events); reports each finished stroke. */
+/**
+ * A white-on-black canvas for mouse, touch and pen (pointer events); reports each finished
+ * stroke. Which pointer may draw is StrokeTracker's decision (one per stroke, no palms).
+ */
 export function DrawingPad({ disabled, onStrokeEnd, onClear }: Props) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const last = useRef<{ x: number; y: number } | null>(null);
+  const before = useRef<ImageData | null>(null);
+  const tracker = useRef(new StrokeTracker());
 
   const context = useCallback(() => canvasRef.current?.getContext('2d', { willReadFrequently: true }) ?? null, []);
 
@@ -47,17 +54,48 @@ export function DrawingPad({ disabled, onStrokeEnd, onClear }: Props) {
     ctx.stroke();
   };
 
-  const down = (event: React.PointerEvent<HTMLCanvasElement>) => {
-    if (disabled) return;
-    event.preventDefault();
+  const sample = (event: PointerEvent, phase: PointerPhase): PointerSample => ({
+    phase,
+    pointerId: event.pointerId,
+    pointerType: event.pointerType,
+    width: event.width,
+    height: event.height,
+    button: event.button,
+    time: event.timeStamp,
+  });
+
+  // The canvas as it was before the stroke in progress, to take that stroke back when it
+  // turns out to be a palm or a pen takes over.
+  const restore = () => {
+    const ctx = context();
+    if (ctx !== null && before.current !== null) ctx.putImageData(before.current, 0, 0);
+  };
+
+  const begin = (event: React.PointerEvent<HTMLCanvasElement>) => {
+    const ctx = context();
+    before.current = ctx === null ? null : ctx.getImageData(0, 0, SIZE, SIZE);
     event.currentTarget.setPointerCapture(event.pointerId);
     const p = point(event);
     last.current = p;
     line(p, p);
   };
 
+  const down = (event: React.PointerEvent<HTMLCanvasElement>) => {
+    if (disabled) return;
+    event.preventDefault();
+    const decision = tracker.current.handle(sample(event.nativeEvent, 'down'));
+    if (decision.action === 'takeover') restore();
+    if (decision.action === 'start' || decision.action === 'takeover') begin(event);
+  };
+
   const move = (event: React.PointerEvent<HTMLCanvasElement>) => {
-    if (last.current === null) return;
+    const decision = tracker.current.handle(sample(event.nativeEvent, 'move'));
+    if (decision.action === 'discard') {
+      restore();
+      last.current = null;
+      return;
+    }
+    if (decision.action !== 'draw' || last.current === null) return;
     // Coalesced events keep fast pen and touch strokes smooth.
     const native: Partial<Pick<PointerEvent, 'getCoalescedEvents'>> = event.nativeEvent;
     const events = native.getCoalescedEvents?.call(event.nativeEvent) ?? [];
@@ -68,9 +106,10 @@ export function DrawingPad({ disabled, onStrokeEnd, onClear }: Props) {
     }
   };
 
-  const up = () => {
-    if (last.current === null) return;
+  const end = (event: React.PointerEvent<HTMLCanvasElement>, phase: 'up' | 'cancel') => {
+    if (tracker.current.handle(sample(event.nativeEvent, phase)).action !== 'end') return;
     last.current = null;
+    before.current = null;
     const ctx = context();
     if (ctx !== null) onStrokeEnd(ctx.getImageData(0, 0, SIZE, SIZE));
   };
@@ -87,13 +126,24 @@ export function DrawingPad({ disabled, onStrokeEnd, onClear }: Props) {
         className={disabled ? 'disabled' : ''}
         onPointerDown={down}
         onPointerMove={move}
-        onPointerUp={up}
-        onPointerCancel={up}
+        onPointerUp={(event) => {
+          end(event, 'up');
+        }}
+        onPointerCancel={(event) => {
+          end(event, 'cancel');
+        }}
+        // The stroke's pointer can lose its capture without an up (the window lost focus):
+        // end the stroke then too, or the pad would wait for that pointer forever.
+        onLostPointerCapture={(event) => {
+          end(event, 'cancel');
+        }}
       />
       <button
         type="button"
         onClick={() => {
           clear();
+          tracker.current.reset();
+          last.current = null;
           onClear();
         }}
       >

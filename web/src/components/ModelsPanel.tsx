@@ -1,10 +1,13 @@
+import { useState } from 'react';
 import type { ModelVersion } from '../api/client';
-import { formatBytes, type StoredModel } from '../modelStore';
+import { describeWithdrawal } from '../approval';
+import { formatBytes, type StorageUsage, type StoredModel } from '../modelStore';
 import type { Progress } from '../download';
 
 export type Listing =
   | { readonly status: 'loading' }
   | { readonly status: 'unconfigured' }
+  | { readonly status: 'offline' }
   | { readonly status: 'ok'; readonly models: readonly ModelVersion[] }
   | { readonly status: 'error'; readonly message: string };
 
@@ -19,8 +22,10 @@ interface Props {
   readonly stored: readonly StoredModel[];
   readonly activeSha: string | null;
   readonly busy: Busy | null;
+  readonly storage: StorageUsage | null;
   readonly onChoose: (model: ModelVersion) => void;
-  readonly onUseStored: (model: StoredModel) => void;
+  /** `knowingly`: the person confirmed using a withdrawn version. */
+  readonly onUseStored: (model: StoredModel, knowingly: boolean) => void;
   readonly onRemove: (model: StoredModel) => void;
   readonly onRefresh: () => void;
 }
@@ -46,9 +51,23 @@ function ProgressBar({ busy }: { busy: Busy }) {
   );
 }
 
+function StorageLine({ storage }: { storage: StorageUsage | null }) {
+  if (storage === null) return null;
+  return (
+    <p className="muted" data-testid="storage-usage">
+      {formatBytes(storage.bytes)} stored in this browser (the app and its models);{' '}
+      {storage.persisted
+        ? 'kept until you remove it.'
+        : 'the browser may clear it if space runs low.'}
+    </p>
+  );
+}
+
 export function ModelsPanel(props: Props) {
   const { listing, stored, activeSha, busy } = props;
   const storedShas = new Set(stored.map((m) => m.sha256));
+  // The withdrawn version whose "use anyway" question is open.
+  const [confirming, setConfirming] = useState<string | null>(null);
   return (
     <section className="models" aria-label="Models">
       <header>
@@ -60,6 +79,12 @@ export function ModelsPanel(props: Props) {
       {listing.status === 'loading' && <p className="muted">Loading the list…</p>}
       {listing.status === 'unconfigured' && (
         <p className="muted">No model service is configured (config.json or VITE_API_URL).</p>
+      )}
+      {listing.status === 'offline' && (
+        <p className="muted" data-testid="api-offline">
+          Offline: the list of approved models loads when the connection is back. Models stored
+          in this browser work.
+        </p>
       )}
       {listing.status === 'error' && (
         <p className="warning" data-testid="api-error">
@@ -94,28 +119,65 @@ export function ModelsPanel(props: Props) {
         </ul>
       )}
       <h2>Stored in this browser</h2>
+      <StorageLine storage={props.storage} />
       {stored.length === 0 ? (
         <p className="muted">None yet. A downloaded model is kept here and works offline.</p>
       ) : (
         <ul className="model-list" data-testid="stored-models">
           {stored.map((m) => (
-            <li key={m.sha256} data-testid={`stored-${m.version}`} className={m.sha256 === activeSha ? 'active' : ''}>
+            <li
+              key={m.sha256}
+              data-testid={`stored-${m.version}`}
+              className={[m.sha256 === activeSha ? 'active' : '', m.withdrawn === undefined ? '' : 'withdrawn'].join(' ').trim()}
+            >
               <div className="what">
                 <strong>Version {m.version}</strong>
                 <span>{date(m.created_at)}</span>
                 <span>accuracy {percent(m.test_accuracy)}</span>
                 <span>{formatBytes(m.size_bytes)}</span>
+                {m.withdrawn !== undefined && (
+                  <span className="tag withdrawn" data-testid={`withdrawn-${m.version}`}>
+                    {describeWithdrawal(m.withdrawn.reason)}
+                  </span>
+                )}
               </div>
               {m.sha256 === activeSha ? (
                 <span className="tag in-use">in use</span>
               ) : (
-                <button type="button" disabled={busy !== null} onClick={() => { props.onUseStored(m); }}>
+                <button
+                  type="button"
+                  disabled={busy !== null}
+                  onClick={() => {
+                    if (m.withdrawn === undefined) props.onUseStored(m, false);
+                    else setConfirming(m.sha256);
+                  }}
+                >
                   Use
                 </button>
               )}
               <button type="button" className="secondary" disabled={busy !== null} onClick={() => { props.onRemove(m); }}>
                 Remove
               </button>
+              {confirming === m.sha256 && m.withdrawn !== undefined && (
+                <div className="confirm" role="alertdialog" data-testid={`confirm-${m.version}`}>
+                  <span>
+                    Version {m.version} was {describeWithdrawal(m.withdrawn.reason)}. Its answers may be
+                    wrong. Use it anyway?
+                  </span>
+                  <button
+                    type="button"
+                    onClick={() => {
+                      setConfirming(null);
+                      props.onUseStored(m, true);
+                    }}
+                  >
+                    Use anyway
+                  </button>
+                  <button type="button" className="secondary" onClick={() => { setConfirming(null); }}>
+                    Cancel
+                  </button>
+                </div>
+              )}
               {busy?.sha256 === m.sha256 && <ProgressBar busy={busy} />}
             </li>
           ))}

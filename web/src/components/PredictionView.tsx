@@ -1,13 +1,31 @@
 import { useEffect, useRef } from 'react';
+import { isSure, MIN_CONFIDENCE } from '../preprocessing';
 import type { Prediction } from '../runtime';
 
 interface Props {
   readonly prediction: Prediction | null;
+  /** The preprocessed drawing; all zeros when the drawing is not a digit (spec v2, step 5). */
   readonly input: Float32Array | null;
 }
 
-/** Probability bars 0-9, the inference time, and the 28x28 image the model saw. */
+/** What the view says: nothing drawn yet, not a digit, a sure reading, or only a guess. */
+export type Reading = 'none' | 'not_a_digit' | 'digit' | 'not_sure';
+
+export function reading(prediction: Prediction | null, input: Float32Array | null): Reading {
+  if (input === null) return 'none';
+  if (!input.some((v) => v > 0)) return 'not_a_digit';
+  if (prediction === null) return 'none';
+  return isSure(prediction.probabilities) ? 'digit' : 'not_sure';
+}
+
+/**
+ * The answer, probability bars 0-9, the inference time, and the 28x28 image the model saw.
+ * A drawing the preprocessing calls not a digit (a tap, a dot) says "draw a digit" and shows
+ * no answer; an answer below MIN_CONFIDENCE is shown as a guess, never as the reading.
+ */
 export function PredictionView({ prediction, input }: Props) {
+  const state = reading(prediction, input);
+  const shown = state === 'digit' || state === 'not_sure' ? prediction : null;
   const previewRef = useRef<HTMLCanvasElement>(null);
 
   useEffect(() => {
@@ -24,13 +42,16 @@ export function PredictionView({ prediction, input }: Props) {
   return (
     <section className="prediction" aria-label="Prediction">
       <div className="answer">
-        <span className="digit" data-testid="prediction">
-          {prediction === null ? '–' : prediction.digit}
+        <span className="digit" data-testid="prediction" data-reading={state}>
+          {shown === null ? '–' : state === 'not_sure' ? '?' : shown.digit}
         </span>
-        <span className="meta">
-          {prediction === null
-            ? 'Draw a digit'
-            : `${((prediction.probabilities[prediction.digit] ?? 0) * 100).toFixed(1)}% sure · `}
+        <span className="meta" data-testid="reading">
+          {state === 'none' && 'Draw a digit'}
+          {state === 'not_a_digit' && 'Draw a digit: that is too small to read'}
+          {state === 'digit' && shown !== null &&
+            `${((shown.probabilities[shown.digit] ?? 0) * 100).toFixed(1)}% sure · `}
+          {state === 'not_sure' && shown !== null &&
+            `Not sure: maybe ${shown.digit} (${((shown.probabilities[shown.digit] ?? 0) * 100).toFixed(1)}%, below ${MIN_CONFIDENCE * 100}%) · `}
           {prediction !== null && (
             <span data-testid="inference-time">{prediction.milliseconds.toFixed(2)} ms</span>
           )}
@@ -38,9 +59,9 @@ export function PredictionView({ prediction, input }: Props) {
       </div>
       <ol className="bars">
         {Array.from({ length: 10 }, (_, digit) => {
-          const p = prediction?.probabilities[digit] ?? 0;
+          const p = shown?.probabilities[digit] ?? 0;
           return (
-            <li key={digit} className={prediction?.digit === digit ? 'best' : ''}>
+            <li key={digit} className={state === 'digit' && shown?.digit === digit ? 'best' : ''}>
               <span className="label">{digit}</span>
               <span className="bar" role="meter" aria-label={`probability of ${digit}`} aria-valuemin={0} aria-valuemax={1} aria-valuenow={p}>
                 <span style={{ width: `${(p * 100).toFixed(1)}%` }} />

@@ -28,7 +28,12 @@ def _b64encode(data: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # The last character also carries unused bits: another character there decodes to the same
+    # bytes, so only the one spelling _b64encode gives is accepted.
+    if _b64encode(data) != text:
+        raise ValueError("not the canonical base64url spelling")
+    return data
 
 
 def _checksum(scope: str, payload: bytes) -> bytes:

@@ -5,9 +5,11 @@ Run once after a change to the spec or to the Python implementation:
     uv run python -m pipelines.mnist.export_preprocessing_fixture
 
 The inputs are synthetic drawings (canvas-like anti-aliased strokes of different sizes,
-aspect ratios and positions), a few real MNIST digits from the offline sample placed on
-larger canvases, and empty images. The outputs come from ``pipelines.mnist.preprocessing``;
-the TypeScript implementation (web/src/preprocessing.ts) is tested against them.
+aspect ratios and positions), drawings as people make them on the 280 px pad (small digits in
+corners, thick and thin pens, a tap, a tiny scribble), a few real MNIST digits from the
+offline sample placed on larger canvases, and empty images. The outputs come from
+``pipelines.mnist.preprocessing``; the TypeScript implementation (web/src/preprocessing.ts)
+is tested against them.
 """
 
 from __future__ import annotations
@@ -25,13 +27,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.mnist.preprocessing import INK_THRESHOLD, SPEC_VERSION, placement_margin, preprocess
+from pipelines.mnist.preprocessing import (
+    INK_THRESHOLD,
+    MIN_CONFIDENCE,
+    MIN_EXTENT,
+    SPEC_VERSION,
+    decision_margins,
+    prepare,
+)
 
 TOLERANCE = 1e-6
-# Keep the placement's rounding away from its flip point so that summation-order noise (about
-# 1e-12) cannot shift the patch by a pixel in one implementation only. Exact half-pixel
-# centres sit PLACEMENT_EPSILON (1e-6) from it by design, which is enough.
-MIN_PLACEMENT_MARGIN = 1e-7
+# Keep every discrete decision (ink or not on the working grid, the placement's rounding, the
+# not-a-digit limit) away from its flip point so that summation-order noise (about 1e-12)
+# cannot change it in one implementation only. Exact half-pixel centres sit
+# PLACEMENT_EPSILON (1e-6) from a tie by design, which is enough.
+MIN_MARGINS = {"ink": 1e-9, "placement": 1e-7, "extent": 1e-6}
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_OUTPUT = Path("contracts/fixtures/preprocessing.json")
 
@@ -104,6 +114,74 @@ def find_sample(data_dir: Path) -> tuple[Path, Path]:
             f"no MNIST IDX sample (*images*idx3*.gz, *labels*idx1*.gz) in {data_dir}"
         )
     return images[0], labels[0]
+
+
+def pad_drawing(
+    strokes: list[list[Point]], pen: float, size: int = 280, scale: float = 1.0
+) -> npt.NDArray[np.uint8]:
+    """Strokes given in 0-1 units of a digit box, drawn at ``scale`` of a square pad.
+
+    The points are scaled by ``scale * size`` and drawn with a round pen ``pen`` pixels wide,
+    as the app's drawing pad would show them.
+    """
+    scaled = [[(y * scale * size, x * scale * size) for y, x in stroke] for stroke in strokes]
+    return draw_strokes(size, size, scaled, radius=pen / 2)
+
+
+def offset(strokes: list[list[Point]], dy: float, dx: float) -> list[list[Point]]:
+    """The strokes moved by (dy, dx) in the same units."""
+    return [[(y + dy, x + dx) for y, x in stroke] for stroke in strokes]
+
+
+# A two, a three and an eight in 0-1 units of their box (row, col), as drawn with a mouse.
+TWO: list[list[Point]] = [
+    [(0.25, 0.1), (0.05, 0.35), (0.0, 0.55), (0.1, 0.7), (0.3, 0.65), (0.55, 0.4), (1.0, 0.05)],
+    [(1.0, 0.05), (1.0, 0.75)],
+]
+THREE: list[list[Point]] = [
+    [(0.05, 0.1), (0.0, 0.45), (0.12, 0.65), (0.3, 0.6), (0.45, 0.35)],
+    [(0.45, 0.35), (0.6, 0.65), (0.85, 0.65), (1.0, 0.35), (0.92, 0.05)],
+]
+EIGHT: list[list[Point]] = [
+    ellipse(0.25, 0.37, 0.25, 0.2, n=24),
+    ellipse(0.75, 0.37, 0.25, 0.24, n=24),
+]
+
+
+def drawn_cases() -> list[Case]:
+    """What people draw on the 280 px pad: small digits in corners, thick and thin pens, taps."""
+    return [
+        Case(
+            "small_two_bottom_right",
+            "a two 20% of the pad tall in the bottom-right corner, 8 px pen",
+            pad_drawing(offset(TWO, 3.7, 3.9), pen=8.0, scale=0.2),
+        ),
+        Case(
+            "small_eight_top_left_thick",
+            "an eight 20% of the pad tall in the top-left corner, 14 px pen (loops nearly shut)",
+            pad_drawing(offset(EIGHT, 0.1, 0.1), pen=14.0, scale=0.2),
+        ),
+        Case(
+            "large_three_thin",
+            "a three 90% of the pad tall with a 3 px pen (strong downscaling of a thin line)",
+            pad_drawing(offset(THREE, 0.03, 0.1), pen=3.0, scale=0.9),
+        ),
+        Case(
+            "large_eight_thick",
+            "an eight 90% of the pad tall with a 24 px pen",
+            pad_drawing(offset(EIGHT, 0.04, 0.2), pen=24.0, scale=0.9),
+        ),
+        Case(
+            "tap",
+            "a single tap with an 8 px pen: not a digit",
+            pad_drawing([[(0.4, 0.6)]], pen=8.0),
+        ),
+        Case(
+            "short_scribble",
+            "a scribble 5% of the pad wide: not a digit",
+            pad_drawing([[(0.5, 0.5), (0.52, 0.54), (0.5, 0.55), (0.53, 0.51)]], pen=8.0),
+        ),
+    ]
 
 
 def synthetic_cases() -> list[Case]:
@@ -191,22 +269,31 @@ def mnist_cases(data_dir: Path, count: int = 4) -> list[Case]:
     return cases
 
 
+def all_cases(data_dir: Path = DATA_DIR) -> list[Case]:
+    """Every fixture input, in the file's order."""
+    return synthetic_cases() + drawn_cases() + mnist_cases(data_dir)
+
+
 def build_fixture(cases: list[Case]) -> dict[str, Any]:
     """The fixture document: inputs as base64 bytes, outputs from the Python implementation."""
     entries = []
     for case in cases:
         image = case.pixels.astype(np.float64) / 255.0
-        margin = placement_margin(image)
-        if margin < MIN_PLACEMENT_MARGIN:
-            raise ValueError(
-                f"case {case.name!r}: centre of mass {margin:.2e} px from a rounding tie; "
-                "move the drawing so the parity check cannot flip on float noise"
-            )
-        output = preprocess(image).reshape(-1)
+        margins = decision_margins(image)
+        for decision, least in MIN_MARGINS.items():
+            if margins[decision] < least:
+                raise ValueError(
+                    f"case {case.name!r}: the {decision} decision is {margins[decision]:.2e} "
+                    "from flipping; change the drawing so the parity check cannot flip on "
+                    "float noise"
+                )
+        prepared = prepare(image)
+        output = prepared.input.reshape(-1)
         entries.append(
             {
                 "name": case.name,
                 "description": case.description,
+                "status": prepared.status,
                 "height": int(case.pixels.shape[0]),
                 "width": int(case.pixels.shape[1]),
                 "pixels_base64": base64.b64encode(case.pixels.tobytes()).decode("ascii"),
@@ -217,13 +304,18 @@ def build_fixture(cases: list[Case]) -> dict[str, Any]:
         "spec": "contracts/preprocessing.md",
         "spec_version": SPEC_VERSION,
         "ink_threshold": INK_THRESHOLD,
+        "min_extent": MIN_EXTENT,
+        "min_confidence": MIN_CONFIDENCE,
         "tolerance": TOLERANCE,
         "generated_by": "uv run python -m pipelines.mnist.export_preprocessing_fixture",
         "input_encoding": (
             "pixels_base64: height*width bytes, row-major, white ink on black; "
             "the image given to the procedure is byte / 255"
         ),
-        "output_encoding": "expected: 784 float32 values, row-major [1,1,28,28]",
+        "output_encoding": (
+            "status: digit, not_a_digit or empty; "
+            "expected: 784 float32 values, row-major [1,1,28,28]"
+        ),
         "cases": entries,
     }
 
@@ -252,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     args = parser.parse_args(argv)
 
-    cases = synthetic_cases() + mnist_cases(args.data_dir)
+    cases = all_cases(args.data_dir)
     fixture = build_fixture(cases)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(to_json(fixture))

@@ -2,7 +2,7 @@
 
 The entry is what the real register step writes: `code/register.py` runs as its container
 would (a subprocess in the code folder, /opt/ml in a temporary folder) on a small trained
-model (tests/web/fixtures/model.onnx) against an AWS emulator, and the model package it
+model (tests/fixtures/web/model.onnx) against an AWS emulator, and the model package it
 created is read back. The Lambda's parser and the `playground models` CLI are tested on this
 file, so the writer and the readers cannot drift apart. Run after a change to the writer:
 
@@ -26,7 +26,7 @@ from typing import Any
 from pipelines.mnist.pipeline import CODE_DIR
 
 REPO = Path(__file__).resolve().parents[5]
-MODEL = REPO / "tests/web/fixtures/model.onnx"
+MODEL = REPO / "tests/fixtures/web/model.onnx"
 DEFAULT_OUTPUT = REPO / "contracts/fixtures/registry-entry.json"
 REGION = "us-east-1"
 GROUP = "mnist"

@@ -33,7 +33,7 @@ from registry_entry import (
     encode_shape,
 )
 
-INPUT_SPEC_VERSION = "1"  # contracts/preprocessing.md
+INPUT_SPEC_VERSION = "2"  # contracts/preprocessing.md, the inputs train.py augments for
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
 CONTENT_TYPE = "application/json"
 

@@ -1,0 +1,160 @@
+"""The web app in Debian's chromium against the local stack (emulator, API gateway, site).
+
+The browser parts are web/e2e/app.e2e.mjs and web/e2e/update.e2e.mjs (Playwright via
+playwright-core, Node's test runner); these tests start what they talk to, then run them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import onnx
+import pytest
+import requests
+
+from functions.get_models.fixtures import register_model
+from mlops_settings import Settings
+from playground.background import free_port
+from playground.commands.site import make_server, start_in_thread
+from playground.throwaway import ThrowawayStack
+from support.webstack import FIXTURES, MODEL, WEB, register_versions, require_tools
+
+pytestmark = pytest.mark.slow
+
+NODE_TIMEOUT_S = 420
+
+
+def _register_newer_copy(settings: Settings) -> int:
+    """The real model once more under its own sha256: a newer approved version to withdraw."""
+    proto = onnx.load_from_string(MODEL.read_bytes())
+    proto.doc_string = "a newer version of the same weights"
+    accuracy = float(json.loads((FIXTURES / "model.json").read_text())["metrics"]["val_accuracy"])
+    return register_model(
+        boto3.client("sagemaker"),
+        boto3.client("s3"),
+        group=settings.model_package_group,
+        bucket=settings.model_bucket,
+        region=settings.region,
+        seed=4,
+        model_bytes=proto.SerializeToString(),
+        accuracy=accuracy,
+    ).version
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    assert node is not None, "node is not installed"
+    return node
+
+
+def _run_node(script: str, chromium: str, env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [_node(), "--test", "--test-reporter=spec", script],
+        cwd=WEB,
+        env={**os.environ, "CHROMIUM_PATH": chromium, **env},
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+    )
+    print(result.stdout[-8000:], result.stderr[-3000:])
+    assert result.returncode == 0, "browser test failed:\n" + result.stdout[-8000:]
+
+
+def test_the_app_lists_downloads_verifies_recognises_retires_and_works_offline(
+    emulator: Settings, throwaway: ThrowawayStack, tmp_path: Path
+) -> None:
+    chromium = require_tools()
+    versions = register_versions(emulator)
+    newer = _register_newer_copy(emulator)
+
+    try:
+        api_url, site_url = throwaway.start_api(), throwaway.start_site()
+        listed = requests.get(f"{api_url}/models", timeout=10).json()["models"]
+        assert [m["version"] for m in listed] == [
+            newer,
+            versions.wrong_shape,
+            versions.tampered,
+            versions.good,
+        ]
+        _run_node(
+            "e2e/app.e2e.mjs",
+            chromium,
+            {
+                "SITE_URL": site_url,
+                "GOOD_VERSION": str(versions.good),
+                "NEWER_VERSION": str(newer),
+                "TAMPERED_VERSION": str(versions.tampered),
+                "WRONG_SHAPE_VERSION": str(versions.wrong_shape),
+                "PLAYGROUND_CLI": json.dumps([sys.executable, "-m", "playground"]),
+                "ARTIFACTS": str(tmp_path / "screenshots"),
+            },
+        )
+    finally:
+        throwaway.stop_services()
+    # The browser test rejected both good versions and approved them again through the CLI.
+    packages = boto3.client("sagemaker").list_model_packages(
+        ModelPackageGroupName=emulator.model_package_group, ModelApprovalStatus="Rejected"
+    )
+    assert packages["ModelPackageSummaryList"] == []
+
+
+def _build_site(out: Path, label: str) -> None:
+    """`vite build` of web/ into `out`, labelled `label` (the footer and the service worker)."""
+    result = subprocess.run(
+        [
+            str(WEB / "node_modules" / ".bin" / "vite"),
+            "build",
+            "--outDir",
+            str(out),
+            "--emptyOutDir",
+        ],
+        cwd=WEB,
+        env={**os.environ, "SITE_BUILD": label},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_a_new_site_version_reaches_a_returning_visitor_and_offline_still_works(
+    emulator: Settings, throwaway: ThrowawayStack, tmp_path: Path
+) -> None:
+    chromium = require_tools()
+    versions = register_versions(emulator)
+    first, second, live = tmp_path / "build-1", tmp_path / "build-2", tmp_path / "live"
+    _build_site(first, "e2e-first")
+    _build_site(second, "e2e-second")
+    shutil.copytree(first, live)
+
+    try:
+        api_url = throwaway.start_api()
+        # The deploy swaps the files under one origin, so the browser keeps its service worker
+        # and its models, as with a real site.
+        server = make_server(live, "127.0.0.1", free_port(), api_url)
+        start_in_thread(server)
+        try:
+            _run_node(
+                "e2e/update.e2e.mjs",
+                chromium,
+                {
+                    "SITE_URL": f"http://127.0.0.1:{server.server_address[1]}/",
+                    "SITE_DIR": str(live),
+                    "NEXT_SITE": str(second),
+                    "FIRST_BUILD": "e2e-first",
+                    "NEXT_BUILD": "e2e-second",
+                    "GOOD_VERSION": str(versions.good),
+                    "ARTIFACTS": str(tmp_path / "screenshots"),
+                },
+            )
+        finally:
+            server.shutdown()
+            server.server_close()
+    finally:
+        throwaway.stop_services()

@@ -1,0 +1,179 @@
+"""The pipeline definition: five stages wired in order, with the parameters."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from mlops_settings import Settings
+from pipelines.mnist import pipeline
+from playground import stack
+
+GATE_CHECKS = [
+    ("GreaterThanOrEqualTo", "metrics.accuracy.value", "AccuracyThreshold"),
+    ("GreaterThanOrEqualTo", "metrics.min_class_recall.value", "MinClassRecall"),
+    ("GreaterThanOrEqualTo", "champion.p_value_worse", "ChampionSignificance"),
+    ("GreaterThanOrEqualTo", "parity.argmax_agreement", "MinParityAgreement"),
+    ("LessThanOrEqualTo", "parity.fp32_max_abs_logit_diff", "MaxParityLogitDiff"),
+    ("LessThanOrEqualTo", "model.size_bytes", "MaxModelSizeBytes"),
+]
+
+
+def get(name: str) -> dict:
+    return {"Get": name}
+
+
+def output_of(step: str, name: str) -> dict:
+    return get(f"Steps.{step}.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri")
+
+
+def inputs(step: dict) -> dict:
+    return {i["InputName"]: i["S3Input"] for i in step["Arguments"]["ProcessingInputs"]}
+
+
+def outputs(step: dict) -> dict:
+    items = step["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    return {o["OutputName"]: o["S3Output"]["LocalPath"] for o in items}
+
+
+def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Settings):
+    role_arn = stack.ensure_execution_role(emulator)
+    document = pipeline.definition(emulator, role_arn)
+
+    parameters = {p["Name"]: p for p in document["Parameters"]}
+    assert parameters["DatasetManifestKey"]["DefaultValue"] == f"{emulator.raw_prefix}/latest.json"
+    assert parameters["AccuracyThreshold"] == {
+        "Name": "AccuracyThreshold",
+        "Type": "Float",
+        "DefaultValue": 0.985,
+    }
+    assert parameters["ModelApprovalStatus"]["EnumValues"] == ["Approved", "PendingManualApproval"]
+    assert parameters["ModelApprovalStatus"]["DefaultValue"] == "Approved"
+    # The browser downloads the whole file: the budget is what it should download.
+    assert parameters["MaxModelSizeBytes"]["DefaultValue"] == 120 * 1024
+    for name in (
+        "MinClassRecall",
+        "ChampionSignificance",
+        "MinParityAgreement",
+        "MaxParityLogitDiff",
+        "MaxModelSizeBytes",
+        "ProcessingInstanceType",
+        "TrainingInstanceType",
+        "Epochs",
+        "Quantize",
+        "GitCommit",
+    ):
+        assert name in parameters
+
+    prepare, train, evaluate, gate = document["Steps"]
+    assert [(s["Name"], s["Type"]) for s in document["Steps"]] == [
+        ("PrepareData", "Processing"),
+        ("TrainModel", "Training"),
+        ("EvaluateModel", "Processing"),
+        ("ModelGate", "Condition"),
+    ]
+    [register] = gate["Arguments"]["IfSteps"]
+    [fail] = gate["Arguments"]["ElseSteps"]
+    assert (register["Name"], register["Type"]) == ("RegisterModel", "Processing")
+    assert (fail["Name"], fail["Type"]) == ("GateFailed", "Fail")
+    for step in (prepare, train):
+        assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+    # Evaluate reads the champion from the registry and register writes to it: never cached,
+    # so a comparison never names a stale champion and a deleted package is registered again.
+    for step in (evaluate, register):
+        assert not step.get("CacheConfig", {}).get("Enabled")
+
+    # 1. prepare reads the dataset version's manifest (a parameter) and writes four outputs;
+    # register reads the same manifest for the model's lineage.
+    manifest_uri = {
+        "Std:Join": {
+            "On": "",
+            "Values": [f"s3://{emulator.data_bucket}/", get("Parameters.DatasetManifestKey")],
+        }
+    }
+    assert inputs(prepare)["dataset"]["S3Uri"] == manifest_uri
+    assert inputs(register)["dataset"]["S3Uri"] == manifest_uri
+    # The split fractions and seeds live in the scripts alone: the dataset is the only argument.
+    assert prepare["Arguments"]["AppSpecification"]["ContainerArguments"] == [
+        "--dataset-dir",
+        "/opt/ml/processing/input/dataset",
+    ]
+    assert outputs(prepare) == {
+        name: f"/opt/ml/processing/output/{name}"
+        for name in ("train", "validation", "test", "report")
+    }
+    # 2. train: channels from prepare, epochs from the parameter, script mode.
+    arguments = train["Arguments"]
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+        for c in arguments["InputDataConfig"]
+    }
+    assert channels["train"] == output_of("PrepareData", "train")
+    assert channels["validation"] == output_of("PrepareData", "validation")
+    assert arguments["HyperParameters"]["epochs"] == get("Parameters.Epochs")
+    assert "seed" not in arguments["HyperParameters"]
+    assert arguments["ResourceConfig"]["InstanceType"] == get("Parameters.TrainingInstanceType")
+    # 3. evaluate: the trained model, the three splits and prepare's manifest.
+    assert inputs(evaluate)["model"]["S3Uri"] == get(
+        "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"
+    )
+    for split in ("train", "validation", "test"):
+        assert inputs(evaluate)[split]["S3Uri"] == output_of("PrepareData", split)
+        assert inputs(evaluate)[split]["LocalPath"] == f"/opt/ml/processing/{split}"
+    assert inputs(evaluate)["manifest"]["S3Uri"] == output_of("PrepareData", "report")
+    assert evaluate["PropertyFiles"] == [
+        {
+            "PropertyFileName": "Evaluation",
+            "OutputName": "evaluation",
+            "FilePath": "evaluation.json",
+        }
+    ]
+    # 4. the gate reads evaluation.json against the parameters.
+    conditions = [
+        (
+            c["Type"],
+            c["LeftValue"]["Std:JsonGet"]["Path"],
+            c["RightValue"]["Get"].removeprefix("Parameters."),
+        )
+        for c in gate["Arguments"]["Conditions"]
+    ]
+    assert conditions == GATE_CHECKS
+    message = str(fail["Arguments"]["ErrorMessage"])
+    assert "model gate failed" in message
+    for _, measured, parameter in GATE_CHECKS:  # every gate's number and limit is in it
+        assert measured in message
+        assert f"Parameters.{parameter}" in message
+    # 5. register: evaluate's model and report, approval, commit and execution id.
+    assert inputs(register)["model"]["S3Uri"] == output_of("EvaluateModel", "model")
+    assert inputs(register)["evaluation"]["S3Uri"] == output_of("EvaluateModel", "evaluation")
+    args = register["Arguments"]["AppSpecification"]["ContainerArguments"]
+    flags = dict(zip(args[::2], args[1::2], strict=True))
+    assert flags == {
+        "--model-package-group": emulator.model_package_group,
+        "--model-bucket": emulator.model_bucket,
+        "--approval-status": get("Parameters.ModelApprovalStatus"),
+        "--git-commit": get("Parameters.GitCommit"),
+        "--pipeline-execution-id": get("Execution.PipelineExecutionId"),
+        "--dataset-dir": "/opt/ml/processing/input/dataset",
+    }
+
+    # The step code went to S3 as one bundle holding every script.
+    bucket, _, key = inputs(prepare)["code"]["S3Uri"].removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3")
+    bundle = s3.get_object(Bucket=bucket, Key=f"{key}sourcedir.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
+        names = set(archive.getnames())
+    assert {"prepare.py", "train.py", "evaluate.py", "register.py", "idx.py", "dataset.py"} <= names
+    # The execution role now exists in the emulator.
+    role = boto3.client("iam").get_role(RoleName=emulator.sagemaker_role_name)["Role"]
+    assert register["Arguments"]["RoleArn"] == role["Arn"] == role_arn
+
+
+def test_missing_step_code_is_named(emulator: Settings, tmp_path: Path):
+    (tmp_path / "prepare.py").write_text("")
+    with pytest.raises(FileNotFoundError, match=r"train\.py is missing"):
+        pipeline.build_pipeline(emulator, "arn:aws:iam::123456789012:role/x", tmp_path)

@@ -1,0 +1,126 @@
+"""What the browser tests and the web benchmark put in their throwaway stack.
+
+The stack itself (emulator, API gateway, site on free ports) is `playground.throwaway`; this
+module registers the real trained model in it (two approved versions, one whose S3 file was
+tampered with after registration, and one of the wrong input shape) and finds the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import numpy as np
+import onnx
+import onnx.numpy_helper
+
+from functions.get_models.cors import put_model_bucket_cors
+from functions.get_models.fixtures import RegisteredModel, register_model
+from mlops_settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+DIST = WEB / "dist"
+FIXTURES = ROOT / "tests" / "fixtures" / "web"
+MODEL = FIXTURES / "model.onnx"
+# Debian and Ubuntu name the browser chromium or chromium-browser; Google's build google-chrome.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The registered versions: one good, one whose file no longer matches its sha256, and one
+    valid ONNX whose input is not the contract's."""
+
+    good: int
+    tampered: int
+    wrong_shape: int
+    good_sha256: str
+
+
+def find_chromium() -> str | None:
+    """The browser: ``CHROMIUM_PATH`` when set, else the first of `CHROMIUM_NAMES` on PATH."""
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        return configured if Path(configured).is_file() else None
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def require_tools() -> str:
+    """The chromium path; fails with what to run when the site, browser or model is missing."""
+    if not (DIST / "index.html").is_file():
+        raise RuntimeError(f"no built site in {DIST}: run `make web-build` first")
+    chromium = find_chromium()
+    if chromium is None:
+        where = os.environ.get("CHROMIUM_PATH") or f"PATH ({', '.join(CHROMIUM_NAMES)})"
+        raise RuntimeError(
+            f"no chromium at {where}: `apt-get install -y chromium`, the devcontainer, "
+            "or set CHROMIUM_PATH to the browser"
+        )
+    if not MODEL.is_file():
+        raise RuntimeError(f"no model at {MODEL}: run `make web-model`")
+    return chromium
+
+
+def tampered_copy(model: bytes) -> bytes:
+    """A valid, different ONNX file (so it registers under its own sha256)."""
+    proto = onnx.load_from_string(model)
+    proto.doc_string = "a second version of the same weights"
+    return proto.SerializeToString()
+
+
+def wrong_shape_model() -> bytes:
+    """A valid ONNX classifier of flat 784-pixel vectors: input "pixels" [N,784]."""
+    weights = onnx.numpy_helper.from_array(np.zeros((784, 10), dtype=np.float32), "weights")
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("MatMul", ["pixels", "weights"], ["logits"])],
+        "flat",
+        [onnx.helper.make_tensor_value_info("pixels", onnx.TensorProto.FLOAT, ["N", 784])],
+        [onnx.helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, ["N", 10])],
+        [weights],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def register_versions(settings: Settings) -> Versions:
+    """Register the real model twice, approved, and tamper with the second one's file; then a
+    model of the wrong shape (its registry entry claims the contract's, as a bad one might)."""
+    s3 = boto3.client("s3")
+    sagemaker = boto3.client("sagemaker")
+    # The browser downloads from S3 directly, so the bucket must allow the site's origin.
+    put_model_bucket_cors(s3, settings.model_bucket, settings.cors_allow_origins)
+    model = MODEL.read_bytes()
+    accuracy = float(json.loads((FIXTURES / "model.json").read_text())["metrics"]["val_accuracy"])
+
+    def register(seed: int, data: bytes) -> RegisteredModel:
+        return register_model(
+            sagemaker,
+            s3,
+            group=settings.model_package_group,
+            bucket=settings.model_bucket,
+            region=settings.region,
+            seed=seed,
+            model_bytes=data,
+            accuracy=accuracy,
+        )
+
+    good = register(1, model)
+    second = tampered_copy(model)
+    tampered = register(2, second)
+    flipped = bytearray(second)
+    flipped[len(flipped) // 2] ^= 0xFF
+    bucket, key = tampered.model_data_url.removeprefix("s3://").split("/", 1)
+    s3.put_object(Bucket=bucket, Key=key, Body=bytes(flipped))
+    wrong = register(3, wrong_shape_model())
+    return Versions(good.version, tampered.version, wrong.version, good.sha256)

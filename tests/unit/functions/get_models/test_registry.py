@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from functions.get_models.fixtures import written_entry
+from functions.get_models.registry import InvalidEntryError, parse_model_version
+
+# The entry the real register.py wrote (contracts/fixtures/registry-entry.json).
+WRITTEN = written_entry()
+METADATA = WRITTEN["CustomerMetadataProperties"]
+
+
+def _description(**metadata_changes: str | None) -> dict[str, Any]:
+    """A DescribeModelPackage answer for the written entry, as the registry returns it."""
+    metadata = {**METADATA, **metadata_changes}
+    return {
+        **copy.deepcopy(WRITTEN),
+        "ModelPackageVersion": 4,
+        "CreationTime": datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+        "CustomerMetadataProperties": {k: v for k, v in metadata.items() if v is not None},
+    }
+
+
+def test_the_entry_register_py_writes_becomes_the_api_fields() -> None:
+    body = parse_model_version(_description()).to_json()
+    assert body == {
+        "version": 4,
+        "created_at": "2026-11-26T12:00:00.000Z",
+        "metrics": {"test_accuracy": float(METADATA["test_accuracy"])},
+        "size_bytes": int(METADATA["size_bytes"]),
+        "sha256": METADATA["sha256"],
+        "quantized": False,
+        "input_spec": {
+            "version": int(METADATA["input_spec_version"]),
+            "name": "input",
+            "shape": ["N", 1, 28, 28],
+            "output": {"name": "logits", "shape": ["N", 10]},
+        },
+        "provenance": {
+            "dataset_hash": METADATA["dataset_hash"],
+            "git_commit": METADATA["git_commit"],
+            "pipeline_execution_id": METADATA["pipeline_execution_id"],
+        },
+    }
+
+
+def test_shapes_written_before_the_colon_encoding_are_still_read() -> None:
+    legacy = _description(input_shape="N,1,28,28", output_shape="N,10")
+    assert parse_model_version(legacy).input.shape == ("N", 1, 28, 28)
+    assert parse_model_version(legacy).output.shape == ("N", 10)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"sha256": None}, "sha256 is missing"),
+        ({"sha256": "AB" * 32}, "64 lowercase hex"),
+        ({"size_bytes": "0"}, "size_bytes='0' is not a positive integer"),
+        ({"size_bytes": "12kB"}, "size_bytes"),
+        ({"test_accuracy": "high"}, "not a number"),
+        ({"test_accuracy": "1.5"}, r"not in \[0, 1\]"),
+        ({"test_accuracy": "nan"}, r"not in \[0, 1\]"),
+        ({"input_shape": "N:1::28"}, "bad dimension"),
+        ({"output_shape": "N:10.5"}, "bad dimension"),
+        ({"input_spec_version": None}, "input_spec_version is missing"),
+        ({"quantized": "yes"}, "quantized"),
+        ({"git_commit": ""}, "git_commit is missing"),
+    ],
+)
+def test_entry_breaking_the_contract_is_refused(
+    change: dict[str, str | None], message: str
+) -> None:
+    with pytest.raises(InvalidEntryError, match=message):
+        parse_model_version(_description(**change))
+
+
+def test_entry_without_an_s3_model_file_is_refused() -> None:
+    description = _description()
+    description["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] = "https://x/m.onnx"
+    with pytest.raises(InvalidEntryError, match="s3://"):
+        parse_model_version(description)

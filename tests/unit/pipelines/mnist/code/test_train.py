@@ -1,0 +1,223 @@
+"""train.py: learns the digits, logs per epoch, writes one self-contained ONNX file."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+pytestmark = pytest.mark.slow  # these train a model (on the tiny slice)
+
+CODE = Path(__file__).resolve().parents[5] / "packages/pipelines/src/pipelines/mnist/code"
+
+
+def validation_inputs(prepared: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(prepared / "validation/validation.npz") as data:
+        images, labels = data["images"], data["labels"]
+    return (images.astype(np.float32) / 255)[:, None], labels
+
+
+def test_training_on_the_tiny_slice_beats_chance_clearly(trained: Any, prepared: Path) -> None:
+    metrics = json.loads((trained.output_dir / "metrics.json").read_text())
+    inputs, labels = validation_inputs(prepared)
+    session = ort.InferenceSession(str(trained.model_dir / "model.onnx"))
+    accuracy = float((session.run(None, {"input": inputs})[0].argmax(1) == labels).mean())
+
+    assert accuracy >= 0.85  # chance is 0.10; about 0.97 in practice
+    assert metrics["val_accuracy"] == pytest.approx(accuracy, abs=0.011)
+    assert metrics["parameters"] <= 150_000
+    assert len(metrics["history"]) == 5
+
+
+def test_logs_one_metric_line_per_epoch(trained: Any) -> None:
+    pattern = re.compile(r"^epoch=(\d+) loss=([0-9.]+) .*val_accuracy=([0-9.]+)", re.MULTILINE)
+    epochs = [int(m.group(1)) for m in pattern.finditer(trained.run.stdout)]
+
+    assert epochs == [1, 2, 3, 4, 5]
+    losses = [float(m.group(2)) for m in pattern.finditer(trained.run.stdout)]
+    assert losses[-1] < losses[0]
+
+
+def test_writes_curves_and_metrics(trained: Any) -> None:
+    assert (trained.output_dir / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
+    metrics = json.loads((trained.output_dir / "metrics.json").read_text())
+    assert metrics["hyperparameters"]["epochs"] == 5
+    assert metrics["hyperparameters"]["augment"] is True
+
+
+def test_onnx_is_one_self_contained_file_with_the_contract_interface(trained: Any) -> None:
+    assert sorted(p.name for p in trained.model_dir.iterdir()) == ["model.onnx", "model.pt"]
+    proto = onnx.load(str(trained.model_dir / "model.onnx"), load_external_data=False)
+    onnx.checker.check_model(proto)
+
+    assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in proto.graph.initializer)
+    assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) == 17
+    (graph_input,) = proto.graph.input
+    (graph_output,) = proto.graph.output
+    assert graph_input.name == "input"
+    assert graph_output.name == "logits"
+    assert graph_input.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    in_dims = graph_input.type.tensor_type.shape.dim
+    out_dims = graph_output.type.tensor_type.shape.dim
+    assert in_dims[0].dim_param  # dynamic batch
+    assert [d.dim_value for d in in_dims[1:]] == [1, 28, 28]
+    assert [d.dim_value for d in out_dims[1:]] == [10]
+    session = ort.InferenceSession(str(trained.model_dir / "model.onnx"))
+    for batch in (1, 7):
+        (logits,) = session.run(None, {"input": np.zeros((batch, 1, 28, 28), np.float32)})
+        assert logits.shape == (batch, 10)
+
+
+def test_onnx_matches_the_pytorch_weights(
+    trained: Any, prepared: Path, code_modules: Callable[[], Any]
+) -> None:
+    inputs, _ = validation_inputs(prepared)
+    with code_modules() as load:
+        model = load("model").load_state(trained.model_dir / "model.pt")
+        with torch.no_grad():
+            expected = model(torch.from_numpy(inputs)).numpy()
+    session = ort.InferenceSession(str(trained.model_dir / "model.onnx"))
+    (actual,) = session.run(None, {"input": inputs})
+
+    assert (actual.argmax(1) == expected.argmax(1)).all()
+    assert np.abs(actual - expected).max() < 1e-4
+
+
+def test_augmentation_is_seeded_bounded_and_keeps_the_digit(
+    prepared: Path, code_modules: Callable[[], Any]
+) -> None:
+    inputs, _ = validation_inputs(prepared)
+    batch = torch.from_numpy(inputs[:64])
+    with code_modules() as load:
+        augment = load("train").augment
+        first = augment(batch, torch.Generator().manual_seed(1))
+        again = augment(batch, torch.Generator().manual_seed(1))
+        other = augment(batch, torch.Generator().manual_seed(2))
+
+    assert first.shape == batch.shape
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    assert float(first.min()) >= 0.0
+    assert float(first.max()) <= 1.0
+    changed = (first - batch).abs().flatten(1).mean(1)
+    assert bool((changed > 0).all())  # every digit moved, turned or changed its stroke
+    ink_ratio = first.flatten(1).sum(1) / batch.flatten(1).sum(1)
+    assert float(ink_ratio.min()) > 0.3  # the digit stays in the frame, strokes survive
+    assert float(ink_ratio.max()) < 2.5
+    assert float(ink_ratio.min()) < 0.95 < 1.05 < float(ink_ratio.max())  # thinner and thicker
+
+
+def test_same_seed_gives_the_same_weights(
+    prepared: Path, tmp_path: Path, code_modules: Callable[[], Any]
+) -> None:
+    states = []
+    with code_modules() as load:
+        train = load("train")
+        for attempt in ("a", "b"):
+            args = train.parse_args(
+                [
+                    *("--epochs", "1", "--seed", "3", "--num-cpus", "1"),
+                    *("--train-dir", str(prepared / "train")),
+                    *("--validation-dir", str(prepared / "validation")),
+                    *("--model-dir", str(tmp_path / attempt)),
+                ]
+            )
+            train.train(args)
+            states.append(torch.load(tmp_path / attempt / "model.pt", weights_only=True))
+
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--augment", "maybe"), "expected true or false, got 'maybe'"),
+        (("--epochs", "0"), "--epochs, --batch-size, --num-cpus must be >= 1"),
+    ],
+)
+def test_bad_hyperparameters_are_refused(
+    args: tuple[str, ...],
+    message: str,
+    code_modules: Callable[[], Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with code_modules() as load, pytest.raises(SystemExit) as exit_info:
+        load("train").parse_args(list(args))
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_missing_channel_fails_with_a_reason(
+    tmp_path: Path,
+    prepared: Path,
+    code_modules: Callable[[], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("OPT_ML", str(tmp_path / "opt_ml"))
+    args = [
+        *("--train-dir", str(empty), "--validation-dir", str(prepared / "validation")),
+        *("--model-dir", str(tmp_path / "model"), "--output-data-dir", str(tmp_path / "out")),
+    ]
+
+    with code_modules() as load, pytest.raises(FileNotFoundError):
+        load("train").main(args)
+
+    failure = (tmp_path / "opt_ml/output/failure").read_text()
+    assert f"expected one .npz file in {empty}, found 0" in failure
+
+
+def test_thinning_is_the_preprocessing_specs_own(
+    prepared: Path, code_modules: Callable[[], Any]
+) -> None:
+    """train.py's batched thinning gives exactly the spec's (pipelines.mnist.preprocessing)."""
+    from pipelines.mnist.export_preprocessing_fixture import draw_strokes
+    from pipelines.mnist.preprocessing import thin as spec_thin
+
+    inputs, _ = validation_inputs(prepared)
+    thick_seven = draw_strokes(28, 28, [[(5.0, 6.0), (5.0, 22.0), (24.0, 11.0)]], radius=3.0)
+    masks = np.concatenate([inputs[:100, 0], thick_seven[None] / 255.0]) > 0.1
+    with code_modules() as load:
+        batched = load("train").thin(torch.from_numpy(masks)).numpy()
+
+    expected = np.stack([spec_thin(mask) for mask in masks])
+    assert np.array_equal(batched, expected)
+    assert batched.sum() < masks.sum() / 2  # lines one pixel wide are left
+
+
+def test_redrawn_digits_have_the_specs_stroke_whatever_the_pen(
+    prepared: Path, code_modules: Callable[[], Any]
+) -> None:
+    """A seven drawn with a thin or a thick pen, and MNIST's digits, come out with one width."""
+    from pipelines.mnist.export_preprocessing_fixture import draw_strokes
+
+    seven = [[(5.0, 6.0), (5.0, 22.0), (24.0, 11.0)]]
+    pens = np.stack([draw_strokes(28, 28, seven, radius=r) / 255.0 for r in (0.8, 1.5, 3.0)])
+    inputs, _ = validation_inputs(prepared)
+    batch = torch.from_numpy(np.concatenate([pens[:, None], inputs[:50]]).astype(np.float32))
+    with code_modules() as load:
+        train = load("train")
+        redrawn = train.redraw(batch)
+
+        def width(images: torch.Tensor) -> torch.Tensor:
+            """Ink per pixel of centre line, about the stroke's width in pixels."""
+            return images.flatten(1).sum(1) / train.thin(images[:, 0] > 0.5).flatten(1).sum(1)
+
+        drawn_widths, width = width(batch), width(redrawn)
+
+    assert float(drawn_widths[2] / drawn_widths[0]) > 2.5  # thin pen against thick pen
+    assert float(width[:3].max() / width[:3].min()) < 1.35  # redrawn: about the same width
+    assert float(width[3:].median()) == pytest.approx(float(width[:3].mean()), rel=0.25)
+    assert float(redrawn.min()) >= 0.0
+    assert float(redrawn.max()) <= 1.0
