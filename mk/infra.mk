@@ -34,7 +34,7 @@ LINT_TARGETS += infra-lint
 TEST_TARGETS += infra-lint
 
 .PHONY: infra-lint tf-lint tf-fmt tf-validate tf-checkov iam-lint workflows-lint tf-test \
-	tf-init tf-plan tf-apply tf-env
+	tf-init tf-plan tf-apply tf-destroy tf-env
 
 ## Every infrastructure check: Terraform fmt/validate/checkov, parliament, actionlint, zizmor.
 infra-lint: tf-lint iam-lint workflows-lint
@@ -104,6 +104,10 @@ tf-plan: lambda
 ## AWS: terraform apply (after tf-init); the pipeline too once $(PIPELINE_DEFINITION) exists.
 tf-apply: lambda
 	terraform -chdir=terraform apply -input=false -auto-approve $(TF_VARS)
+
+## AWS: terraform destroy (after tf-init and emptying the buckets); asks before deleting.
+tf-destroy:
+	terraform -chdir=terraform destroy $(TF_VARS)
 
 ## AWS: print `export PLAYGROUND_...=...` lines for the deployed stack (eval them).
 tf-env:

@@ -1,6 +1,9 @@
 # The training pipeline: its SageMaker definition and the local run (included by the root Makefile).
 
 PIPELINE_DEFINITION ?= build/pipeline-definition.json
+# The commit the definition names as GitCommit's default; empty: this checkout's (with -dirty
+# for uncommitted changes). CI passes the commit it deploys.
+GIT_COMMIT ?=
 
 .PHONY: pipeline-run pipeline-definition pipeline-upsert pipeline-test pipeline-bench
 
@@ -10,11 +13,11 @@ pipeline-run:
 
 ## Write the pipeline definition JSON (for Terraform / CI) to $(PIPELINE_DEFINITION).
 pipeline-definition:
-	uv run playground pipeline definition --output $(PIPELINE_DEFINITION)
+	uv run playground pipeline definition --output $(PIPELINE_DEFINITION) $(if $(GIT_COMMIT),--git-commit $(GIT_COMMIT))
 
 ## Create or update the pipeline in SageMaker (the emulator locally).
 pipeline-upsert:
-	uv run playground pipeline upsert
+	uv run playground pipeline upsert $(if $(GIT_COMMIT),--git-commit $(GIT_COMMIT))
 
 ## The definition, runner and CLI tests.
 pipeline-test:

@@ -5,6 +5,15 @@
 # the rule below matches only that one object: one dataset change is one event and one
 # execution. The data files, latest.json and the pipeline's own outputs match nothing.
 
+locals {
+  # The commit the definition was written from (its GitCommit default): every triggered run
+  # records which code it runs.
+  definition_git_commit = local.create_pipeline ? one([
+    for parameter in jsondecode(file(var.pipeline_definition_file)).Parameters :
+    lookup(parameter, "DefaultValue", null) if parameter.Name == "GitCommit"
+  ]) : null
+}
+
 resource "aws_cloudwatch_event_rule" "new_dataset_version" {
   count = local.create_pipeline ? 1 : 0
 
@@ -42,6 +51,13 @@ resource "aws_cloudwatch_event_target" "new_dataset_version" {
       name  = "DatasetManifestKey"
       value = "$.detail.object.key"
     }
+    dynamic "pipeline_parameter_list" {
+      for_each = local.definition_git_commit == null ? [] : [local.definition_git_commit]
+      content {
+        name  = "GitCommit"
+        value = pipeline_parameter_list.value
+      }
+    }
   }
 
   retry_policy {
@@ -58,8 +74,17 @@ resource "aws_cloudwatch_event_target" "schedule" {
   arn       = aws_sagemaker_pipeline.training[0].arn
   role_arn  = aws_iam_role.training_trigger.arn
 
-  # The pipeline's own defaults apply: DatasetManifestKey is <raw prefix>/latest.json.
-  sagemaker_pipeline_target {}
+  # The pipeline's own defaults apply (DatasetManifestKey is <raw prefix>/latest.json), and
+  # the commit the definition was written from.
+  sagemaker_pipeline_target {
+    dynamic "pipeline_parameter_list" {
+      for_each = local.definition_git_commit == null ? [] : [local.definition_git_commit]
+      content {
+        name  = "GitCommit"
+        value = pipeline_parameter_list.value
+      }
+    }
+  }
 
   retry_policy {
     maximum_event_age_in_seconds = 3600

@@ -1,6 +1,13 @@
 # The get_models API: the handler from packages/functions, packaged by `make lambda`, behind a
 # Function URL that only the site's origin may call from a browser.
 
+locals {
+  # The Function URL owns the API's CORS; the handler adds no CORS header (a browser refuses
+  # an answer that carries Access-Control-Allow-Origin twice). The local gateway applies the
+  # same file (packages/playground/src/playground/gateway.py).
+  api_cors = jsondecode(file("${path.module}/../contracts/api-cors.json"))
+}
+
 resource "aws_cloudwatch_log_group" "api" {
   #checkov:skip=CKV_AWS_158:The API logs request paths and status codes, nothing confidential; CloudWatch encrypts them at rest with its own key.
   name              = "/aws/lambda/${local.api_function_name}"
@@ -28,10 +35,10 @@ resource "aws_lambda_function" "api" {
 
   environment {
     variables = {
+      PLAYGROUND_TARGET                      = "aws"
       PLAYGROUND_DATA_BUCKET                 = local.data_bucket
       PLAYGROUND_MODEL_BUCKET                = local.model_bucket
       PLAYGROUND_MODEL_PACKAGE_GROUP         = var.model_package_group
-      PLAYGROUND_CORS_ALLOW_ORIGINS          = jsonencode([local.site_origin])
       PLAYGROUND_DOWNLOAD_URL_EXPIRY_SECONDS = tostring(var.download_url_expiry_seconds)
     }
   }
@@ -49,10 +56,12 @@ resource "aws_lambda_function_url" "api" {
   authorization_type = "NONE"
 
   cors {
-    allow_origins = [local.site_origin]
-    allow_methods = ["GET"]
-    allow_headers = ["content-type"]
-    max_age       = 3600
+    allow_origins     = [local.site_origin]
+    allow_methods     = local.api_cors.allow_methods
+    allow_headers     = local.api_cors.allow_headers
+    expose_headers    = local.api_cors.expose_headers
+    max_age           = local.api_cors.max_age
+    allow_credentials = local.api_cors.allow_credentials
   }
 
   lifecycle {

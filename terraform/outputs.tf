@@ -46,6 +46,7 @@ output "github_role_arns" {
 output "playground_environment" {
   description = "Settings for the `playground` CLI against this deployment (export each as an environment variable)."
   value = {
+    PLAYGROUND_TARGET              = "aws"
     PLAYGROUND_REGION              = var.region
     PLAYGROUND_DATA_BUCKET         = aws_s3_bucket.this["data"].id
     PLAYGROUND_MODEL_BUCKET        = aws_s3_bucket.this["models"].id

@@ -21,8 +21,9 @@ provider "aws" {
   skip_requesting_account_id  = local.emulated
   skip_region_validation      = local.emulated
   s3_use_path_style           = local.emulated
-  # The emulator answers 500 for what it does not implement: fail at once, not after retries.
-  max_retries = local.emulated ? 1 : null
+  # The emulator answers 500 for what it does not implement: fail after a few quick retries
+  # (enough for a keep-alive connection the local server closed), not after AWS's many.
+  max_retries = local.emulated ? 3 : null
 
   default_tags {
     tags = {

@@ -32,6 +32,7 @@ let browser;
 let context;
 let page;
 const consoleErrors = [];
+const listings = []; // the /models responses the browser saw
 
 /** Collect what the page logs as an error, and uncaught exceptions, into `errors`. */
 function watch(target, errors) {
@@ -67,6 +68,9 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1200, height: 900 }, hasTouch: true });
   page = await context.newPage();
   watch(page, consoleErrors);
+  page.on('response', (response) => {
+    if (new URL(response.url()).pathname === '/models') listings.push(response);
+  });
   await page.goto(SITE_URL);
 });
 
@@ -79,6 +83,12 @@ test('the list shows the approved models with accuracy and size', async () => {
   await good.waitFor({ timeout: 20_000 });
   await page.getByTestId(`model-${TAMPERED}`).waitFor();
   assert.match((await good.textContent()) ?? '', new RegExp(`Version ${GOOD}.*accuracy \\d+\\.\\d+%.*KB`));
+  // One CORS owner (the Function URL layer): a second Access-Control-Allow-Origin is refused.
+  assert.ok(listings.length > 0, 'the page fetched /models');
+  const allowOrigin = (await listings[0].headersArray()).filter(
+    (header) => header.name.toLowerCase() === 'access-control-allow-origin',
+  );
+  assert.equal(allowOrigin.length, 1, `Access-Control-Allow-Origin headers: ${JSON.stringify(allowOrigin)}`);
   await shot('1-list');
 });
 

@@ -23,6 +23,8 @@ from functions.get_models.fixtures import register_model
 from functions.get_models.handler import ModelsApi
 from mlops_settings import Settings
 from playground.gateway import (
+    API_CORS_FILE,
+    FunctionUrlCors,
     RunningGateway,
     start_gateway,
     start_models_api,
@@ -185,3 +187,94 @@ def test_models_api_runs_in_the_background(emulator: Settings) -> None:
         running.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{running.url}/models", timeout=2)
+
+
+SITE = "https://digits.example.com"
+API_CORS = json.loads(API_CORS_FILE.read_text())
+
+
+def _acao(answer: requests.Response) -> list[str]:
+    """Every Access-Control-Allow-Origin header of the answer, as sent (duplicates kept)."""
+    raw = answer.raw._original_response.msg  # the http.client message keeps repeated headers
+    return list(raw.get_all("Access-Control-Allow-Origin") or [])
+
+
+@pytest.fixture
+def site_api(emulator: Settings) -> Iterator[RunningGateway]:
+    """The models API as `make up` serves it, for a site on one origin."""
+    running = start_models_api(emulator.model_copy(update={"cors_allow_origins": (SITE,)}), port=0)
+    yield running
+    running.stop()
+
+
+def test_an_allowed_origin_gets_exactly_one_allow_origin_header(
+    site_api: RunningGateway,
+) -> None:
+    answer = requests.get(f"{site_api.url}/models", headers={"Origin": SITE}, timeout=10)
+    assert answer.status_code == 200
+    assert _acao(answer) == [SITE]
+    assert answer.headers["Vary"] == "Origin"
+
+
+def test_another_origin_gets_no_allow_origin_header(site_api: RunningGateway) -> None:
+    answer = requests.get(
+        f"{site_api.url}/models", headers={"Origin": "https://evil.example"}, timeout=10
+    )
+    assert answer.status_code == 200  # served; the browser withholds it from the page
+    assert _acao(answer) == []
+
+
+def test_the_url_layer_answers_preflights_from_the_terraform_configuration(
+    site_api: RunningGateway,
+) -> None:
+    answer = requests.options(
+        f"{site_api.url}/models/3",
+        headers={"Origin": SITE, "Access-Control-Request-Method": "GET"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert _acao(answer) == [SITE]
+    assert answer.headers["Access-Control-Allow-Methods"] == ",".join(API_CORS["allow_methods"])
+    assert answer.headers["Access-Control-Allow-Headers"] == ",".join(API_CORS["allow_headers"])
+    assert answer.headers["Access-Control-Max-Age"] == str(API_CORS["max_age"])
+    refused = requests.options(
+        f"{site_api.url}/models",
+        headers={"Origin": SITE, "Access-Control-Request-Method": "DELETE"},
+        timeout=10,
+    )
+    assert _acao(refused) == []
+
+
+def test_preflights_never_reach_the_function_and_other_requests_do() -> None:
+    calls: list[str] = []
+
+    def handler(event: Mapping[str, Any], context: Any) -> Mapping[str, Any]:
+        calls.append(event["requestContext"]["http"]["method"])
+        return {"statusCode": 204, "headers": {}, "body": ""}
+
+    running = start_gateway(handler, cors=FunctionUrlCors.from_contract(("*",)))
+    try:
+        preflight = requests.options(
+            f"{running.url}/models",
+            headers={"Origin": SITE, "Access-Control-Request-Method": "GET"},
+            timeout=5,
+        )
+        plain = requests.options(f"{running.url}/models", timeout=5)
+    finally:
+        running.stop()
+    assert _acao(preflight) == ["*"]
+    assert plain.status_code == 204
+    assert calls == ["OPTIONS"]  # only the request without preflight headers
+
+
+def test_a_function_that_adds_cors_itself_shows_the_duplicate_a_browser_refuses() -> None:
+    # What happened in AWS while the handler and the Function URL both set the header.
+    def handler(event: Mapping[str, Any], context: Any) -> Mapping[str, Any]:
+        return {"statusCode": 200, "headers": {"Access-Control-Allow-Origin": "*"}, "body": ""}
+
+    running = start_gateway(handler, cors=FunctionUrlCors.from_contract((SITE,)))
+    try:
+        answer = requests.get(f"{running.url}/models", headers={"Origin": SITE}, timeout=5)
+    finally:
+        running.stop()
+    assert _acao(answer) == ["*", SITE]

@@ -55,6 +55,39 @@ def test_aws_target_uses_no_emulator_and_no_dummy_credentials(
     assert env == {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
 
 
+def test_aws_target_honours_the_standard_endpoint_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What the AWS rehearsal relies on: an emulator standing in for an account.
+    monkeypatch.setenv("PLAYGROUND_TARGET", "aws")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4610")
+    settings = load_settings()
+    assert settings.endpoint_url == "http://127.0.0.1:4610"
+    assert settings.aws_environment()["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4610"
+    assert "AWS_ACCESS_KEY_ID" not in settings.aws_environment()
+
+
+def test_any_origin_fails_at_start_for_the_aws_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYGROUND_TARGET", "aws")
+    monkeypatch.setenv("PLAYGROUND_CORS_ALLOW_ORIGINS", '["https://digits.example.com", "*"]')
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "PLAYGROUND_CORS_ALLOW_ORIGINS:" in message
+    assert "'*' (any origin) is for PLAYGROUND_TARGET=local only" in message
+
+
+def test_origins_default_to_any_locally_and_to_none_in_aws(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PLAYGROUND_CORS_ALLOW_ORIGINS", raising=False)
+    assert load_settings().cors_allow_origins == ("*",)
+    monkeypatch.setenv("PLAYGROUND_TARGET", "aws")
+    assert load_settings().cors_allow_origins == ()
+    monkeypatch.setenv("PLAYGROUND_CORS_ALLOW_ORIGINS", '["https://digits.example.com"]')
+    assert load_settings().cors_allow_origins == ("https://digits.example.com",)
+
+
 def test_emulator_strict_mode_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PLAYGROUND_EMULATOR_STRICT", raising=False)
     assert load_settings().emulator_strict is True

@@ -212,7 +212,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Preflight accepted (CORS headers present when the origin is allowed). */
+            /** @description A preflight (with `Origin` and `Access-Control-Request-Method`), answered by the Function URL; CORS headers present when the origin and method are allowed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other OPTIONS request, answered by the function (`Allow` header). */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -261,7 +268,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Preflight accepted (CORS headers present when the origin is allowed). */
+            /** @description A preflight (with `Origin` and `Access-Control-Request-Method`), answered by the Function URL; CORS headers present when the origin and method are allowed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other OPTIONS request, answered by the function (`Allow` header). */
             204: {
                 headers: {
                     [name: string]: unknown;

@@ -12,10 +12,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PLAYGROUND_"
+ANY_ORIGIN = "*"
 
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _GROUP = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -75,7 +76,15 @@ class Settings(BaseSettings):
         description="Refuse, as AWS does, requests that break the service model (off: debugging).",
     )
 
-    cors_allow_origins: tuple[str, ...] = ("*",)
+    cors_allow_origins: tuple[str, ...] = Field(
+        default=None,  # replaced by the target's default below
+        validate_default=True,
+        description=(
+            "Origins whose pages may call the API and download models (JSON list). Default: "
+            "any ('*') locally; in AWS none here, Terraform sets the site's origin, and '*' is "
+            "refused."
+        ),
+    )
     download_url_expiry_seconds: int = Field(default=300, ge=1, le=900)
 
     @field_validator("data_bucket", "model_bucket", "site_bucket")
@@ -90,6 +99,26 @@ class Settings(BaseSettings):
     def _sagemaker_name(cls, value: str) -> str:
         if not _GROUP.match(value):
             raise ValueError(f"{value!r} is not a valid SageMaker name (letters, digits, '-')")
+        return value
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _target_default_origins(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return (ANY_ORIGIN,) if info.data.get("target") == "local" else ()
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _named_origins_in_aws(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        # Any origin is for the local target only: in AWS a page on any site could call the
+        # API from a visitor's browser.
+        if info.data.get("target") == "aws" and ANY_ORIGIN in value:
+            raise ValueError(
+                "'*' (any origin) is for PLAYGROUND_TARGET=local only; with "
+                "PLAYGROUND_TARGET=aws name the site's origin(s), e.g. "
+                '["https://d1234.cloudfront.net"]'
+            )
         return value
 
     @field_validator("state_dir")

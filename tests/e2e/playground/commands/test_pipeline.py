@@ -11,9 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from mlops_settings import Settings
+from pipelines.mnist import pipeline as mnist
 from pipelines.mnist.code import idx
 from playground import data
 from playground.cli import app
+from playground.commands.pipeline import git_commit
 
 SAMPLE = Path(__file__).parents[4] / "packages/pipelines/src/pipelines/mnist/data"
 PER_CLASS = 150  # a small slice keeps the end-to-end run short on two cores
@@ -98,13 +100,24 @@ def test_definition_upsert_and_start_against_the_emulator(emulator: Settings, tm
         "ModelGate",
     ]
 
-    result = invoke("upsert")
+    # The definition names this checkout's commit, so runs started without it record it.
+    defaults = {p["Name"]: p.get("DefaultValue") for p in document["Parameters"]}
+    assert defaults["GitCommit"] == git_commit()
+
+    deployed = "c" * 40
+    result = invoke("upsert", "--git-commit", deployed)
     assert result.exit_code == 0, result.output
+    upserted = boto3.client("sagemaker").describe_pipeline(PipelineName=emulator.pipeline_name)
+    upserted_defaults = {
+        p["Name"]: p.get("DefaultValue")
+        for p in json.loads(upserted["PipelineDefinition"])["Parameters"]
+    }
+    assert upserted_defaults["GitCommit"] == deployed
     assert (
         f"created arn:aws:sagemaker:us-east-1:123456789012:pipeline/{emulator.pipeline_name}"
         in text(result)
     )
-    assert "updated" in text(invoke("upsert"))
+    assert "updated" in text(invoke("upsert", "--git-commit", deployed))
 
     result = invoke("start", "--param", "Epochs=2")
     assert result.exit_code == 0, result.output
@@ -116,7 +129,9 @@ def test_definition_upsert_and_start_against_the_emulator(emulator: Settings, tm
     stored = client.describe_pipeline_definition_for_execution(
         PipelineExecutionArn=executions[0]["PipelineExecutionArn"]
     )
-    assert json.loads(stored["PipelineDefinition"]) == document
+    assert json.loads(stored["PipelineDefinition"]) == mnist.with_defaults(
+        document, {"GitCommit": deployed}
+    )
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner, Result
 
-from functions.get_models.fixtures import RegisteredModel, register_model
+from functions.get_models.fixtures import RegisteredModel, register_model, written_entry
 from functions.get_models.handler import ModelsApi
 from mlops_settings import Settings
 from playground.cli import app
@@ -99,29 +99,95 @@ def test_approve_keeps_the_metadata_and_the_api_serves_it(
     assert _served_versions(emulator) == [model.version]
 
 
-def test_reject_with_reason_keeps_metadata_and_the_api_drops_it(
+REASON = "misreads 7s, see #12 (tried)"
+
+
+def _caller() -> str:
+    return str(boto3.client("sts").get_caller_identity()["Arn"])
+
+
+def test_reject_with_a_free_text_reason_keeps_metadata_and_the_api_drops_it(
     run: Run, register: Register, emulator: Settings
 ) -> None:
     model = register(seed=1, status="Approved")
     assert _served_versions(emulator) == [model.version]
-    result = run("reject", str(model.version), "--reason", "drifts on thin strokes")
+    result = run("reject", str(model.version), "--reason", REASON)
     assert result.exit_code == 0, result.output
     described = _described(model)
     assert described["ModelApprovalStatus"] == "Rejected"
-    assert described["CustomerMetadataProperties"] == {
-        **model.metadata,
-        "rejection_reason": "drifts on thin strokes",
-    }
+    # The reason and who gave it go where SageMaker takes free text, never into the metadata.
+    assert described["ApprovalDescription"] == f"rejected by {_caller()}: {REASON}"
+    assert described["CustomerMetadataProperties"] == model.metadata
     assert _served_versions(emulator) == []
+    shown = run("show", str(model.version))
+    assert shown.exit_code == 0, shown.output
+    assert REASON in shown.output
 
 
-def test_approving_a_rejected_version_drops_the_rejection_reason(
+def test_approving_a_rejected_version_replaces_the_rejection_note(
     run: Run, register: Register
 ) -> None:
     model = register(seed=1, status="PendingManualApproval")
     assert run("reject", str(model.version), "--reason", "looked odd").exit_code == 0
     assert run("approve", str(model.version)).exit_code == 0
-    assert _described(model)["CustomerMetadataProperties"] == model.metadata
+    described = _described(model)
+    assert described["CustomerMetadataProperties"] == model.metadata
+    assert described["ApprovalDescription"] == f"approved by {_caller()}"
+
+
+def test_a_reason_longer_than_sagemaker_keeps_is_refused_before_any_request(
+    run: Run, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = register(seed=1)
+    with monkeypatch.context() as patch:
+        # Nothing listens here: a request would fail with a connection error instead.
+        patch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        result = run("reject", str(model.version), "--reason", "x" * 1025)
+    assert result.exit_code == 2
+    assert "--reason has 1,025 characters; SageMaker keeps at most 1,024" in result.output
+    assert _described(model)["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_reason_over_several_lines_is_refused(run: Run, register: Register) -> None:
+    model = register(seed=1)
+    result = run("reject", str(model.version), "--reason", "first line\nsecond line")
+    assert result.exit_code == 2
+    assert "--reason must be one line" in result.output
+    assert _described(model)["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_reason_that_fits_alone_but_not_with_the_approver_changes_nothing(
+    run: Run, register: Register
+) -> None:
+    model = register(seed=1)
+    result = run("reject", str(model.version), "--reason", "x" * 1024)
+    assert result.exit_code == 1
+    assert f"version {model.version} was not changed" in result.output
+    assert "SageMaker allows 0 to 1024" in result.output
+    assert _described(model)["ModelApprovalStatus"] == "Approved"
+
+
+def test_the_entry_register_py_writes_is_shown_and_listed(run: Run, emulator: Settings) -> None:
+    entry = written_entry()
+    boto3.client("sagemaker").create_model_package(**entry)
+    metadata = entry["CustomerMetadataProperties"]
+    shown = run("show", "1")
+    assert shown.exit_code == 0, shown.output
+    assert "input [N, 1, 28, 28]" in shown.output
+    assert "logits [N, 10]" in shown.output
+    assert metadata["sha256"] in shown.output
+    listed = run("list")
+    assert f"{float(metadata['test_accuracy']):.2%}" in listed.output
+
+
+def test_an_entry_from_before_the_contract_is_upgraded_when_decided_on() -> None:
+    # Only an emulator before strict mode ever stored such an entry, so it is built here.
+    from playground.commands.models import _resendable
+
+    legacy = {"sha256": "ab" * 32, "input_shape": "N,1,28,28", "output_shape": "N,10"}
+    metadata, remove = _resendable({**legacy, "rejection_reason": "see #12 (old)"})
+    assert metadata == {"sha256": "ab" * 32, "input_shape": "N:1:28:28", "output_shape": "N:10"}
+    assert remove == ["rejection_reason"]
 
 
 def test_approving_twice_changes_nothing(run: Run, register: Register) -> None:

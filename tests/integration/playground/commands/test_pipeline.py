@@ -54,3 +54,10 @@ def test_start_before_upsert_says_what_to_do(emulator: Settings):
     result = invoke("start")
     assert result.exit_code == 1
     assert "run `playground pipeline upsert`" in text(result)
+
+
+@pytest.mark.parametrize("command", ["definition", "upsert"])
+def test_a_commit_register_py_would_refuse_is_refused_first(emulator: Settings, command: str):
+    result = invoke(command, "--git-commit", "main")
+    assert result.exit_code == 2
+    assert "--git-commit must be 40 hex digits" in text(result)

@@ -1,62 +1,57 @@
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from functions.get_models.fixtures import written_entry
 from functions.get_models.registry import InvalidEntryError, parse_model_version
 
-METADATA = {
-    "sha256": "ab" * 32,
-    "size_bytes": "112640",
-    "test_accuracy": "0.9871",
-    "dataset_hash": "cd" * 32,
-    "git_commit": "unknown",
-    "pipeline_execution_id": "exec-1",
-    "input_spec_version": "1",
-    "input_name": "input",
-    "input_shape": "N,1,28,28",
-    "output_name": "logits",
-    "output_shape": "N,10",
-    "quantized": "false",
-}
+# The entry the real register.py wrote (contracts/fixtures/registry-entry.json).
+WRITTEN = written_entry()
+METADATA = WRITTEN["CustomerMetadataProperties"]
 
 
 def _description(**metadata_changes: str | None) -> dict[str, Any]:
+    """A DescribeModelPackage answer for the written entry, as the registry returns it."""
     metadata = {**METADATA, **metadata_changes}
     return {
+        **copy.deepcopy(WRITTEN),
         "ModelPackageVersion": 4,
         "CreationTime": datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
-        "ModelApprovalStatus": "Approved",
-        "InferenceSpecification": {
-            "Containers": [{"Image": "x", "ModelDataUrl": "s3://bucket-name/models/m.onnx"}]
-        },
         "CustomerMetadataProperties": {k: v for k, v in metadata.items() if v is not None},
     }
 
 
-def test_contract_entry_becomes_the_api_fields() -> None:
+def test_the_entry_register_py_writes_becomes_the_api_fields() -> None:
     body = parse_model_version(_description()).to_json()
     assert body == {
         "version": 4,
         "created_at": "2026-11-26T12:00:00.000Z",
-        "metrics": {"test_accuracy": 0.9871},
-        "size_bytes": 112640,
-        "sha256": "ab" * 32,
+        "metrics": {"test_accuracy": float(METADATA["test_accuracy"])},
+        "size_bytes": int(METADATA["size_bytes"]),
+        "sha256": METADATA["sha256"],
         "quantized": False,
         "input_spec": {
-            "version": 1,
+            "version": int(METADATA["input_spec_version"]),
             "name": "input",
             "shape": ["N", 1, 28, 28],
             "output": {"name": "logits", "shape": ["N", 10]},
         },
         "provenance": {
-            "dataset_hash": "cd" * 32,
-            "git_commit": "unknown",
-            "pipeline_execution_id": "exec-1",
+            "dataset_hash": METADATA["dataset_hash"],
+            "git_commit": METADATA["git_commit"],
+            "pipeline_execution_id": METADATA["pipeline_execution_id"],
         },
     }
+
+
+def test_shapes_written_before_the_colon_encoding_are_still_read() -> None:
+    legacy = _description(input_shape="N,1,28,28", output_shape="N,10")
+    assert parse_model_version(legacy).input.shape == ("N", 1, 28, 28)
+    assert parse_model_version(legacy).output.shape == ("N", 10)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +64,8 @@ def test_contract_entry_becomes_the_api_fields() -> None:
         ({"test_accuracy": "high"}, "not a number"),
         ({"test_accuracy": "1.5"}, r"not in \[0, 1\]"),
         ({"test_accuracy": "nan"}, r"not in \[0, 1\]"),
-        ({"input_shape": "N,1,,28"}, "bad dimension"),
+        ({"input_shape": "N:1::28"}, "bad dimension"),
+        ({"output_shape": "N:10.5"}, "bad dimension"),
         ({"input_spec_version": None}, "input_spec_version is missing"),
         ({"quantized": "yes"}, "quantized"),
         ({"git_commit": ""}, "git_commit is missing"),

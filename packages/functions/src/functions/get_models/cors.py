@@ -1,41 +1,19 @@
-"""Cross-origin rules: for the API's responses and for the model bucket's downloads.
+"""Cross-origin rules for the model bucket's downloads.
 
 The browser calls the API from the site's origin and then fetches the ONNX file straight
-from S3 with the presigned URL, so both answers need CORS headers for that origin. "*" in the
-allowed origins means any origin (the local target only).
+from S3 with the presigned URL, so both answers need CORS headers for that origin. The API's
+CORS belongs to its Function URL alone (contracts/api-cors.json, applied by Terraform in AWS
+and by the local gateway): the handler adds no CORS header, because a browser refuses an
+answer that carries `Access-Control-Allow-Origin` twice. "*" in the allowed origins means any
+origin (the local target only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-ANY_ORIGIN = "*"
-ALLOWED_METHODS = "GET, OPTIONS"
 PREFLIGHT_MAX_AGE_SECONDS = 600
-
-
-def cors_headers(origin: str | None, allowed_origins: Iterable[str]) -> dict[str, str]:
-    """Headers that let `origin` read a response, or only `Vary` when it may not."""
-    allowed = tuple(allowed_origins)
-    if ANY_ORIGIN in allowed:
-        return {"Access-Control-Allow-Origin": ANY_ORIGIN}
-    if origin is not None and origin in allowed:
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-    return {"Vary": "Origin"}
-
-
-def preflight_headers(
-    origin: str | None, allowed_origins: Iterable[str], request_headers: Mapping[str, str]
-) -> dict[str, str]:
-    """Headers of the answer to an OPTIONS preflight."""
-    headers = cors_headers(origin, allowed_origins)
-    if "Access-Control-Allow-Origin" in headers:
-        headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-        asked = request_headers.get("access-control-request-headers")
-        headers["Access-Control-Allow-Headers"] = asked if asked else "Content-Type"
-        headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_SECONDS)
-    return headers
 
 
 def model_bucket_cors_rules(origins: Iterable[str]) -> list[dict[str, Any]]:

@@ -1,18 +1,27 @@
-"""Registry entries for tests and benchmarks, written as the pipeline's register step does.
+"""Registry entries for tests and benchmarks, as the pipeline's register step writes them.
 
-Follows contracts/registry-entry.md field by field, so the handler and the `playground models`
-commands are exercised on the same shape of entry the pipeline writes. Not part of the Lambda
+Every entry starts from contracts/fixtures/registry-entry.json, the entry the real
+`register.py` wrote (`pipelines.mnist.export_registry_fixture` produces it, a test checks it is
+current); only the values that differ from model to model (hash, size, accuracy, lineage,
+status, file locations) are replaced, with the writer's own encodings. Not part of the Lambda
 deployment zip.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-SERVING_IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+REGISTRY_ENTRY = Path(__file__).resolve().parents[5] / "contracts/fixtures/registry-entry.json"
+
+
+def written_entry() -> dict[str, Any]:
+    """The registry entry as register.py wrote it (a fresh copy)."""
+    return dict(json.loads(REGISTRY_ENTRY.read_text()))
 
 
 @dataclass(frozen=True)
@@ -59,37 +68,33 @@ def register_model(
         s3.put_object(Bucket=bucket, Key=f"{prefix}/model.onnx", Body=data)
         evaluation = {"test_accuracy": accuracy, "dataset_hash": dataset_hash}
         s3.put_object(Bucket=bucket, Key=f"{prefix}/evaluation.json", Body=json.dumps(evaluation))
+    entry = written_entry()
+    written = entry["CustomerMetadataProperties"]
     metadata = {
+        **written,
         "sha256": sha256,
         "size_bytes": str(len(data)),
         "test_accuracy": f"{accuracy:.4f}",
         "dataset_hash": dataset_hash,
         "git_commit": hashlib.sha1(f"commit-{seed}".encode()).hexdigest(),  # noqa: S324 - an id
         "pipeline_execution_id": f"execution-{seed}",
-        "input_spec_version": "2",
-        "input_name": "input",
-        "input_shape": "N,1,28,28",
-        "output_name": "logits",
-        "output_shape": "N,10",
         "quantized": "true" if quantized else "false",
     }
+    if metadata.keys() != written.keys():
+        raise ValueError(f"the writer's metadata keys changed: {sorted(written)}")
+    specification = copy.deepcopy(entry["InferenceSpecification"])
+    container = specification["Containers"][0]
+    container["ModelDataUrl"] = model_data_url
+    container["Image"] = container["Image"].replace(".us-east-1.", f".{region}.")
+    metrics = copy.deepcopy(entry["ModelMetrics"])
+    metrics["ModelQuality"]["Statistics"]["S3Uri"] = evaluation_url
     arn = sagemaker.create_model_package(
         ModelPackageGroupName=group,
         ModelPackageDescription=(
-            f"accuracy {accuracy:.4f}, {len(data)} bytes, dataset {dataset_hash[:12]}"
+            f"accuracy {accuracy:.2%}, {len(data) / 1024:.1f} KB, dataset {dataset_hash[:12]}"
         ),
-        InferenceSpecification={
-            "Containers": [
-                {"Image": SERVING_IMAGE.format(region=region), "ModelDataUrl": model_data_url}
-            ],
-            "SupportedContentTypes": ["application/json"],
-            "SupportedResponseMIMETypes": ["application/json"],
-        },
-        ModelMetrics={
-            "ModelQuality": {
-                "Statistics": {"ContentType": "application/json", "S3Uri": evaluation_url}
-            }
-        },
+        InferenceSpecification=specification,
+        ModelMetrics=metrics,
         ModelApprovalStatus=status,
         CustomerMetadataProperties=metadata,
     )["ModelPackageArn"]

@@ -3,11 +3,11 @@
 Routes:
     GET /models?limit=&next_token=   approved versions, newest first, one page
     GET /models/{version}            one approved version, or 404
-    OPTIONS on both                  CORS preflight
+    OPTIONS on both                  204 with `Allow` (the Function URL answers CORS preflights)
 
 The API's shape is contracts/openapi.yaml. Every answer is JSON; an error is
 `{"error": {"code", "message"}}` and never carries a stack trace. One JSON log line is
-written per request.
+written per request. CORS headers are the Function URL's to add (functions.get_models.cors).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from functions.get_models.cors import ANY_ORIGIN, cors_headers, preflight_headers
 from functions.get_models.download import DownloadSigner, parse_s3_uri
 from functions.get_models.paging import InvalidPageTokenError, decode_page_token, encode_page_token
 from functions.get_models.registry import (
@@ -177,12 +176,6 @@ class ModelsApi:
                 loading the SageMaker service model takes a noticeable part of a second).
             cache_seconds: how long a registry answer is reused (0: never).
         """
-        if settings.target == "aws" and ANY_ORIGIN in settings.cors_allow_origins:
-            # Any origin is for the local target only; in AWS the site's origin must be named.
-            raise ValueError(
-                "PLAYGROUND_CORS_ALLOW_ORIGINS must name the site's origin(s) when "
-                "PLAYGROUND_TARGET=aws, not '*'"
-            )
         session = session or boto3.session.Session(region_name=settings.region)
         sagemaker = session.client(
             "sagemaker",
@@ -213,7 +206,6 @@ class ModelsApi:
         method = str(http.get("method") or "GET").upper()
         path = str(event.get("rawPath") or http.get("path") or "/")
         headers = _headers(event)
-        origin = headers.get("origin")
         request_id = getattr(context, "aws_request_id", None) or str(
             request_context.get("requestId") or uuid.uuid4()
         )
@@ -241,12 +233,6 @@ class ModelsApi:
                 )
                 log["error_code"] = "internal_error"
                 log["traceback"] = traceback.format_exc()
-        if method == "OPTIONS" and response["statusCode"] == 204:
-            response["headers"].update(
-                preflight_headers(origin, self.settings.cors_allow_origins, headers)
-            )
-        else:
-            response["headers"].update(cors_headers(origin, self.settings.cors_allow_origins))
         log_line(
             level="error" if response["statusCode"] >= 500 else "info",
             message="request",
@@ -283,7 +269,12 @@ class ModelsApi:
             )
         number = None if version is None else parse_version(version)
         if method == "OPTIONS":
-            return {"statusCode": 204, "headers": {}, "body": "", "isBase64Encoded": False}
+            return {
+                "statusCode": 204,
+                "headers": {"Allow": ALLOW},
+                "body": "",
+                "isBase64Encoded": False,
+            }
         if number is None:
             return self._list(query, log)
         return self._get(number, log)

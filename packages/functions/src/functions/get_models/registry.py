@@ -40,6 +40,9 @@ T = TypeVar("T")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Dimensions are joined by ":" (contracts/registry-entry.md); "," only in entries written
+# before that encoding, which the emulator alone ever accepted.
+_SHAPE_SEPARATORS = re.compile(r"[:,]")
 
 
 class InvalidEntryError(ValueError):
@@ -125,7 +128,7 @@ def _positive_int(metadata: Mapping[str, str], key: str) -> int:
 
 def _shape(metadata: Mapping[str, str], key: str) -> tuple[int | str, ...]:
     dims: list[int | str] = []
-    for part in _required(metadata, key).split(","):
+    for part in _SHAPE_SEPARATORS.split(_required(metadata, key)):
         part = part.strip()
         if part.isdigit() and int(part) >= 1:
             dims.append(int(part))

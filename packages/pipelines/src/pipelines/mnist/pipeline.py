@@ -471,3 +471,19 @@ def _quiet_sdk_logs() -> None:
 def definition(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> dict[str, Any]:
     """The pipeline definition as a dict (producing it uploads the step code to S3)."""
     return dict(json.loads(build_pipeline(settings, role, code_dir).definition()))
+
+
+def with_defaults(document: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:
+    """A copy of the definition whose named parameters have these default values.
+
+    Used for the commit: a run started without parameters (EventBridge, the schedule, the
+    console) then still records which code it runs.
+
+    Raises:
+        KeyError: the definition has no parameter of that name.
+    """
+    copy = json.loads(json.dumps(document))
+    declared = {p["Name"]: p for p in copy.get("Parameters", [])}
+    for name, value in defaults.items():
+        declared[name]["DefaultValue"] = value
+    return dict(copy)

@@ -2,7 +2,9 @@
 
 Approving a version makes it appear in `GET /models`; rejecting removes it. Every update
 resends the approval status, an approval description and the full metadata, because the
-emulator's `update_model_package` clears the fields a request omits.
+emulator's `update_model_package` clears the fields a request omits. Who decided and why goes
+into `ApprovalDescription` (free text, one line, 1,024 characters); the metadata allows no
+free text (contracts/registry-entry.md).
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from pipelines.mnist.code import registry_entry
 from playground.console import console, fail, settings_or_exit
 
 app = typer.Typer(help="Model versions in the registry: list, show, approve, reject.")
 
 APPROVED = "Approved"
 REJECTED = "Rejected"
-REJECTION_REASON = "rejection_reason"
+# Written into the metadata by earlier versions of this command; SageMaker refuses most
+# reasons there, so an update removes it.
+LEGACY_REJECTION_REASON = "rejection_reason"
+LEGACY_SHAPE_KEYS = ("input_shape", "output_shape")
 STATUSES = (APPROVED, "PendingManualApproval", REJECTED)
 _STATUS_STYLE = {APPROVED: "green", REJECTED: "red", "PendingManualApproval": "yellow"}
 
@@ -34,6 +40,22 @@ def _clients() -> tuple[Any, str]:
         endpoint_url=settings.aws_environment().get("AWS_ENDPOINT_URL"),
     )
     return sagemaker, settings.model_package_group
+
+
+def _caller() -> str:
+    """Who is deciding: the ARN of the caller's AWS identity."""
+    import boto3
+
+    settings = settings_or_exit()
+    sts = boto3.client(
+        "sts",
+        region_name=settings.region,
+        endpoint_url=settings.aws_environment().get("AWS_ENDPOINT_URL"),
+    )
+    try:
+        return str(sts.get_caller_identity()["Arn"])
+    except sts.exceptions.ClientError as exc:
+        raise fail(f"cannot tell who you are (sts get-caller-identity): {exc}") from None
 
 
 def _describe_version(sagemaker: Any, group: str, version: int) -> dict[str, Any]:
@@ -68,6 +90,17 @@ def _accuracy(text: str | None) -> str:
         return f"{float(text or ''):.2%}"
     except ValueError:
         return "-"
+
+
+def _tensor(metadata: dict[str, str], which: str) -> str:
+    name, shape = metadata.get(f"{which}_name"), metadata.get(f"{which}_shape")
+    if not name or not shape:
+        return "-"
+    try:
+        dims = registry_entry.decode_shape(shape)
+    except registry_entry.EntryError as exc:
+        return f"{name} (unreadable shape: {exc})"
+    return f"{name} [{', '.join(str(d) for d in dims)}]"
 
 
 def _when(moment: Any) -> str:
@@ -151,6 +184,8 @@ def show(version: int = typer.Argument(..., min=1, help="The version number.")) 
         ("model file", containers[0].get("ModelDataUrl", "-")),
         ("evaluation", (statistics or {}).get("S3Uri", "-")),
         ("accuracy", _accuracy(metadata.get("test_accuracy"))),
+        ("input", _tensor(metadata, "input")),
+        ("output", _tensor(metadata, "output")),
         ("size", _size(metadata.get("size_bytes"))),
         ("arn", item.get("ModelPackageArn", "-")),
     ]
@@ -160,26 +195,45 @@ def show(version: int = typer.Argument(..., min=1, help="The version number.")) 
     console.print(table)
 
 
-def _set_status(version: int, status: str, note: str, reason: str | None = None) -> None:
+def _resendable(metadata: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The metadata to send back with an update, and the keys to remove.
+
+    Entries written before the current contract (only the emulator ever accepted them) get
+    their shapes re-encoded and lose their free-text rejection reason.
+    """
+    metadata = dict(metadata)
+    remove = []
+    if LEGACY_REJECTION_REASON in metadata:
+        metadata.pop(LEGACY_REJECTION_REASON)
+        remove.append(LEGACY_REJECTION_REASON)
+    for key in LEGACY_SHAPE_KEYS:
+        if "," in metadata.get(key, ""):
+            metadata[key] = metadata[key].replace(",", registry_entry.SHAPE_SEPARATOR)
+    return metadata, remove
+
+
+def _set_status(version: int, status: str, reason: str | None = None) -> None:
     sagemaker, group = _clients()
     item = _describe_version(sagemaker, group, version)
-    metadata = dict(item.get("CustomerMetadataProperties") or {})
     current = item.get("ModelApprovalStatus")
-    remove: list[str] = []
-    if status == APPROVED and REJECTION_REASON in metadata:
-        metadata.pop(REJECTION_REASON)
-        remove.append(REJECTION_REASON)
-    if status == REJECTED and reason:
-        metadata[REJECTION_REASON] = reason
-    if current == status and not remove and (status != REJECTED or not reason):
+    if current == status and reason is None:
         console.print(f"version {version} is already {status}")
         return
+    decision = "approved" if status == APPROVED else "rejected"
+    try:
+        note = registry_entry.approval_description(decision, _caller(), reason)
+        metadata, remove = _resendable(item.get("CustomerMetadataProperties") or {})
+        if metadata:
+            registry_entry.check_metadata(metadata)
+    except registry_entry.EntryError as exc:
+        raise fail(f"version {version} was not changed: {exc}") from None
     request: dict[str, Any] = {
         "ModelPackageArn": item["ModelPackageArn"],
         "ModelApprovalStatus": status,
         "ApprovalDescription": note,
-        "CustomerMetadataProperties": metadata,
     }
+    if metadata:
+        request["CustomerMetadataProperties"] = metadata
     if remove:
         request["CustomerMetadataPropertiesToRemove"] = remove
     try:
@@ -187,21 +241,42 @@ def _set_status(version: int, status: str, note: str, reason: str | None = None)
     except sagemaker.exceptions.ClientError as exc:
         raise fail(f"registry error: {exc}") from None
     console.print(f"version {version}: {_status(current)} -> {_status(status)}")
+    console.print(f"approval note: {note}", markup=False)
 
 
 @app.command("approve")
 def approve(version: int = typer.Argument(..., min=1, help="The version number.")) -> None:
     """Approve a version: the API starts serving it."""
-    _set_status(version, APPROVED, "approved with playground models approve")
+    _set_status(version, APPROVED)
+
+
+def check_reason(reason: str) -> str:
+    """The reason as typed, if it fits SageMaker's ApprovalDescription; exits otherwise.
+
+    Checked before any request: empty, longer than 1,024 characters, or more than one line.
+    """
+    limit = registry_entry.APPROVAL_DESCRIPTION_MAX
+    if not reason.strip():
+        raise fail("--reason must not be empty", code=2)
+    if len(reason) > limit:
+        raise fail(
+            f"--reason has {len(reason):,} characters; SageMaker keeps at most {limit:,} "
+            "in a version's approval description (with who rejected it): shorten it",
+            code=2,
+        )
+    if any(char in registry_entry.LINE_TERMINATORS for char in reason):
+        raise fail("--reason must be one line: SageMaker refuses line breaks there", code=2)
+    return reason.strip()
 
 
 @app.command("reject")
 def reject(
     version: int = typer.Argument(..., min=1, help="The version number."),
-    reason: str | None = typer.Option(None, "--reason", help="Why (kept in the metadata)."),
+    reason: str | None = typer.Option(
+        None,
+        "--reason",
+        help="Why, in your own words (one line; kept with your identity in the approval note).",
+    ),
 ) -> None:
     """Reject a version: the API stops serving it."""
-    if reason is not None and not reason.strip():
-        raise fail("--reason must not be empty", code=2)
-    note = f"rejected with playground models reject: {reason}" if reason else "rejected"
-    _set_status(version, REJECTED, note[:1024], reason.strip()[:256] if reason else None)
+    _set_status(version, REJECTED, None if reason is None else check_reason(reason))

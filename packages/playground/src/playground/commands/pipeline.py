@@ -65,29 +65,60 @@ def parse_params(values: list[str]) -> dict[str, str]:
     return params
 
 
+# What register.py accepts as --git-commit (and SageMaker as a metadata value).
+GIT_COMMIT = re.compile(r"[0-9a-f]{40}(-dirty)?|unknown")
+GIT_COMMIT_HELP = "Commit the definition names as GitCommit's default (default: this checkout's)."
+
+
 def git_commit(folder: Path | None = None) -> str:
-    """The checked-out commit (40 hex), or `unknown` outside a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
+    """The commit of the checkout holding the pipeline code.
+
+    Args:
+        folder: a folder inside the checkout (default: the pipeline code's folder).
+
+    Returns:
+        40 hex digits; with `-dirty` when the working tree has uncommitted changes (tracked
+        or untracked, ignored files aside), because then the code that runs is not that
+        commit; `unknown` outside a git checkout.
+    """
+    folder = folder or mnist.CODE_DIR
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return out if re.fullmatch(r"[0-9a-f]{40}", out) else "unknown"
+    if not re.fullmatch(r"[0-9a-f]{40}", head):
+        return "unknown"
+    return f"{head}-dirty" if changed else head
 
 
-def _definition(settings: Settings, rebuild: bool = False) -> dict[str, Any]:
+def checked_commit(value: str | None) -> str:
+    """`value` if register.py would accept it, this checkout's commit when None; exits if bad."""
+    if value is None:
+        return git_commit()
+    if not GIT_COMMIT.fullmatch(value):
+        raise fail(
+            f"--git-commit must be 40 hex digits (with -dirty) or 'unknown', got {value!r}", 2
+        )
+    return value
+
+
+def _definition(
+    settings: Settings, rebuild: bool = False, commit: str | None = None
+) -> dict[str, Any]:
+    """The definition; with `commit`, as GitCommit's default (what runs without it get)."""
     try:
         with errors.status("building the pipeline definition (SageMaker SDK, uploads code)…"):
             document, _ = load_definition(settings, rebuild=rebuild)
     except (FileNotFoundError, RuntimeError) as exc:
         raise fail(str(exc)) from None
-    return document
+    return document if commit is None else mnist.with_defaults(document, {"GitCommit": commit})
 
 
 @app.command()
@@ -110,11 +141,13 @@ def definition(
         Path | None, typer.Option("--output", "-o", help="Write the JSON here.")
     ] = None,
     rebuild: bool = typer.Option(False, "--rebuild", help="Ignore the cached definition."),
+    commit: str | None = typer.Option(None, "--git-commit", help=GIT_COMMIT_HELP),
 ) -> None:
     """Print the pipeline definition JSON (SageMaker Pipelines format)."""
     settings = settings_or_exit()
+    chosen = checked_commit(commit)
     with aws_errors(settings):
-        text = json.dumps(_definition(settings, rebuild), indent=2)
+        text = json.dumps(_definition(settings, rebuild, chosen), indent=2)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text + "\n")
@@ -137,6 +170,7 @@ def _pipeline_exists(client: Any, name: str) -> bool:
 
 @app.command()
 def upsert(
+    commit: str | None = typer.Option(None, "--git-commit", help=GIT_COMMIT_HELP),
     trigger_params: Annotated[
         list[str] | None,
         typer.Option(
@@ -149,22 +183,24 @@ def upsert(
     """Create or update the pipeline in SageMaker; locally also its EventBridge triggers.
 
     In AWS the triggers belong to Terraform (terraform/events.tf); on the local target the
-    emulator gets the same rules: a new dataset version's manifest, and the schedule.
+    emulator gets the same rules: a new dataset version's manifest, and the schedule. The
+    definition names the commit as GitCommit's default, so every run records its code.
     """
     settings = settings_or_exit()
+    chosen = checked_commit(commit)
     fixed = parse_params(trigger_params or [])
     with aws_errors(settings):
-        arn = _upsert(settings)
+        arn = _upsert(settings, chosen)
         if settings.target == "local":
             # Triggered runs record the code they ran, as `pipeline run` does.
-            fixed.setdefault("GitCommit", git_commit())
+            fixed.setdefault("GitCommit", chosen)
             role = ensure_execution_role(settings)
             for change in triggers.install(settings, arn, role, fixed):
                 console.print(f"trigger   {change}")
 
 
-def _upsert(settings: Settings) -> str:
-    document = _definition(settings)
+def _upsert(settings: Settings, commit: str) -> str:
+    document = _definition(settings, commit=commit)
     role = ensure_execution_role(settings)
     client = boto3.client("sagemaker", region_name=settings.region)
     name, body = settings.pipeline_name, json.dumps(document)
@@ -375,6 +411,8 @@ def run(
         raise fail("an execution id is only accepted with --resume", 2)
     if resume and values:
         raise fail("--resume reuses the execution's parameters; drop --param/--approval", 2)
+    if "GitCommit" in values:
+        checked_commit(values["GitCommit"])
     values.setdefault("GitCommit", git_commit())
     with aws_errors(settings):
         _run(settings, values, execution_id if resume else None, resume, rebuild)

@@ -32,12 +32,13 @@ def api(
     """Serve GET /models on localhost until interrupted (Ctrl-C)."""
     # Imported here so that other playground commands do not pay for the handler's imports.
     from functions.get_models.handler import ModelsApi
-    from playground.gateway import FunctionUrlGateway
+    from playground.gateway import FunctionUrlCors, FunctionUrlGateway
 
     settings = api_settings()
     chosen = settings.api_port if port is None else port
     try:
-        gateway = FunctionUrlGateway(ModelsApi(settings), host, chosen)
+        cors = FunctionUrlCors.from_contract(settings.cors_allow_origins)
+        gateway = FunctionUrlGateway(ModelsApi(settings), host, chosen, cors)
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{chosen}: {exc}") from None
     # One plain line, so scripts (and `make up`) can wait for it and read the address.

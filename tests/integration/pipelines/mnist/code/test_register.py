@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+import regex
 
 from mlops_settings import Settings
 
@@ -43,6 +44,19 @@ def register(run_step: Callable[..., Any], opt_ml: Path, settings: Settings, *ex
         *("--git-commit", COMMIT, "--pipeline-execution-id", "exec-42"),
         *extra,
     )
+
+
+def sagemaker_refuses(package: dict[str, Any]) -> list[str]:
+    """Metadata keys and values that break SageMaker's pattern (its service model's)."""
+    shapes = boto3.client("sagemaker").meta.service_model._shape_resolver
+    pattern = shapes.get_shape_by_name("CustomerMetadataValue").metadata["pattern"]
+    allowed = regex.compile(pattern[1 : pattern.index(")")])
+    return [
+        text
+        for pair in package["CustomerMetadataProperties"].items()
+        for text in pair
+        if not 1 <= len(text) <= 256 or not allowed.fullmatch(text)
+    ]
 
 
 def packages(settings: Settings) -> list[dict[str, Any]]:
@@ -90,11 +104,12 @@ def test_registers_one_package_with_the_full_contract(
         "pipeline_execution_id": "exec-42",
         "input_spec_version": "2",
         "input_name": "input",
-        "input_shape": "N,1,28,28",
+        "input_shape": "N:1:28:28",
         "output_name": "logits",
-        "output_shape": "N,10",
+        "output_shape": "N:10",
         "quantized": "true" if evaluation["model"]["quantized"] else "false",
     }
+    assert sagemaker_refuses(package) == []
     assert f"accuracy {accuracy:.2%}" in package["ModelPackageDescription"]
     assert manifest["dataset_hash"][:12] in package["ModelPackageDescription"]
 
@@ -163,7 +178,8 @@ def test_a_model_other_than_the_evaluated_one_is_not_registered(
     ("args", "message"),
     [
         (("--approval-status", "Rejected"), "--approval-status must be one of"),
-        (("--git-commit", "main"), "--git-commit must be 40 hex digits or 'unknown'"),
+        (("--git-commit", "main"), "--git-commit must be 40 hex digits (with -dirty"),
+        (("--git-commit", COMMIT + "-modified"), "--git-commit must be 40 hex digits (with -dirty"),
     ],
 )
 def test_bad_arguments_are_refused(
@@ -178,3 +194,30 @@ def test_bad_arguments_are_refused(
     assert run.returncode == 2
     assert message in run.stderr
     assert packages(emulator) == []
+
+
+def test_a_value_sagemaker_refuses_fails_the_step_before_anything_is_stored(
+    emulator: Settings, inputs: Path, run_step: Callable[..., Any]
+) -> None:
+    run = register(
+        run_step, inputs, emulator, "--pipeline-execution-id", "run 7, retried (see #12)"
+    )
+
+    assert run.returncode == 1
+    assert "CustomerMetadataProperties[pipeline_execution_id] has ','" in run.failure
+    assert "SageMaker allows only" in run.failure
+    assert packages(emulator) == []
+    listing = boto3.client("s3").list_objects_v2(Bucket=emulator.model_bucket)
+    assert listing.get("KeyCount", 0) == 0
+
+
+def test_a_dirty_working_tree_is_recorded_as_such(
+    emulator: Settings, inputs: Path, run_step: Callable[..., Any]
+) -> None:
+    run = register(run_step, inputs, emulator, "--git-commit", f"{COMMIT}-dirty")
+
+    assert run.returncode == 0, run.stderr
+    package = boto3.client("sagemaker").describe_model_package(
+        ModelPackageName=run.stdout.strip().splitlines()[-1]
+    )
+    assert package["CustomerMetadataProperties"]["git_commit"] == f"{COMMIT}-dirty"

@@ -22,6 +22,16 @@ from typing import Any
 
 from container import fail, opt_ml, sha256_bytes, write_json
 from dataset import DatasetError, find_manifest, lineage, read_manifest
+from registry_entry import (
+    INPUT_NAME,
+    INPUT_SHAPE,
+    OUTPUT_NAME,
+    OUTPUT_SHAPE,
+    EntryError,
+    check_description,
+    check_metadata,
+    encode_shape,
+)
 
 INPUT_SPEC_VERSION = "2"  # contracts/preprocessing.md, the inputs train.py augments for
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
@@ -58,7 +68,8 @@ IMAGE_ACCOUNTS = {
     "us-gov-east-1": "446045086412",
     "us-gov-west-1": "442386744353",
 }
-_GIT_COMMIT = re.compile(r"^([0-9a-f]{40}|unknown)$")
+# A commit, a commit with uncommitted changes on top (a local run), or no git checkout at all.
+_GIT_COMMIT = re.compile(r"^([0-9a-f]{40}(-dirty)?|unknown)$")
 
 
 class RegistrationError(RuntimeError):
@@ -123,21 +134,27 @@ def upload_once(s3: Any, bucket: str, key: str, data: bytes, content_type: str) 
 def metadata(
     args: argparse.Namespace, model: bytes, evaluation: dict[str, Any], manifest: dict[str, Any]
 ) -> dict[str, str]:
-    """CustomerMetadataProperties per the registry contract (every value a string)."""
-    return {
-        "sha256": sha256_bytes(model),
-        "size_bytes": str(len(model)),
-        "test_accuracy": f"{evaluation['metrics']['accuracy']['value']:.4f}",
-        "dataset_hash": manifest["dataset_hash"],
-        "git_commit": args.git_commit,
-        "pipeline_execution_id": args.pipeline_execution_id,
-        "input_spec_version": INPUT_SPEC_VERSION,
-        "input_name": "input",
-        "input_shape": "N,1,28,28",
-        "output_name": "logits",
-        "output_shape": "N,10",
-        "quantized": "true" if evaluation["model"]["quantized"] else "false",
-    }
+    """CustomerMetadataProperties per the registry contract (every value a string).
+
+    Raises:
+        EntryError: a value SageMaker would refuse (registry_entry.check_metadata).
+    """
+    return check_metadata(
+        {
+            "sha256": sha256_bytes(model),
+            "size_bytes": str(len(model)),
+            "test_accuracy": f"{evaluation['metrics']['accuracy']['value']:.4f}",
+            "dataset_hash": manifest["dataset_hash"],
+            "git_commit": args.git_commit,
+            "pipeline_execution_id": args.pipeline_execution_id,
+            "input_spec_version": INPUT_SPEC_VERSION,
+            "input_name": INPUT_NAME,
+            "input_shape": encode_shape(INPUT_SHAPE),
+            "output_name": OUTPUT_NAME,
+            "output_shape": encode_shape(OUTPUT_SHAPE),
+            "quantized": "true" if evaluation["model"]["quantized"] else "false",
+        }
+    )
 
 
 def read_lineage(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -164,6 +181,7 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
     if trained_on:
         properties["dataset_version"] = str(trained_on["dataset_version"])
         properties["dataset_manifest_sha256"] = str(trained_on["manifest_sha256"])
+        properties = check_metadata(properties)  # lineage values too, before any write
     prefix = f"models/{args.model_package_group}/{properties['sha256']}"
     s3 = boto3.client("s3", region_name=region)
     uploaded = {
@@ -183,7 +201,7 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
     model_url = f"s3://{args.model_bucket}/{prefix}/model.onnx"
     evaluation_url = f"s3://{args.model_bucket}/{prefix}/evaluation.json"
     kind = "int8" if properties["quantized"] == "true" else "fp32"
-    description = (
+    description = check_description(
         f"accuracy {float(properties['test_accuracy']):.2%}, {len(model) / 1024:.1f} KB {kind}, "
         f"dataset {manifest['dataset_hash'][:12]}"
     )
@@ -265,7 +283,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.approval_status not in APPROVAL_STATUSES:
         parser.error(f"--approval-status must be one of {', '.join(APPROVAL_STATUSES)}")
     if not _GIT_COMMIT.match(args.git_commit):
-        parser.error(f"--git-commit must be 40 hex digits or 'unknown', got {args.git_commit!r}")
+        parser.error(
+            "--git-commit must be 40 hex digits (with -dirty for uncommitted changes) or "
+            f"'unknown', got {args.git_commit!r}"
+        )
     if not args.pipeline_execution_id.strip():
         parser.error("--pipeline-execution-id must not be empty")
     return args
@@ -276,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         record = register(args)
-    except RegistrationError as exc:
+    except (RegistrationError, EntryError) as exc:
         fail(f"register failed: {exc}")
         return 1
     except Exception as exc:
