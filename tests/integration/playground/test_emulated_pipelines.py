@@ -257,7 +257,11 @@ def test_a_new_dataset_version_trains_registers_once_with_its_lineage(
             "--trigger-param",
             "AccuracyThreshold=0",
             "--trigger-param",
-            "MinChampionAccuracyDelta=-1",
+            "MinClassRecall=0",
+            "--trigger-param",
+            "MinParityAgreement=0",
+            "--trigger-param",
+            "MaxModelSizeBytes=10000000",  # one epoch: int8 may not be kept
         ],
     )
     assert result.exit_code == 0, result.output

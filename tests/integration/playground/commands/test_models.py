@@ -124,6 +124,23 @@ def test_reject_with_a_free_text_reason_keeps_metadata_and_the_api_drops_it(
     assert REASON in shown.output
 
 
+def test_the_api_tells_a_browser_why_a_version_was_withdrawn_but_not_who_withdrew_it(
+    run: Run, register: Register, emulator: Settings
+) -> None:
+    model = register(seed=1, status="Approved")
+    assert run("reject", str(model.version), "--reason", REASON).exit_code == 0
+    event = {"rawPath": f"/models/{model.version}", "requestContext": {"http": {"method": "GET"}}}
+    answer = ModelsApi(emulator)(event)
+    error = json.loads(answer["body"])["error"]
+    assert answer["statusCode"] == 404
+    assert (error["code"], error["reason"]) == ("not_found", REASON)
+    assert _caller() not in answer["body"]
+    # A version that was never approved, or one rejected without a person's reason, has none.
+    pending = register(seed=2, status="PendingManualApproval")
+    event = {"rawPath": f"/models/{pending.version}", "requestContext": {"http": {"method": "GET"}}}
+    assert "reason" not in json.loads(ModelsApi(emulator)(event)["body"])["error"]
+
+
 def test_approving_a_rejected_version_replaces_the_rejection_note(
     run: Run, register: Register
 ) -> None:

@@ -62,12 +62,20 @@ _THROTTLED = {"Throttling", "ThrottlingException", "ServiceUnavailable", "Intern
 class ApiError(Exception):
     """An answer with an error status, a code from the OpenAPI document and a message."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        reason: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.reason = reason
 
 
 def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict:
@@ -84,8 +92,10 @@ def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = N
 
 
 def _error_response(error: ApiError) -> dict:
-    body = {"error": {"code": error.code, "message": error.message}}
-    return _json_response(error.status, body, error.headers)
+    fields = {"code": error.code, "message": error.message}
+    if error.reason:
+        fields["reason"] = error.reason
+    return _json_response(error.status, {"error": fields}, error.headers)
 
 
 def _registry_unavailable(exc: BaseException) -> bool:
@@ -317,11 +327,16 @@ class ModelsApi:
         return _json_response(200, body)
 
     def _get(self, version: int, log: dict[str, Any]) -> dict:
-        model, calls, why_not = self.registry.get(version)
+        model, calls, not_served = self.registry.get(version)
         log["registry_calls"] = calls
         if model is None:
-            log["not_served"] = why_not
-            raise ApiError(404, "not_found", f"model version {version} is not an approved version")
+            log["not_served"] = not_served.why if not_served else None
+            raise ApiError(
+                404,
+                "not_found",
+                f"model version {version} is not an approved version",
+                reason=not_served.reason if not_served else None,
+            )
         return _json_response(200, self._with_download(model))
 
 

@@ -336,7 +336,7 @@ class ModelRegistry:
             self._package_arn_prefix = model_package_arn(group_arn, 0)[:-1]
         return f"{self._package_arn_prefix}{version}"
 
-    def get(self, version: int) -> tuple[ModelVersion | None, int, str | None]:
+    def get(self, version: int) -> tuple[ModelVersion | None, int, NotServed | None]:
         """The approved version `version`, or None when it is missing or not approved.
 
         Returns:
@@ -345,27 +345,53 @@ class ModelRegistry:
         answer, cached = self._cached(("version", version), lambda: self._read_version(version))
         return (answer[0], 0, answer[2]) if cached else answer
 
-    def _read_version(self, version: int) -> tuple[ModelVersion | None, int, str | None]:
+    def _read_version(self, version: int) -> tuple[ModelVersion | None, int, NotServed | None]:
         counter = _Counter()
         try:
             arn = self._arn_of(version, counter)
         except self._sagemaker.exceptions.ClientError as exc:
             if is_not_found(exc):
-                return None, counter.calls, "model package group not found"
+                return None, counter.calls, NotServed("model package group not found")
             raise
         counter.add()
         try:
             description = self._sagemaker.describe_model_package(ModelPackageName=arn)
         except self._sagemaker.exceptions.ClientError as exc:
             if is_not_found(exc):
-                return None, counter.calls, "no such version"
+                return None, counter.calls, NotServed("no such version")
             raise
-        if description.get("ModelApprovalStatus") != APPROVED:
-            return None, counter.calls, f"status {description.get('ModelApprovalStatus')}"
+        status = description.get("ModelApprovalStatus")
+        if status != APPROVED:
+            reason = withdrawal_reason(description.get("ApprovalDescription"))
+            return None, counter.calls, NotServed(f"status {status}", reason)
         try:
             return parse_model_version(description), counter.calls, None
         except InvalidEntryError as exc:
-            return None, counter.calls, f"invalid registry entry: {exc}"
+            return None, counter.calls, NotServed(f"invalid registry entry: {exc}")
+
+
+@dataclass(frozen=True)
+class NotServed:
+    """Why a version is not served: `why` for the log, `reason` for the client.
+
+    `reason` is the free text a person gave when rejecting the version, when there is one; it
+    never carries who rejected it (the approver's ARN stays in the registry).
+    """
+
+    why: str
+    reason: str | None = None
+
+
+def withdrawal_reason(description: str | None) -> str | None:
+    """The reason part of an `ApprovalDescription`, `<decision> by <approver>: <reason>`.
+
+    That form is the registry-entry contract's (contracts/registry-entry.md), written by
+    `playground models reject`; any other text is not a reason this API repeats.
+    """
+    head, sep, reason = (description or "").partition(": ")
+    if not sep or " by " not in head or not reason.strip():
+        return None
+    return reason.strip()[:1024]
 
 
 def model_package_arn(group_arn: str, version: int) -> str:
