@@ -117,8 +117,8 @@ def main() -> int:
                     if path.name == "tokens.json":
                         continue
                     candidate = json.loads(path.read_text())
-                    values = {p["Name"]: p["Value"] for p in candidate["parameters"]}
-                    if values.get("DatasetManifestKey") == key and candidate.get("steps"):
+                    # The rule passes static parameters; the description names the event's key.
+                    if key in candidate.get("description", "") and candidate.get("steps"):
                         record = candidate
                 if record:
                     break

@@ -45,12 +45,10 @@ resource "aws_cloudwatch_event_target" "new_dataset_version" {
   arn       = aws_sagemaker_pipeline.training[0].arn
   role_arn  = aws_iam_role.training_trigger.arn
 
-  # A parameter value may be a JSON path into the event: the manifest's key is the input.
+  # A rule passes static parameter values only (JSON paths into the event are a Pipes
+  # feature), so the run reads the pipeline's default input, <raw prefix>/latest.json, which
+  # `playground data seed` writes before the manifest whose event this is.
   sagemaker_pipeline_target {
-    pipeline_parameter_list {
-      name  = "DatasetManifestKey"
-      value = "$.detail.object.key"
-    }
     dynamic "pipeline_parameter_list" {
       for_each = local.definition_git_commit == null ? [] : [local.definition_git_commit]
       content {

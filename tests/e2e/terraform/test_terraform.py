@@ -507,10 +507,8 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
         for rule, target in targets.items()
     }
     assert parameters == {
-        f"{PREFIX}-new-dataset-version": {
-            "DatasetManifestKey": "$.detail.object.key",
-            "GitCommit": commit,
-        },
+        # Static values only: a rule cannot read the event into a parameter (Pipes can).
+        f"{PREFIX}-new-dataset-version": {"GitCommit": commit},
         f"{PREFIX}-training-schedule": {"GitCommit": commit},
     }
 

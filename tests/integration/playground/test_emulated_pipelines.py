@@ -32,7 +32,7 @@ ROLE = "arn:aws:iam::123456789012:role/any"
 ECHO_DEFINITION = {
     "Version": "2020-12-01",
     "Parameters": [
-        {"Name": "DatasetManifestKey", "Type": "String", "DefaultValue": "none"},
+        {"Name": "DatasetManifestKey", "Type": "String", "DefaultValue": "raw/mnist/latest.json"},
         {"Name": "Epochs", "Type": "Integer", "DefaultValue": 10},
     ],
     "Steps": [
@@ -120,10 +120,17 @@ def test_a_new_dataset_version_starts_exactly_one_execution(live: Settings, tmp_
     first = data.seed(live, "sample")
     [execution] = settle(live, 1)
     manifest = f"raw/mnist/{first.version}/manifest.json"
-    # The manifest's key reached the pipeline as its parameter, with the fixed one.
+    # As in AWS, the rule's target passes static parameters only: the run reads latest.json,
+    # which already names the version whose manifest started it.
     assert execution["PipelineExecutionStatus"] == "Failed"
-    assert execution["PipelineExecutionFailureReason"] == f"Echo: manifest {manifest} epochs 1"
+    assert (
+        execution["PipelineExecutionFailureReason"]
+        == "Echo: manifest raw/mnist/latest.json epochs 1"
+    )
     assert "new-dataset-version" in execution["PipelineExecutionDescription"]
+    assert manifest in execution["PipelineExecutionDescription"]
+    latest = boto3.client("s3").get_object(Bucket=live.data_bucket, Key="raw/mnist/latest.json")
+    assert json.loads(latest["Body"].read())["dataset_version"] == first.version
     client = boto3.client("sagemaker")
     [step] = client.list_pipeline_execution_steps(
         PipelineExecutionArn=execution["PipelineExecutionArn"]
@@ -165,7 +172,7 @@ def test_start_pipeline_execution_runs_it_and_a_repeated_token_starts_nothing(
     result = CliRunner().invoke(app, ["pipeline", "start", "--param", "Epochs=3"])
     assert result.exit_code == 0, result.output
     [execution] = settle(live, 1)
-    assert execution["PipelineExecutionFailureReason"] == "Echo: manifest none epochs 3"
+    assert execution["PipelineExecutionFailureReason"] == "Echo: manifest raw/mnist/latest.json epochs 3"
     client = boto3.client("sagemaker")
     arns = {
         client.start_pipeline_execution(

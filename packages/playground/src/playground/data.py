@@ -10,8 +10,10 @@ naming every object with its SHA-256, size and S3 version id. The version id is 
 the files' SHA-256 digests, so uploading the same data again is the same version and changes
 nothing. The manifest is written with ``If-None-Match: *``: of several uploads racing with the
 same data exactly one writes it, so one dataset change is one ``Object Created`` event for the
-manifest, the event that starts the pipeline. ``<raw prefix>/latest.json`` is then replaced by
-a copy of the newest manifest: the pipeline's default input, and never a trigger.
+manifest, the event that starts the pipeline. ``<raw prefix>/latest.json``, a copy of the
+newest manifest and the input of every triggered run, is written just *before* the manifest
+(an EventBridge rule cannot hand the manifest's key to the pipeline), so the run the event
+starts reads this version; it is never a trigger itself.
 """
 
 from __future__ import annotations
@@ -293,6 +295,8 @@ def upload(
         "objects": objects,
     }
     body = (json.dumps(manifest, indent=2) + "\n").encode()
+    # The run this manifest's event starts reads latest.json: point it here first.
+    _write_latest(s3, settings, body)
     try:
         # Write-once: of uploads racing with the same data, one writes the manifest.
         s3.put_object(
@@ -313,10 +317,14 @@ def upload(
 
 
 def _point_latest(s3: Any, settings: Settings, manifest_key: str) -> None:
-    """Make ``latest.json`` a copy of this manifest (skipped when it already is)."""
-    latest_key = f"{settings.raw_prefix}/{LATEST_NAME}"
+    """Make ``latest.json`` a copy of the stored manifest (skipped when it already is)."""
     manifest = s3.get_object(Bucket=settings.data_bucket, Key=manifest_key)
-    body = manifest["Body"].read()
+    _write_latest(s3, settings, manifest["Body"].read())
+
+
+def _write_latest(s3: Any, settings: Settings, body: bytes) -> None:
+    """Make ``latest.json`` hold ``body`` (skipped when it already does)."""
+    latest_key = f"{settings.raw_prefix}/{LATEST_NAME}"
     current = _head(s3, settings.data_bucket, latest_key)
     digest = hashlib.sha256(body).hexdigest()
     if current is not None and current.get("Metadata", {}).get(SHA256_METADATA) == digest:

@@ -9,8 +9,9 @@ the journalled emulator (one line in `emulator.main`):
   the emulator stays responsive. A repeated ``ClientRequestToken`` returns the first
   execution's ARN and starts nothing (SageMaker's idempotency).
 - An S3 ``Object Created`` event that matches an enabled EventBridge rule whose target is a
-  pipeline starts an execution with the target's ``SageMakerPipelineParameters`` (a value that
-  is a JSON path, like ``$.detail.object.key``, is read from the event). Its token comes from
+  pipeline starts an execution with the target's ``SageMakerPipelineParameters``, passed as
+  the static values they are (as in AWS: only EventBridge Pipes read JSON paths from the event
+  into target parameters). Its token comes from
   the rule, the target and the object (bucket, key, ETag, version id), so a repeated delivery of
   the same event starts nothing new.
 - A rule with a schedule expression (``rate(...)``/``cron(...)``, UTC) fires at its times.
@@ -399,7 +400,7 @@ class PipelineMiddleware:
         target, event = delivery["target"], delivery["event"]
         region, _, pipeline = _PIPELINE_ARN.match(target["Arn"]).groups()  # type: ignore[union-attr]
         parameters = [
-            {"Name": p["Name"], "Value": _value_from(str(p["Value"]), event)}
+            {"Name": p["Name"], "Value": str(p["Value"])}
             for p in (target.get("SageMakerPipelineParameters") or {}).get("PipelineParameterList")
             or []
         ]
@@ -471,16 +472,6 @@ class PipelineMiddleware:
                 self.deliver(rule, event)
                 fired += 1
         return fired
-
-
-def _value_from(value: str, event: dict[str, Any]) -> str:
-    """A target parameter's value: itself, or what its JSON path (``$.…``) finds in the event."""
-    if not value.startswith("$."):
-        return value
-    from jsonpath_ng.ext import parse
-
-    found = parse(value).find(event)
-    return str(found[0].value) if found else ""
 
 
 def _rules() -> list[Any]:

@@ -3,8 +3,14 @@
 A new dataset version's manifest (``<raw prefix>/<version>/manifest.json``, written last by
 `playground data seed`) and a schedule start the pipeline: the data bucket sends its object
 events to EventBridge, one rule matches only manifest keys, another fires on the schedule, and
-both target the SageMaker pipeline. The manifest rule's target passes the manifest's key as the
-``DatasetManifestKey`` parameter: a parameter value may be a JSON path into the event.
+both target the SageMaker pipeline with the pipeline's defaults, so both train on
+``<raw prefix>/latest.json``, which `playground data seed` writes before the manifest: when the
+manifest's event arrives, ``latest.json`` already names that version.
+
+The targets pass no value taken from the event: a rule's SageMaker pipeline parameters are
+static values (reading JSON paths from the event into target parameters is a feature of
+EventBridge Pipes, not of rules; see the EventBridge user guide, "Amazon EventBridge Pipes
+targets", "Dynamic path parameters").
 """
 
 from __future__ import annotations
@@ -15,9 +21,6 @@ from typing import Any
 import boto3
 
 from mlops_settings import Settings
-
-MANIFEST_PARAMETER = "DatasetManifestKey"
-MANIFEST_KEY_PATH = "$.detail.object.key"
 
 
 def rule_names(settings: Settings) -> tuple[str, str]:
@@ -67,8 +70,6 @@ def install(
     for name, shape in wanted.items():
         events.put_rule(Name=name, State="ENABLED", **shape)
         listed = list(fixed)
-        if name == data_rule:
-            listed.append({"Name": MANIFEST_PARAMETER, "Value": MANIFEST_KEY_PATH})
         target: dict[str, Any] = {
             "Id": f"start-{settings.pipeline_name}",
             "Arn": pipeline_arn,

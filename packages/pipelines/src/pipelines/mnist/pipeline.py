@@ -274,9 +274,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             sagemaker_session=session,
         )
 
-    # The input is one dataset version: its manifest, which names the exact raw objects.
-    # EventBridge passes the manifest's key (the event's `detail.object.key`), so the
-    # bucket is joined here.
+    # The input is one dataset version: its manifest, which names the exact raw objects. By
+    # default the newest (latest.json, which every trigger uses); a person may name another.
     manifest_uri = Join(
         on="", values=[f"s3://{settings.data_bucket}/", params["DatasetManifestKey"]]
     )
