@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
+import re
 import shutil
 import tarfile
 from collections.abc import Callable
@@ -299,3 +301,91 @@ def test_a_champion_whose_file_changed_is_never_run(
     assert run.returncode == 1
     assert "refusing to run it" in run.failure
     assert not (opt_ml / "processing/evaluation/evaluation.json").exists()
+
+
+# ---------------------------------------------------------------- run report
+
+
+def sections_of(page: str) -> list[str]:
+    return re.findall(r'<section id="([a-z-]+)">', page)
+
+
+def pictures_of(page: str) -> dict[str, bytes]:
+    """Each section's inline PNG (the first picture of the section)."""
+    found = {}
+    for section, body in re.findall(r'<section id="([a-z-]+)">(.*?)</section>', page):
+        match = re.search(r'src="data:image/png;base64,([^"]+)"', body)
+        if match:
+            found[section] = base64.b64decode(match.group(1))
+    return found
+
+
+def test_the_run_report_shows_every_section_from_the_steps_outputs(
+    evaluated: Path, code_modules: Callable[[], Any]
+) -> None:
+    page = (evaluated / "processing/evaluation/report.html").read_text()
+
+    with code_modules() as load:
+        assert sections_of(page) == [anchor for anchor, _ in load("report").SECTIONS]
+    # prepare's class balance, train's curves (from model.tar.gz), evaluate's matrix.
+    assert set(pictures_of(page)) == {"balance", "training", "confusion"}
+    for png in pictures_of(page).values():
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert "Not available" not in page
+    assert "counts_match" in page  # a named data check from prepare's report
+    assert "McNemar" in page
+    assert report_of(evaluated)["report"] == {"run": None, "model": None}  # no bucket given
+
+
+def test_a_failed_gates_report_is_uploaded_under_the_execution_naming_the_condition(
+    emulator: Settings, evaluated: Path, tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    opt_ml = challenger_layout(evaluated, tmp_path, evaluated / "processing/model/model.tar.gz")
+
+    run = run_step(
+        "evaluate.py",
+        opt_ml,
+        *("--quantize", "false", "--model-bucket", emulator.model_bucket),
+        *("--pipeline-execution-id", "k3j4h5exec"),
+        *("--gate-limit", "AccuracyThreshold", "0.9999"),
+        *("--gate-limit", "MaxModelSizeBytes", "10000000"),
+    )
+
+    assert run.returncode == 0, run.stderr  # the gate, not this step, stops the run
+    report = report_of(opt_ml)
+    accuracy = report["metrics"]["accuracy"]["value"]
+    key = "reports/k3j4h5exec/report.html"
+    assert report["report"] == {"run": f"s3://{emulator.model_bucket}/{key}", "model": None}
+    s3 = boto3.client("s3")
+    page = s3.get_object(Bucket=emulator.model_bucket, Key=key)["Body"].read().decode()
+    assert f"failed: test accuracy {accuracy:.6g} (needs &gt;= 0.9999)" in page
+    [failed] = [g for g in report["gates"] if g["passed"] is False]
+    assert (failed["parameter"], failed["value"]) == ("AccuracyThreshold", accuracy)
+    # A model that failed its gate gets no report next to a model file.
+    listed = s3.list_objects_v2(Bucket=emulator.model_bucket, Prefix="models/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_a_passing_gates_report_also_sits_next_to_the_model(
+    emulator: Settings, evaluated: Path, tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    opt_ml = challenger_layout(evaluated, tmp_path, evaluated / "processing/model/model.tar.gz")
+
+    run = run_step(
+        "evaluate.py",
+        opt_ml,
+        *("--quantize", "false", "--model-bucket", emulator.model_bucket),
+        *("--model-package-group", emulator.model_package_group),
+        *("--pipeline-execution-id", "passing1"),
+        *("--gate-limit", "AccuracyThreshold", "0.1"),
+    )
+
+    assert run.returncode == 0, run.stderr
+    sha = report_of(opt_ml)["model"]["sha256"]
+    s3 = boto3.client("s3")
+    for key in (
+        "reports/passing1/report.html",
+        f"models/{emulator.model_package_group}/{sha}/report.html",
+    ):
+        page = s3.get_object(Bucket=emulator.model_bucket, Key=key)["Body"].read().decode()
+        assert "Model gate <strong>passed</strong>" in page

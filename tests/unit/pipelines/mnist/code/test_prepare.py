@@ -401,7 +401,7 @@ def test_the_fixture_is_a_slice_of_the_real_sample(idx: ModuleType) -> None:
 def test_the_reference_is_rebuilt_byte_for_byte_from_the_offline_sample(
     tmp_path: Path, run_step: Callable[..., Any]
 ) -> None:
-    code = FIXTURES.parents[4] / "packages/pipelines/src/pipelines/mnist/code"
+    code = FIXTURES.parents[2] / "packages/pipelines/src/pipelines/mnist/code"
     target = tmp_path / "reference_stats.json"
 
     run = run_step(
