@@ -314,3 +314,13 @@ def test_a_failed_gate_names_its_report_and_a_cached_runs_report_keeps_the_pictu
     assert page.count(f"this comes from execution <code>{first_id}</code>") == 3
     assert page.count("data:image/png;base64,") == 3
     assert packages(emulator) == []
+
+    # The CLI names the newest execution, its cache hits, the failed gate and the report.
+    shown = cli.invoke(app, ["pipeline", "show"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    second_id = runs_folder(emulator).name
+    assert f"execution {second_id}" in shown.output
+    assert "outcome: gate failed: test accuracy" in shown.output
+    assert f"reports/{second_id}/report.html" in shown.output
+    listed = cli.invoke(app, ["pipeline", "list"], env={"COLUMNS": "250"})
+    assert listed.output.index(second_id) < listed.output.index(first_id)
