@@ -119,6 +119,12 @@ def parameter_defaults(settings: Settings) -> list[Parameter]:
             ("Approved", "PendingManualApproval"),
         ),
         Parameter("GitCommit", "String", "unknown", "code version that trains the model"),
+        Parameter(
+            "MlflowTrackingUri",
+            "String",
+            settings.mlflow_tracking_uri,
+            "MLflow tracking server (URL or SageMaker managed server ARN); empty: not logged",
+        ),
     ]
 
 
@@ -351,6 +357,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 prepared("report"),
                 "--model-uri",
                 train.properties.ModelArtifacts.S3ModelArtifacts,
+                "--mlflow-tracking-uri",
+                params["MlflowTrackingUri"],
             ],
         ),
         property_files=[evaluation],

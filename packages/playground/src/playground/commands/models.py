@@ -151,6 +151,7 @@ def show(version: int = typer.Argument(..., min=1, help="The version number.")) 
         ("model file", containers[0].get("ModelDataUrl", "-")),
         ("evaluation", (statistics or {}).get("S3Uri", "-")),
         ("report", _report(containers[0].get("ModelDataUrl"))),
+        ("MLflow run", metadata.get("mlflow_run_id") or "none (not tracked)"),
         ("accuracy", _accuracy(metadata.get("test_accuracy"))),
         ("size", _size(metadata.get("size_bytes"))),
         ("arn", item.get("ModelPackageArn", "-")),

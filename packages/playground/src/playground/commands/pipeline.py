@@ -31,6 +31,7 @@ from pipelines.local_runner import (
 from pipelines.mnist import pipeline as mnist
 from playground import executions as executions_
 from playground import triggers
+from playground.commands.up import tracking_uri
 from playground.console import console, errors, fail, settings_or_exit
 from playground.definition_cache import load_definition
 from playground.stack import ensure_execution_role
@@ -159,6 +160,9 @@ def upsert(
         if settings.target == "local":
             # Triggered runs record the code they ran, as `pipeline run` does.
             fixed.setdefault("GitCommit", git_commit())
+            uri = tracking_uri(settings)
+            if uri:  # triggered runs are tracked too, in the MLflow `make up` started
+                fixed.setdefault("MlflowTrackingUri", uri)
             role = ensure_execution_role(settings)
             for change in triggers.install(settings, arn, role, fixed):
                 console.print(f"trigger   {change}")
@@ -515,6 +519,7 @@ def run(
     if resume and values:
         raise fail("--resume reuses the execution's parameters; drop --param/--approval", 2)
     values.setdefault("GitCommit", git_commit())
+    values.setdefault("MlflowTrackingUri", tracking_uri(settings))
     with aws_errors(settings):
         _run(settings, values, execution_id if resume else None, resume, rebuild)
 

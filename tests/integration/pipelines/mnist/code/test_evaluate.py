@@ -389,3 +389,46 @@ def test_a_passing_gates_report_also_sits_next_to_the_model(
     ):
         page = s3.get_object(Bucket=emulator.model_bucket, Key=key)["Body"].read().decode()
         assert "Model gate <strong>passed</strong>" in page
+
+
+def test_the_execution_is_logged_as_one_mlflow_run_with_its_epochs_and_pictures(
+    evaluated: Path, tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # Artifacts under tmp_path (a sqlite store's default is ./mlruns in the step's folder).
+    MlflowClient(tracking_uri=uri).create_experiment(
+        "mnist-pipeline", artifact_location=(tmp_path / "artifacts").as_uri()
+    )
+    opt_ml = challenger_layout(evaluated, tmp_path, evaluated / "processing/model/model.tar.gz")
+
+    run = run_step(
+        "evaluate.py",
+        opt_ml,
+        *("--quantize", "false", "--pipeline-execution-id", "tracked1"),
+        *("--gate-limit", "AccuracyThreshold", "0.5", "--mlflow-tracking-uri", uri),
+    )
+
+    assert run.returncode == 0, run.stderr
+    report = report_of(opt_ml)
+    run_id = report["tracking"]["mlflow_run_id"]
+    client = MlflowClient(tracking_uri=uri)
+    logged = client.get_run(run_id)
+    assert logged.data.metrics["test_accuracy"] == report["metrics"]["accuracy"]["value"]
+    assert logged.data.metrics["gate_passed"] == 1.0
+    assert logged.data.params["gate.AccuracyThreshold"] == "0.5"
+    assert logged.data.tags["pipeline_execution_id"] == "tracked1"
+    epochs = client.get_metric_history(run_id, "val_accuracy")
+    assert len(epochs) >= 1
+    assert [m.step for m in epochs] == sorted(m.step for m in epochs)
+    pictures = {a.path for a in client.list_artifacts(run_id, "pictures")}
+    assert pictures == {
+        "pictures/class_balance.png",
+        "pictures/confusion_matrix.png",
+        "pictures/training_curves.png",
+    }
+
+
+def test_without_a_tracking_uri_the_report_says_not_tracked(evaluated: Path) -> None:
+    assert report_of(evaluated)["tracking"]["mlflow_run_id"] is None

@@ -13,7 +13,9 @@ table as the pipeline's ConditionStep (`gates.py`), so the run report (and evalu
 ``gates``) shows every decision with its value and limit. With ``--model-bucket`` and
 ``--pipeline-execution-id`` the report is uploaded to
 ``s3://<model bucket>/reports/<execution id>/report.html`` for every run, passed or not, and
-next to the model (``models/<group>/<sha256>/report.html``) when every gate passed.
+next to the model (``models/<group>/<sha256>/report.html``) when every gate passed. With
+``--mlflow-tracking-uri`` the execution is logged as one MLflow run (`tracking.py`); its id
+goes into evaluation.json's ``tracking`` and from there into the registry entry.
 
 Which data does what: int8 calibration uses training images only; int8 is kept over fp32 when
 it loses at most 0.3 accuracy points on the validation split; every number the gate judges
@@ -42,6 +44,7 @@ import numpy as np
 from container import fail, opt_ml, parse_bool, sha256_bytes, sha256_file, write_json
 from gates import judge
 from report import outcome
+from tracking import EXPERIMENT, TrackedRun, as_json, log_run
 
 NUM_CLASSES = 10
 QUANTIZATION_TOLERANCE = 0.003  # 0.3 accuracy points, on the validation split
@@ -565,6 +568,84 @@ def run_report(
     )
 
 
+def track(
+    args: argparse.Namespace,
+    report: dict[str, Any],
+    page: str,
+    confusion: bytes,
+    model_folder: Path,
+) -> str | None:
+    """Log this execution as one MLflow run (tracking.py); its id, or None when not logged."""
+    from report import producing_execution
+
+    training_path = model_folder / "training_metrics.json"
+    training = json.loads(training_path.read_text()) if training_path.is_file() else {}
+    metrics = {
+        "test_accuracy": report["metrics"]["accuracy"]["value"],
+        "min_class_recall": report["metrics"]["min_class_recall"]["value"],
+        "argmax_agreement": report["parity"]["argmax_agreement"],
+        "fp32_max_abs_logit_diff": report["parity"]["fp32_max_abs_logit_diff"],
+        "size_bytes": report["model"]["size_bytes"],
+        "champion_p_value_worse": report["champion"]["p_value_worse"],
+        "gate_passed": float(all(g["passed"] is not False for g in report["gates"])),
+    }
+    for digit, values in report["metrics"]["per_class"].items():
+        metrics[f"recall_{digit}"] = values["recall"]
+        metrics[f"precision_{digit}"] = values["precision"]
+    for gate in report["gates"]:
+        if gate["passed"] is not None:
+            metrics[f"gate_{gate['parameter']}_passed"] = float(gate["passed"])
+    params: dict[str, Any] = {
+        f"train.{key}": value for key, value in training.get("hyperparameters", {}).items()
+    }
+    params.update({f"gate.{g['parameter']}": g["limit"] for g in report["gates"]})
+    params.update(
+        {
+            "quantize": args.quantize,
+            "dataset_hash": report["dataset_hash"],
+            "git_commit": args.git_commit,
+            "pipeline_execution_id": args.pipeline_execution_id or "unknown",
+        }
+    )
+    tags = {
+        "pipeline_execution_id": args.pipeline_execution_id or "unknown",
+        "outcome": outcome(report["gates"])[:5000],
+        "champion_decision": str(report["champion"]["decision"]),
+        "model_sha256": report["model"]["sha256"],
+        "quantized": str(report["model"]["quantized"]).lower(),
+    }
+    for step, uri in (("PrepareData", args.prepare_uri), ("TrainModel", args.model_uri)):
+        source = producing_execution(uri)
+        if source and args.pipeline_execution_id and source != args.pipeline_execution_id:
+            tags[f"reused.{step}"] = f"from execution {source}"
+    files = {
+        "evaluation.json": as_json(report),
+        "report.html": page.encode(),
+        "pictures/confusion_matrix.png": confusion,
+    }
+    for name, path in (
+        ("data/data_report.json", Path(args.manifest_dir) / "data_report.json"),
+        ("pictures/class_balance.png", Path(args.manifest_dir) / "class_balance.png"),
+        ("pictures/training_curves.png", model_folder / "training_curves.png"),
+        ("training/metrics.json", training_path),
+    ):
+        if path.is_file():
+            files[name] = path.read_bytes()
+    run = TrackedRun(
+        run_name=f"execution {args.pipeline_execution_id or 'unknown'}",
+        params=params,
+        metrics=metrics,
+        history=list(training.get("history", [])),
+        tags=tags,
+        files=files,
+    )
+    try:
+        return log_run(args.mlflow_tracking_uri, run)
+    except Exception as exc:  # tracking is for people; it never decides whether a model ships
+        print(f"MLflow tracking at {args.mlflow_tracking_uri} failed, not logged: {exc}")
+        return None
+
+
 def upload_report(args: argparse.Namespace, report: dict[str, Any], page: str) -> None:
     """Put the report at its locations (report_locations); nothing without a bucket."""
     import boto3
@@ -619,6 +700,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dataset-dir", default="", help="the dataset version's manifest")
     parser.add_argument("--prepare-uri", default="", help="S3 URI of prepare's report output")
     parser.add_argument("--model-uri", default="", help="S3 URI of the training job's model")
+    parser.add_argument(
+        "--mlflow-tracking-uri",
+        default="",
+        help="log this execution as an MLflow run there (empty: not logged, tracking.py)",
+    )
     return parser.parse_args(argv)
 
 
@@ -636,6 +722,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["gates"] = judge(report, limits)
             report["report"] = report_locations(args, report)
             page = run_report(args, report, confusion, model_folder)
+            report["tracking"] = {
+                "mlflow_run_id": track(args, report, page, confusion, model_folder),
+                "experiment": EXPERIMENT,
+            }
         evaluation_dir = Path(args.evaluation_dir)
         write_json(evaluation_dir / "evaluation.json", report)
         (evaluation_dir / "confusion_matrix.png").write_bytes(confusion)
