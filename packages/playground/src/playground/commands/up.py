@@ -112,6 +112,13 @@ def up(
 ) -> None:
     """Start the emulator, seed the data, run the pipeline, serve the API and the site."""
     settings = settings_or_exit()
+    # MLflow takes seconds to start: launched first, waited for before the pipeline logs to
+    # it, so its start-up overlaps the emulator's and the seeding.
+    tracking = mlflow_service(settings)
+    try:
+        tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings), wait=False)
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
     console.rule("local AWS emulator")
     emulator = start_emulator(settings)
     console.print(
@@ -126,7 +133,6 @@ def up(
     else:
         # In process: the CLI is already loaded, a second interpreter would only add start-up.
         data.seed(source="sample")
-    tracking = mlflow_service(settings)
     try:
         with console.status("starting MLflow…"):
             tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings))

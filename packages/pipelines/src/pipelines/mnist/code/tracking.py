@@ -87,22 +87,24 @@ def log_run(uri: str, run: TrackedRun, experiment: str = EXPERIMENT) -> str | No
             run_id, metrics=metrics[start : start + 100], params=params[start : start + 100]
         )
     client.log_batch(run_id, tags=[RunTag(k, v) for k, v in run.tags.items()][:100])
-    for path, data in run.files.items():
-        folder, _, name = path.rpartition("/")
-        _log_bytes(client, run_id, data, name, folder or None)
+    if run.files:
+        _log_files(client, run_id, run.files)
     client.set_terminated(run_id)
     print(f"MLflow run {run_id} in experiment {experiment} at {_shown(uri)}", flush=True)
     return run_id
 
 
-def _log_bytes(client: Any, run_id: str, data: bytes, name: str, folder: str | None) -> None:
+def _log_files(client: Any, run_id: str, files: dict[str, bytes]) -> None:
+    """Every artifact in one upload: laid out in a folder, logged as its content."""
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="mlflow-") as work:
-        path = Path(work) / name
-        path.write_bytes(data)
-        client.log_artifact(run_id, str(path), folder)
+        for name, data in files.items():
+            path = Path(work) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        client.log_artifacts(run_id, work)
 
 
 def _shown(uri: str) -> str:
