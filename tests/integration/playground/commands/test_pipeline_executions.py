@@ -67,7 +67,13 @@ def record_run(
                 ]
             }
         },
-        property_files={"Evaluation": {"gates": gates, "report": {"run": report, "model": None}}},
+        property_files={
+            "Evaluation": {
+                "gates": gates,
+                "report": {"run": report, "model": None},
+                "tracking": {"mlflow_run_id": f"{execution_id}mlflow", "experiment": "mnist"},
+            }
+        },
     )
     record = RunRecord(
         execution_id=execution_id,
@@ -139,6 +145,7 @@ def test_show_defaults_to_the_newest_with_gate_values_report_and_pictures(
     assert f"report: s3://{emulator.model_bucket}/reports/newer000001/report.html" in output
     assert "executions/newer000001/EvaluateModel/evaluation/confusion_matrix.png" in output
     assert "PrepareData Succeeded 3.0 yes" in output  # the cache hit
+    assert "MLflow run: newer000001mlflow (experiment mnist" in output
 
 
 def test_show_by_id_and_an_unknown_id_is_a_clear_error(two_runs):

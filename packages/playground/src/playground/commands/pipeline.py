@@ -389,6 +389,13 @@ def show(
         model_report = (execution.evaluation.get("report") or {}).get("model")
         if model_report:
             console.print(f"report next to the model: {model_report}")
+        tracked = execution.evaluation.get("tracking") or {}
+        if tracked.get("mlflow_run_id"):
+            server = tracking_uri(settings) or "the tracking server"
+            experiment = tracked.get("experiment", "?")
+            console.print(
+                f"MLflow run: {tracked['mlflow_run_id']} (experiment {experiment}, at {server})"
+            )
         pictures = [
             ("confusion matrix", execution.output_uri(mnist.EVALUATE, "evaluation")),
             ("class balance", execution.output_uri(mnist.PREPARE, "report")),
