@@ -173,7 +173,11 @@ def evaluation_inputs(opt_ml: Path, prepared: Path, model_tar: Path) -> Path:
         ("processing/train", prepared / "train/train.npz"),
         ("processing/validation", prepared / "validation/validation.npz"),
         ("processing/test", prepared / "test/test.npz"),
+        # prepare's whole report output, as the pipeline mounts it: the manifest, the data
+        # report and the class balance picture.
         ("processing/manifest", prepared / "report/manifest.json"),
+        ("processing/manifest", prepared / "report/data_report.json"),
+        ("processing/manifest", prepared / "report/class_balance.png"),
     ):
         (opt_ml / folder).mkdir(parents=True, exist_ok=True)
         shutil.copy(source, opt_ml / folder / source.name)

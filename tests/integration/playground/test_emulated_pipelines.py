@@ -115,7 +115,10 @@ def folder_of(tmp_path: Path, name: str, step: int) -> Path:
     return folder
 
 
-def test_a_new_dataset_version_starts_exactly_one_execution(live: Settings, tmp_path: Path) -> None:
+def test_a_new_dataset_version_starts_exactly_one_execution(
+    live: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # the listing's columns unwrapped
     echo_pipeline(live, {"Epochs": "1"})
     first = data.seed(live, "sample")
     [execution] = settle(live, 1)
@@ -158,7 +161,7 @@ def test_a_new_dataset_version_starts_exactly_one_execution(live: Settings, tmp_
     assert len(data.list_versions(live)) == 2
 
     # The listing a person reads shows both, newest first, with what started them.
-    result = CliRunner().invoke(app, ["pipeline", "executions"], terminal_width=250)
+    result = CliRunner().invoke(app, ["pipeline", "list"])
     assert result.exit_code == 0, result.output
     ids = [e["PipelineExecutionArn"].rsplit("/", 1)[1] for e in found]
     assert result.output.index(ids[0]) < result.output.index(ids[1])
@@ -172,7 +175,10 @@ def test_start_pipeline_execution_runs_it_and_a_repeated_token_starts_nothing(
     result = CliRunner().invoke(app, ["pipeline", "start", "--param", "Epochs=3"])
     assert result.exit_code == 0, result.output
     [execution] = settle(live, 1)
-    assert execution["PipelineExecutionFailureReason"] == "Echo: manifest raw/mnist/latest.json epochs 3"
+    assert (
+        execution["PipelineExecutionFailureReason"]
+        == "Echo: manifest raw/mnist/latest.json epochs 3"
+    )
     client = boto3.client("sagemaker")
     arns = {
         client.start_pipeline_execution(

@@ -132,11 +132,17 @@ class BackgroundService:
         except FileNotFoundError:
             return "(no log)"
 
-    def start(self, timeout: float, env: dict[str, str] | None = None) -> ServiceState:
-        """Start in the background unless already running; wait until ready."""
+    def start(
+        self, timeout: float, env: dict[str, str] | None = None, wait: bool = True
+    ) -> ServiceState:
+        """Start in the background unless already running; wait until ready.
+
+        With ``wait=False`` it returns once the process is launched (a later ``start`` waits
+        for it), so a slow service can start while other work goes on.
+        """
         current = self.state()
         if current.running:
-            if not current.ready:
+            if wait and not current.ready:
                 self.wait_ready(current.pid, timeout)
             return self.state()
         stale = self.pid_file.exists()
@@ -165,7 +171,8 @@ class BackgroundService:
                 env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
             )
         self.pid_file.write_text(f"{process.pid}\n")
-        self.wait_ready(process.pid, timeout, process)
+        if wait:
+            self.wait_ready(process.pid, timeout, process)
         return self.state()
 
     def wait_ready(

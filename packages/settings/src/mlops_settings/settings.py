@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     emulator_port: Port = 4566
     api_port: Port = 8787
     site_port: Port = 5173
+    mlflow_port: Port = 5000
+    mlflow_tracking_uri: str = Field(
+        default="",
+        description=(
+            "MLflow tracking server the pipeline logs to: an http(s) URL or a SageMaker managed "
+            "tracking server ARN; empty: the local MLflow `make up` started, if it runs, else none."
+        ),
+    )
     state_dir: Path = Path(".playground")
     emulator_strict: bool = Field(
         default=True,

@@ -292,3 +292,50 @@ def test_transposed_or_label_shuffled_data_stop_at_prepare_and_nothing_is_regist
     assert record["steps"]["PrepareData"]["status"] == "Failed"
     assert record["steps"]["TrainModel"]["status"] == "NotExecuted"
     assert packages(emulator) == []
+
+
+@pytest.mark.slow
+def test_a_failed_gate_names_its_report_and_a_cached_runs_report_keeps_the_pictures(
+    emulator: Settings, tmp_path: Path
+):
+    upload_slice(emulator, tmp_path)
+    quick = ["--param", "Epochs=1", *SMALL_SLICE]
+    s3 = boto3.client("s3")
+
+    def report_named_in(result) -> str:
+        marker = f"report: s3://{emulator.model_bucket}/"
+        key = text(result).split(marker, 1)[1].split()[0]
+        return str(s3.get_object(Bucket=emulator.model_bucket, Key=key)["Body"].read().decode())
+
+    first = invoke("run", *quick, "--param", "AccuracyThreshold=0.9999")
+
+    assert first.exit_code == 1
+    first_id = runs_folder(emulator).name
+    assert f"reports/{first_id}/report.html" in text(first)
+    page = report_named_in(first)
+    accuracy = evaluation_of(emulator)["metrics"]["accuracy"]["value"]
+    assert f"failed: test accuracy {accuracy:.6g} (needs &gt;= 0.9999)" in page
+    assert page.count("data:image/png;base64,") == 3  # balance, curves, confusion matrix
+    assert "Reused" not in page
+
+    second = invoke("run", *quick, "--param", "AccuracyThreshold=0.99999")
+
+    assert second.exit_code == 1
+    record = json.loads((runs_folder(emulator) / "run.json").read_text())
+    assert record["steps"]["TrainModel"]["cached"]
+    page = report_named_in(second)
+    assert "(needs &gt;= 0.99999)" in page
+    # prepare's and train's sections come from the first run, said so, pictures included.
+    assert page.count(f"this comes from execution <code>{first_id}</code>") == 3
+    assert page.count("data:image/png;base64,") == 3
+    assert packages(emulator) == []
+
+    # The CLI names the newest execution, its cache hits, the failed gate and the report.
+    shown = cli.invoke(app, ["pipeline", "show"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    second_id = runs_folder(emulator).name
+    assert f"execution {second_id}" in shown.output
+    assert "outcome: gate failed: test accuracy" in shown.output
+    assert f"reports/{second_id}/report.html" in shown.output
+    listed = cli.invoke(app, ["pipeline", "list"], env={"COLUMNS": "250"})
+    assert listed.output.index(second_id) < listed.output.index(first_id)

@@ -20,6 +20,8 @@ SITE_BUILT = (Path(__file__).parents[4] / "web" / "dist" / "index.html").exists(
 @pytest.fixture
 def ports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, int]]:
     chosen = {"emulator": free_port(), "api": free_port(), "site": free_port()}
+    chosen["mlflow"] = free_port()
+    monkeypatch.setenv("PLAYGROUND_MLFLOW_PORT", str(chosen["mlflow"]))
     monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", str(chosen["emulator"]))
     monkeypatch.setenv("PLAYGROUND_API_PORT", str(chosen["api"]))
     monkeypatch.setenv("PLAYGROUND_SITE_PORT", str(chosen["site"]))
@@ -42,6 +44,9 @@ def test_up_prints_the_addresses_and_down_stops_everything(ports: dict[str, int]
     assert f"{site}/" in result.output
     assert f"{api}/models" in result.output
     assert f"http://127.0.0.1:{ports['emulator']}" in result.output
+    mlflow = f"http://127.0.0.1:{ports['mlflow']}"
+    assert mlflow in result.output
+    assert requests.get(f"{mlflow}/health", timeout=10).status_code == 200
 
     listing = requests.get(f"{api}/models", timeout=10)
     assert listing.status_code == 200
@@ -60,6 +65,7 @@ def test_up_prints_the_addresses_and_down_stops_everything(ports: dict[str, int]
     assert "stopped the site" in down.output
     assert "stopped the api" in down.output
     assert "stopped the AWS emulator" in down.output
+    assert "stopped the mlflow" in down.output
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{api}/models", timeout=5)
 

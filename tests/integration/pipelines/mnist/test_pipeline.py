@@ -125,6 +125,21 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
         assert inputs(evaluate)[split]["S3Uri"] == output_of("PrepareData", split)
         assert inputs(evaluate)[split]["LocalPath"] == f"/opt/ml/processing/{split}"
     assert inputs(evaluate)["manifest"]["S3Uri"] == output_of("PrepareData", "report")
+    assert inputs(evaluate)["dataset"]["LocalPath"] == "/opt/ml/processing/input/dataset"
+    # ... and what its run report needs: every gate's limit, lineage, where inputs came from.
+    args = evaluate["Arguments"]["AppSpecification"]["ContainerArguments"]
+    limits = [args[i + 1 : i + 3] for i, arg in enumerate(args) if arg == "--gate-limit"]
+    assert limits == [[p, get(f"Parameters.{p}")] for _, _, p in GATE_CHECKS]
+    flags = {
+        arg: args[i + 1]
+        for i, arg in enumerate(args)
+        if isinstance(arg, str) and arg.startswith("--") and arg != "--gate-limit"
+    }
+    assert flags["--model-bucket"] == emulator.model_bucket
+    assert flags["--pipeline-execution-id"] == get("Execution.PipelineExecutionId")
+    assert flags["--git-commit"] == get("Parameters.GitCommit")
+    assert flags["--prepare-uri"] == output_of("PrepareData", "report")
+    assert flags["--model-uri"] == get("Steps.TrainModel.ModelArtifacts.S3ModelArtifacts")
     assert evaluate["PropertyFiles"] == [
         {
             "PropertyFileName": "Evaluation",
@@ -147,6 +162,7 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     for _, measured, parameter in GATE_CHECKS:  # every gate's number and limit is in it
         assert measured in message
         assert f"Parameters.{parameter}" in message
+    assert f"report: s3://{emulator.model_bucket}/reports/" in message
     # 5. register: evaluate's model and report, approval, commit and execution id.
     assert inputs(register)["model"]["S3Uri"] == output_of("EvaluateModel", "model")
     assert inputs(register)["evaluation"]["S3Uri"] == output_of("EvaluateModel", "evaluation")

@@ -256,3 +256,17 @@ def test_list_filters_by_status_and_refuses_unknown_ones(run: Run, register: Reg
     bad = run("list", "--status", "Maybe")
     assert bad.exit_code == 2
     assert "--status must be one of" in bad.output
+
+
+def test_show_names_the_run_report_next_to_the_model(run: Run, register: Register) -> None:
+    model = register(seed=4)
+    before = run("show", str(model.version))
+    folder = model.model_data_url.rsplit("/", 1)[0]
+    bucket, _, prefix = folder.removeprefix("s3://").partition("/")
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/report.html", Body=b"<html>")
+
+    after = run("show", str(model.version))
+
+    assert "none (registered before the pipeline wrote run reports)" in before.output
+    assert after.exit_code == 0, after.output
+    assert f"{folder}/report.html" in " ".join(after.output.split())

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_settings import Settings
+from pipelines.mnist.code.gates import GATES
 
 if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
@@ -118,44 +119,13 @@ def parameter_defaults(settings: Settings) -> list[Parameter]:
             ("Approved", "PendingManualApproval"),
         ),
         Parameter("GitCommit", "String", "unknown", "code version that trains the model"),
+        Parameter(
+            "MlflowTrackingUri",
+            "String",
+            settings.mlflow_tracking_uri,
+            "MLflow tracking server (URL or SageMaker managed server ARN); empty: not logged",
+        ),
     ]
-
-
-@dataclass(frozen=True)
-class Gate:
-    """One condition of the model gate: a number from evaluation.json against a parameter."""
-
-    measured: str  # JSON path in evaluation.json (contracts/evaluation-report.md)
-    comparison: str  # ">=" or "<="
-    parameter: str  # the pipeline parameter holding the limit
-    label: str  # how the failure message names the number
-
-
-# The gate, in one table: the ConditionStep's conditions and the FailStep's message both come
-# from it. Every number is measured on the file that ships, on the test split.
-GATES = (
-    Gate("metrics.accuracy.value", ">=", "AccuracyThreshold", "test accuracy"),
-    Gate("metrics.min_class_recall.value", ">=", "MinClassRecall", "lowest per-digit recall"),
-    Gate(
-        "champion.p_value_worse",
-        ">=",
-        "ChampionSignificance",
-        "p-value that it is worse than the champion (McNemar, exact)",
-    ),
-    Gate(
-        "parity.argmax_agreement",
-        ">=",
-        "MinParityAgreement",
-        "argmax agreement of the shipped file with PyTorch",
-    ),
-    Gate(
-        "parity.fp32_max_abs_logit_diff",
-        "<=",
-        "MaxParityLogitDiff",
-        "largest logit difference of the fp32 export from PyTorch",
-    ),
-    Gate("model.size_bytes", "<=", "MaxModelSizeBytes", "shipped file size in bytes"),
-)
 
 
 # The approval mode as a status: a definition has no if-expression to map "auto"/"manual" at
@@ -352,6 +322,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                     for split in ("train", "validation", "test")
                 ),
                 s3_input("manifest", prepared("report"), "/opt/ml/processing/manifest"),
+                dataset_input,
             ],
             outputs=[
                 s3_output(EVALUATE, "evaluation", "/opt/ml/processing/evaluation"),
@@ -364,6 +335,29 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 params["Quantize"],
                 "--champion-significance",
                 params["ChampionSignificance"],
+                # The run report: the gate's limits, lineage, and where earlier outputs came
+                # from (a cached step's URIs name the execution that produced them).
+                *(
+                    item
+                    for gate in GATES
+                    for item in ("--gate-limit", gate.parameter, params[gate.parameter])
+                ),
+                "--model-bucket",
+                settings.model_bucket,
+                "--pipeline-execution-id",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "--git-commit",
+                params["GitCommit"],
+                "--approval-status",
+                params["ModelApprovalStatus"],
+                "--dataset-dir",
+                DATASET_DIR,
+                "--prepare-uri",
+                prepared("report"),
+                "--model-uri",
+                train.properties.ModelArtifacts.S3ModelArtifacts,
+                "--mlflow-tracking-uri",
+                params["MlflowTrackingUri"],
             ],
         ),
         property_files=[evaluation],
@@ -422,6 +416,12 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
         separator = ";" if number else ""
         message += [f"{separator} {check.label} ", measured(check.measured)]
         message += [f" (needs {check.comparison} ", params[check.parameter], ")"]
+    # The evaluate step wrote the run report there (evaluate.report_locations).
+    message += [
+        f"; report: s3://{settings.model_bucket}/reports/",
+        ExecutionVariables.PIPELINE_EXECUTION_ID,
+        "/report.html",
+    ]
     fail = FailStep(name=FAIL, error_message=Join(on="", values=message))
     gate = ConditionStep(
         name=GATE,

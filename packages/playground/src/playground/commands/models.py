@@ -183,6 +183,8 @@ def show(version: int = typer.Argument(..., min=1, help="The version number.")) 
         ("description", item.get("ModelPackageDescription") or "-"),
         ("model file", containers[0].get("ModelDataUrl", "-")),
         ("evaluation", (statistics or {}).get("S3Uri", "-")),
+        ("report", _report(containers[0].get("ModelDataUrl"))),
+        ("MLflow run", metadata.get("mlflow_run_id") or "none (not tracked)"),
         ("accuracy", _accuracy(metadata.get("test_accuracy"))),
         ("input", _tensor(metadata, "input")),
         ("output", _tensor(metadata, "output")),
@@ -193,6 +195,28 @@ def show(version: int = typer.Argument(..., min=1, help="The version number.")) 
     for field, value in rows:
         table.add_row(field, str(value))
     console.print(table)
+
+
+def _report(model_url: str | None) -> str:
+    """The run report next to the model file (contracts/registry-entry.md), if it is there."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    if not model_url or not model_url.startswith("s3://"):
+        return "-"
+    folder = model_url.rsplit("/", 1)[0]
+    bucket, _, key = f"{folder}/report.html".removeprefix("s3://").partition("/")
+    settings = settings_or_exit()
+    s3 = boto3.client(
+        "s3",
+        region_name=settings.region,
+        endpoint_url=settings.aws_environment().get("AWS_ENDPOINT_URL"),
+    )
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return "none (registered before the pipeline wrote run reports)"
+    return f"s3://{bucket}/{key}"
 
 
 def _resendable(metadata: dict[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -29,7 +29,9 @@ from pipelines.local_runner import (
     load_run,
 )
 from pipelines.mnist import pipeline as mnist
+from playground import executions as executions_
 from playground import triggers
+from playground.commands.up import tracking_uri
 from playground.console import console, errors, fail, settings_or_exit
 from playground.definition_cache import load_definition
 from playground.stack import ensure_execution_role
@@ -194,6 +196,9 @@ def upsert(
         if settings.target == "local":
             # Triggered runs record the code they ran, as `pipeline run` does.
             fixed.setdefault("GitCommit", chosen)
+            uri = tracking_uri(settings)
+            if uri:  # triggered runs are tracked too, in the MLflow `make up` started
+                fixed.setdefault("MlflowTrackingUri", uri)
             role = ensure_execution_role(settings)
             for change in triggers.install(settings, arn, role, fixed):
                 console.print(f"trigger   {change}")
@@ -256,64 +261,209 @@ def _start(settings: Settings, values: dict[str, str]) -> None:
     console.print(f"started {arn}")
 
 
-@app.command()
-def executions(
-    limit: int = typer.Option(10, "--limit", min=1, max=100, help="How many, newest first."),
-    steps: bool = typer.Option(False, "--steps", help="Also list each execution's steps."),
-) -> None:
-    """List the pipeline's executions in SageMaker (locally: those the emulator ran)."""
-    settings = settings_or_exit()
-    with aws_errors(settings):
-        client = boto3.client("sagemaker", region_name=settings.region)
-        if not _pipeline_exists(client, settings.pipeline_name):
-            raise fail(
-                f"pipeline {settings.pipeline_name!r} does not exist; run "
-                "`playground pipeline upsert` (or `make up`)"
-            )
+def _executions(settings: Settings, limit: int) -> list[executions_.Execution]:
+    """Newest first: the API's executions (when the pipeline exists) and local runs."""
+    client = boto3.client("sagemaker", region_name=settings.region)
+    summaries: list[Any] = []
+    if _pipeline_exists(client, settings.pipeline_name):
         summaries = client.list_pipeline_executions(
             PipelineName=settings.pipeline_name,
             SortBy="CreationTime",
             SortOrder="Descending",
             MaxResults=limit,
         ).get("PipelineExecutionSummaries", [])
+    found = executions_.merge(
+        summaries[:limit],
+        executions_.local_runs(settings.state_dir),
+        executions_.emulator_links(settings),
+    )
+    return found[:limit]
+
+
+def _version(execution: executions_.Execution, s3: Any) -> str:
+    registration = _registration(execution.run, s3) if execution.run else None
+    if not registration:
+        return ""
+    arn = str(registration.get("model_package_arn", ""))
+    version = arn.rsplit("/", 1)[-1]
+    return f"{version} {registration.get('approval_status', '')}".strip()
+
+
+def _duration(execution: executions_.Execution) -> str:
+    return f"{execution.seconds:.0f} s" if execution.seconds else ""
+
+
+@app.command("list")
+def list_(
+    limit: int = typer.Option(10, "--limit", min=1, max=100, help="How many, newest first."),
+    steps: bool = typer.Option(False, "--steps", help="Also list each execution's steps."),
+) -> None:
+    """Recent executions, local runs and SageMaker's: status, duration, outcome, version."""
+    settings = settings_or_exit()
+    with aws_errors(settings):
+        found = _executions(settings, limit)
+        s3 = boto3.client("s3", region_name=settings.region)
         table = Table(title=f"executions of {settings.pipeline_name}, newest first")
-        for column in ("execution", "status", "started", "trigger", "failure"):
+        table.add_column("execution", no_wrap=True)
+        for column in ("status", "started", "duration", "started by", "outcome"):
             table.add_column(column)
-        for item in summaries[:limit]:
-            started = item.get("StartTime")
+        table.add_column("registered")
+        for item in found:
             table.add_row(
-                str(item["PipelineExecutionArn"]).rsplit("/", 1)[-1],
-                str(item.get("PipelineExecutionStatus", "")),
-                started.isoformat(timespec="seconds") if started else "",
-                str(item.get("PipelineExecutionDescription") or "started by a person or CI"),
-                _first_line(item.get("PipelineExecutionFailureReason")),
+                item.id,
+                item.status,
+                item.started.isoformat(timespec="seconds") if item.started else "",
+                _duration(item),
+                item.trigger or item.source,
+                item.outcome(),
+                _version(item, s3),
             )
         console.print(table)
-        if not summaries:
-            console.print("no executions yet (`playground pipeline start`, or a new dataset)")
-        for item in summaries[:limit] if steps else []:
-            arn = item["PipelineExecutionArn"]
-            listed = client.list_pipeline_execution_steps(
-                PipelineExecutionArn=arn, SortOrder="Ascending"
-            ).get("PipelineExecutionSteps", [])
-            detail = Table(title=f"steps of {str(arn).rsplit('/', 1)[-1]}")
-            for column in ("step", "status", "cached", "failure"):
-                detail.add_column(column)
-            for step in listed:
-                detail.add_row(
-                    step["StepName"],
-                    step.get("StepStatus", ""),
-                    "yes" if step.get("CacheHitResult") else "",
-                    _first_line(step.get("FailureReason")),
+        if not found:
+            console.print("no executions yet (`playground pipeline run`, or a new dataset)")
+        for item in found if steps else []:
+            console.print(_steps_table(settings, item))
+
+
+@app.command("executions", hidden=True)
+def executions(
+    limit: int = typer.Option(10, "--limit", min=1, max=100, help="How many, newest first."),
+    steps: bool = typer.Option(False, "--steps", help="Also list each execution's steps."),
+) -> None:
+    """The former name of `playground pipeline list`."""
+    list_(limit, steps)
+
+
+def _steps_table(settings: Settings, execution: executions_.Execution) -> Table:
+    """Each step: status, seconds, whether it came from the cache, its failure."""
+    table = Table(title=f"steps of {execution.id}")
+    for column in ("step", "status", "seconds", "cached", "failure"):
+        table.add_column(column)
+    if execution.run:
+        for step in execution.run.steps.values():
+            note = "yes" if step.cached else ""
+            if step.type == "Condition" and step.properties:
+                note = f"outcome {step.properties.get('Outcome')}"
+            failure = executions_.first_line(step.failure)
+            table.add_row(step.name, step.status, f"{step.seconds:.1f}", note, failure)
+        return table
+    client = boto3.client("sagemaker", region_name=settings.region)
+    listed = client.list_pipeline_execution_steps(
+        PipelineExecutionArn=execution.arn, SortOrder="Ascending"
+    ).get("PipelineExecutionSteps", [])
+    for item in listed:
+        start, end = item.get("StartTime"), item.get("EndTime")
+        seconds = f"{(end - start).total_seconds():.1f}" if start and end else ""
+        table.add_row(
+            item["StepName"],
+            item.get("StepStatus", ""),
+            seconds,
+            "yes" if item.get("CacheHitResult") else "",
+            executions_.first_line(item.get("FailureReason")),
+        )
+    return table
+
+
+def _report_uri(settings: Settings, execution: executions_.Execution) -> str:
+    """Where the execution's run report is (evaluate's upload; the run-scoped key)."""
+    located = execution.evaluation.get("report") or {}
+    return str(
+        located.get("run")
+        or f"s3://{settings.model_bucket}/reports/{_local_id(execution)}/report.html"
+    )
+
+
+def _local_id(execution: executions_.Execution) -> str:
+    # The report is keyed by the id the steps saw: the local run's, when it ran here.
+    return execution.run.execution_id if execution.run else execution.id
+
+
+@app.command()
+def show(
+    execution_id: str | None = typer.Argument(None, help="Execution id (default: the newest)."),
+    open_report: bool = typer.Option(False, "--open", help="Open the run report in a browser."),
+) -> None:
+    """One execution: steps, cache hits, gate values, and where its report and pictures are."""
+    settings = settings_or_exit()
+    with aws_errors(settings):
+        execution = executions_.find(_executions(settings, 100), execution_id)
+        if execution is None:
+            raise fail(
+                f"no execution {execution_id!r} (see `playground pipeline list`)"
+                if execution_id
+                else "no executions yet (`playground pipeline run`, or a new dataset)"
+            )
+        s3 = boto3.client("s3", region_name=settings.region)
+        started = execution.started.isoformat(timespec="seconds") if execution.started else "?"
+        console.print(
+            f"execution {execution.id} ({execution.source}"
+            + (f", local run {_local_id(execution)}" if execution.aliases else "")
+            + f"): {execution.status}, started {started}"
+            + (f", {_duration(execution)}" if execution.seconds else "")
+        )
+        console.print(f"outcome: {execution.outcome()}")
+        version = _version(execution, s3)
+        if version:
+            console.print(f"registered version {version}")
+        console.print(_steps_table(settings, execution))
+        gates = execution.evaluation.get("gates") or []
+        if gates:
+            table = Table(title="gate")
+            for column in ("condition", "measured", "needs", "decision"):
+                table.add_column(column)
+            for gate in gates:
+                decision = {True: "passed", False: "FAILED"}.get(gate.get("passed"), "not judged")
+                table.add_row(
+                    str(gate["label"]),
+                    f"{gate['value']:.6g}",
+                    f"{gate['comparison']} {gate['limit']} ({gate['parameter']})",
+                    decision,
                 )
-            console.print(detail)
+            console.print(table)
+        report = _report_uri(settings, execution)
+        console.print(f"report: {report}")
+        model_report = (execution.evaluation.get("report") or {}).get("model")
+        if model_report:
+            console.print(f"report next to the model: {model_report}")
+        tracked = execution.evaluation.get("tracking") or {}
+        if tracked.get("mlflow_run_id"):
+            server = tracking_uri(settings) or "the tracking server"
+            experiment = tracked.get("experiment", "?")
+            console.print(
+                f"MLflow run: {tracked['mlflow_run_id']} (experiment {experiment}, at {server})"
+            )
+        pictures = [
+            ("confusion matrix", execution.output_uri(mnist.EVALUATE, "evaluation")),
+            ("class balance", execution.output_uri(mnist.PREPARE, "report")),
+        ]
+        console.print("pictures (also inline in the report):")
+        names = {"confusion matrix": "confusion_matrix.png", "class balance": "class_balance.png"}
+        for label, folder in pictures:
+            if folder:
+                console.print(f"  {label}: {folder.rstrip('/')}/{names[label]}")
+        curves = execution.model_artifacts()
+        if curves:
+            console.print(f"  training curves: training_curves.png in {curves}")
+        if execution.run:
+            console.print(f"logs: {Path(execution.run.folder) / 'logs'}")
+        if open_report:
+            _open_report(settings, s3, report, _local_id(execution))
 
 
-def _first_line(text: object, width: int = 120) -> str:
-    """A failure reason's first line, shortened: the whole text is in the step's log."""
-    line = str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
-    line = "" if line == "None" else line
-    return line if len(line) <= width else line[: width - 1] + "…"
+def _open_report(settings: Settings, s3: Any, uri: str, execution_id: str) -> None:
+    """Download the report into the state folder and open it in the default browser."""
+    import webbrowser
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        raise fail(f"cannot read the report {uri}: {exc.response['Error']['Code']}") from None
+    target = Path(settings.state_dir).resolve() / "reports" / f"{execution_id}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(body)
+    webbrowser.open(target.as_uri())
+    console.print(f"opened {target}")
 
 
 class StepProgress:
@@ -414,6 +564,7 @@ def run(
     if "GitCommit" in values:
         checked_commit(values["GitCommit"])
     values.setdefault("GitCommit", git_commit())
+    values.setdefault("MlflowTrackingUri", tracking_uri(settings))
     with aws_errors(settings):
         _run(settings, values, execution_id if resume else None, resume, rebuild)
 
@@ -452,6 +603,7 @@ def _run(
             raise fail(str(exc), 2) from None
     console.print(summary(record, s3))
     console.print(f"logs: {Path(record.folder) / 'logs'}")
+    console.print(f"details: playground pipeline show {record.execution_id}")
     if record.status != SUCCEEDED:
         raise fail(
             f"pipeline failed: {record.failure_reason}\n"

@@ -54,6 +54,52 @@ def site_service(settings: Settings) -> BackgroundService:
     )
 
 
+def mlflow_service(settings: Settings) -> BackgroundService:
+    """The MLflow tracking server: runs in sqlite under the state folder, artifacts in S3.
+
+    Artifacts go through the server (``--serve-artifacts``) to the emulator's S3, under
+    ``s3://<data bucket>/mlflow``, as a SageMaker managed tracking server keeps them in S3;
+    the server reaches the emulator through ``MLFLOW_S3_ENDPOINT_URL`` (``mlflow_environment``).
+    """
+    folder = settings.state_dir.resolve() / "mlflow"
+    return BackgroundService(
+        name="mlflow",
+        folder=folder,
+        command=[
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            *("--host", settings.emulator_host, "--port", str(settings.mlflow_port)),
+            *("--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}"),
+            *("--artifacts-destination", f"s3://{settings.data_bucket}/mlflow"),
+            "--serve-artifacts",
+            *("--workers", "1"),
+        ],
+        host=settings.emulator_host,
+        port=settings.mlflow_port,
+        health_path="/health",
+        marker=b"mlflow",
+        port_variable="PLAYGROUND_MLFLOW_PORT",
+    )
+
+
+def mlflow_environment(settings: Settings) -> dict[str, str]:
+    """The MLflow server's environment: AWS pointed at the target, S3 artifacts included."""
+    environment = settings.aws_environment()
+    if environment.get("AWS_ENDPOINT_URL"):
+        environment["MLFLOW_S3_ENDPOINT_URL"] = environment["AWS_ENDPOINT_URL"]
+    return environment
+
+
+def tracking_uri(settings: Settings) -> str:
+    """Where the pipeline logs: the setting, else the local MLflow when it runs, else ''."""
+    if settings.mlflow_tracking_uri:
+        return settings.mlflow_tracking_uri
+    service = mlflow_service(settings)
+    return service.url if service.state().running else ""
+
+
 def _step(title: str, command: list[str]) -> None:
     console.rule(title)
     result = subprocess.run(command, check=False)
@@ -66,6 +112,13 @@ def up(
 ) -> None:
     """Start the emulator, seed the data, run the pipeline, serve the API and the site."""
     settings = settings_or_exit()
+    # MLflow takes seconds to start: launched first, waited for before the pipeline logs to
+    # it, so its start-up overlaps the emulator's and the seeding.
+    tracking = mlflow_service(settings)
+    try:
+        tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings), wait=False)
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
     console.rule("local AWS emulator")
     emulator = start_emulator(settings)
     console.print(
@@ -80,6 +133,11 @@ def up(
     else:
         # In process: the CLI is already loaded, a second interpreter would only add start-up.
         data.seed(source="sample")
+    try:
+        with console.status("starting MLflow…"):
+            tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings))
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
     if pipeline:
         _step("continuous-training pipeline", _python_cli("pipeline", "run"))
         # After the first run, so seeding a fresh stack does not also start a second one.
@@ -94,6 +152,7 @@ def up(
     table = Table(title="aws-mlops-playground is up", show_header=False)
     table.add_row("web app", f"[bold]{services[1].url}/[/]")
     table.add_row("model API", f"{services[0].url}/models")
+    table.add_row("MLflow (runs, metrics, pictures)", tracking.url)
     table.add_row("AWS emulator", emulator.url)
     table.add_row("raw data", f"{settings.raw_data_uri}/")
     table.add_row("model bucket", f"s3://{settings.model_bucket}")
@@ -107,7 +166,7 @@ def up(
 def down() -> None:
     """Stop the site, the API and the emulator; all state stays on disk."""
     settings = settings_or_exit()
-    for service in (site_service(settings), api_service(settings)):
+    for service in (site_service(settings), api_service(settings), mlflow_service(settings)):
         if service.stop():
             console.print(f"stopped the {service.name}")
     if stack.stop(settings):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
+import re
 import shutil
 import tarfile
 from collections.abc import Callable
@@ -299,3 +301,134 @@ def test_a_champion_whose_file_changed_is_never_run(
     assert run.returncode == 1
     assert "refusing to run it" in run.failure
     assert not (opt_ml / "processing/evaluation/evaluation.json").exists()
+
+
+# ---------------------------------------------------------------- run report
+
+
+def sections_of(page: str) -> list[str]:
+    return re.findall(r'<section id="([a-z-]+)">', page)
+
+
+def pictures_of(page: str) -> dict[str, bytes]:
+    """Each section's inline PNG (the first picture of the section)."""
+    found = {}
+    for section, body in re.findall(r'<section id="([a-z-]+)">(.*?)</section>', page):
+        match = re.search(r'src="data:image/png;base64,([^"]+)"', body)
+        if match:
+            found[section] = base64.b64decode(match.group(1))
+    return found
+
+
+def test_the_run_report_shows_every_section_from_the_steps_outputs(
+    evaluated: Path, code_modules: Callable[[], Any]
+) -> None:
+    page = (evaluated / "processing/evaluation/report.html").read_text()
+
+    with code_modules() as load:
+        assert sections_of(page) == [anchor for anchor, _ in load("report").SECTIONS]
+    # prepare's class balance, train's curves (from model.tar.gz), evaluate's matrix.
+    assert set(pictures_of(page)) == {"balance", "training", "confusion"}
+    for png in pictures_of(page).values():
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert "Not available" not in page
+    assert "counts_match" in page  # a named data check from prepare's report
+    assert "McNemar" in page
+    assert report_of(evaluated)["report"] == {"run": None, "model": None}  # no bucket given
+
+
+def test_a_failed_gates_report_is_uploaded_under_the_execution_naming_the_condition(
+    emulator: Settings, evaluated: Path, tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    opt_ml = challenger_layout(evaluated, tmp_path, evaluated / "processing/model/model.tar.gz")
+
+    run = run_step(
+        "evaluate.py",
+        opt_ml,
+        *("--quantize", "false", "--model-bucket", emulator.model_bucket),
+        *("--pipeline-execution-id", "k3j4h5exec"),
+        *("--gate-limit", "AccuracyThreshold", "0.9999"),
+        *("--gate-limit", "MaxModelSizeBytes", "10000000"),
+    )
+
+    assert run.returncode == 0, run.stderr  # the gate, not this step, stops the run
+    report = report_of(opt_ml)
+    accuracy = report["metrics"]["accuracy"]["value"]
+    key = "reports/k3j4h5exec/report.html"
+    assert report["report"] == {"run": f"s3://{emulator.model_bucket}/{key}", "model": None}
+    s3 = boto3.client("s3")
+    page = s3.get_object(Bucket=emulator.model_bucket, Key=key)["Body"].read().decode()
+    assert f"failed: test accuracy {accuracy:.6g} (needs &gt;= 0.9999)" in page
+    [failed] = [g for g in report["gates"] if g["passed"] is False]
+    assert (failed["parameter"], failed["value"]) == ("AccuracyThreshold", accuracy)
+    # A model that failed its gate gets no report next to a model file.
+    listed = s3.list_objects_v2(Bucket=emulator.model_bucket, Prefix="models/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_a_passing_gates_report_also_sits_next_to_the_model(
+    emulator: Settings, evaluated: Path, tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    opt_ml = challenger_layout(evaluated, tmp_path, evaluated / "processing/model/model.tar.gz")
+
+    run = run_step(
+        "evaluate.py",
+        opt_ml,
+        *("--quantize", "false", "--model-bucket", emulator.model_bucket),
+        *("--model-package-group", emulator.model_package_group),
+        *("--pipeline-execution-id", "passing1"),
+        *("--gate-limit", "AccuracyThreshold", "0.1"),
+    )
+
+    assert run.returncode == 0, run.stderr
+    sha = report_of(opt_ml)["model"]["sha256"]
+    s3 = boto3.client("s3")
+    for key in (
+        "reports/passing1/report.html",
+        f"models/{emulator.model_package_group}/{sha}/report.html",
+    ):
+        page = s3.get_object(Bucket=emulator.model_bucket, Key=key)["Body"].read().decode()
+        assert "Model gate <strong>passed</strong>" in page
+
+
+def test_the_execution_is_logged_as_one_mlflow_run_with_its_epochs_and_pictures(
+    evaluated: Path, tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # Artifacts under tmp_path (a sqlite store's default is ./mlruns in the step's folder).
+    MlflowClient(tracking_uri=uri).create_experiment(
+        "mnist-pipeline", artifact_location=(tmp_path / "artifacts").as_uri()
+    )
+    opt_ml = challenger_layout(evaluated, tmp_path, evaluated / "processing/model/model.tar.gz")
+
+    run = run_step(
+        "evaluate.py",
+        opt_ml,
+        *("--quantize", "false", "--pipeline-execution-id", "tracked1"),
+        *("--gate-limit", "AccuracyThreshold", "0.5", "--mlflow-tracking-uri", uri),
+    )
+
+    assert run.returncode == 0, run.stderr
+    report = report_of(opt_ml)
+    run_id = report["tracking"]["mlflow_run_id"]
+    client = MlflowClient(tracking_uri=uri)
+    logged = client.get_run(run_id)
+    assert logged.data.metrics["test_accuracy"] == report["metrics"]["accuracy"]["value"]
+    assert logged.data.metrics["gate_passed"] == 1.0
+    assert logged.data.params["gate.AccuracyThreshold"] == "0.5"
+    assert logged.data.tags["pipeline_execution_id"] == "tracked1"
+    epochs = client.get_metric_history(run_id, "val_accuracy")
+    assert len(epochs) >= 1
+    assert [m.step for m in epochs] == sorted(m.step for m in epochs)
+    pictures = {a.path for a in client.list_artifacts(run_id, "pictures")}
+    assert pictures == {
+        "pictures/class_balance.png",
+        "pictures/confusion_matrix.png",
+        "pictures/training_curves.png",
+    }
+
+
+def test_without_a_tracking_uri_the_report_says_not_tracked(evaluated: Path) -> None:
+    assert report_of(evaluated)["tracking"]["mlflow_run_id"] is None

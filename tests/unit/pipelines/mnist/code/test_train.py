@@ -54,7 +54,13 @@ def test_writes_curves_and_metrics(trained: Any) -> None:
 
 
 def test_onnx_is_one_self_contained_file_with_the_contract_interface(trained: Any) -> None:
-    assert sorted(p.name for p in trained.model_dir.iterdir()) == ["model.onnx", "model.pt"]
+    # The model directory (model.tar.gz) also carries the curves for the run report.
+    assert sorted(p.name for p in trained.model_dir.iterdir()) == [
+        "model.onnx",
+        "model.pt",
+        "training_curves.png",
+        "training_metrics.json",
+    ]
     proto = onnx.load(str(trained.model_dir / "model.onnx"), load_external_data=False)
     onnx.checker.check_model(proto)
 

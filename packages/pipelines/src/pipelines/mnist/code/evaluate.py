@@ -5,8 +5,17 @@ training job's model directory: model.onnx and model.pt), and from prepare
 /opt/ml/processing/{train,validation,test}/<split>.npz with
 /opt/ml/processing/manifest/manifest.json (every split's SHA-256 is checked against it).
 Outputs: /opt/ml/processing/evaluation/evaluation.json (contracts/evaluation-report.md; the
-gate reads it through a PropertyFile) with confusion_matrix.png, and
-/opt/ml/processing/output/model/model.onnx, the file to register.
+gate reads it through a PropertyFile) with confusion_matrix.png and report.html (the run
+report, `report.py`), and /opt/ml/processing/output/model/model.onnx, the file to register.
+
+The gate's limits arrive as ``--gate-limit NAME VALUE``; this step judges them with the same
+table as the pipeline's ConditionStep (`gates.py`), so the run report (and evaluation.json's
+``gates``) shows every decision with its value and limit. With ``--model-bucket`` and
+``--pipeline-execution-id`` the report is uploaded to
+``s3://<model bucket>/reports/<execution id>/report.html`` for every run, passed or not, and
+next to the model (``models/<group>/<sha256>/report.html``) when every gate passed. With
+``--mlflow-tracking-uri`` the execution is logged as one MLflow run (`tracking.py`); its id
+goes into evaluation.json's ``tracking`` and from there into the registry entry.
 
 Which data does what: int8 calibration uses training images only; int8 is kept over fp32 when
 it loses at most 0.3 accuracy points on the validation split; every number the gate judges
@@ -33,6 +42,9 @@ from typing import Any
 
 import numpy as np
 from container import fail, opt_ml, parse_bool, sha256_bytes, sha256_file, write_json
+from gates import judge
+from report import outcome
+from tracking import EXPERIMENT, TrackedRun, as_json, log_run
 
 NUM_CLASSES = 10
 QUANTIZATION_TOLERANCE = 0.003  # 0.3 accuracy points, on the validation split
@@ -475,6 +487,181 @@ def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------- run report
+
+
+def report_locations(args: argparse.Namespace, report: dict[str, Any]) -> dict[str, str | None]:
+    """Where the run report is uploaded: ``run`` always, ``model`` when every gate passed.
+
+    Both None without ``--model-bucket`` (nothing is uploaded); ``run`` is keyed by the
+    execution id, ``model`` sits next to the model file (contracts/registry-entry.md).
+    """
+    if not args.model_bucket:
+        return {"run": None, "model": None}
+    execution = args.pipeline_execution_id or "unknown-execution"
+    passed = all(g["passed"] is not False for g in report["gates"])
+    group = args.model_package_group or "models"
+    return {
+        "run": f"s3://{args.model_bucket}/reports/{execution}/report.html",
+        "model": (
+            f"s3://{args.model_bucket}/models/{group}/{report['model']['sha256']}/report.html"
+            if passed
+            else None
+        ),
+    }
+
+
+def _read_optional(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+def run_report(
+    args: argparse.Namespace, report: dict[str, Any], confusion: bytes, model_folder: Path
+) -> str:
+    """The run report's HTML, from evaluation.json's content and the earlier steps' outputs.
+
+    Prepare's data report and class balance come from its report output (mounted with the
+    manifest), train's metrics and curves from the model archive; either is marked reused
+    when its S3 URI belongs to another execution (the step was a cache hit).
+    """
+    from report import RunFacts, producing_execution, render
+
+    manifest_dir = Path(args.manifest_dir)
+    data_report = _read_optional(manifest_dir / "data_report.json")
+    training = _read_optional(model_folder / "training_metrics.json")
+    lineage = {
+        "pipeline execution": args.pipeline_execution_id or "unknown",
+        "git commit": args.git_commit,
+        "dataset hash (prepare's manifest)": report["dataset_hash"],
+        "dataset version": "unknown",
+        "approval status if the gate passes": args.approval_status or "not given",
+    }
+    if args.dataset_dir:
+        from dataset import DatasetError, find_manifest, read_manifest
+
+        try:
+            manifest, manifest_sha = read_manifest(find_manifest(Path(args.dataset_dir)))
+            lineage["dataset version"] = str(manifest["dataset_version"])
+            lineage["dataset manifest SHA-256"] = manifest_sha
+        except DatasetError as exc:
+            lineage["dataset version"] = f"unreadable: {exc}"
+    reused_from = {}
+    for step, uri in (("PrepareData", args.prepare_uri), ("TrainModel", args.model_uri)):
+        source = producing_execution(uri)
+        lineage[f"{step} output"] = uri or "not given"
+        if source and args.pipeline_execution_id and source != args.pipeline_execution_id:
+            reused_from[step] = source
+    return render(
+        RunFacts(
+            execution_id=args.pipeline_execution_id or "unknown",
+            evaluation=report,
+            gates=report["gates"],
+            confusion_png=confusion,
+            data_report=json.loads(data_report) if data_report else None,
+            class_balance_png=_read_optional(manifest_dir / "class_balance.png"),
+            training=json.loads(training) if training else None,
+            curves_png=_read_optional(model_folder / "training_curves.png"),
+            lineage=lineage,
+            reused_from=reused_from,
+            report_uri=report["report"]["run"] or "not uploaded (no --model-bucket)",
+        )
+    )
+
+
+def track(
+    args: argparse.Namespace,
+    report: dict[str, Any],
+    page: str,
+    confusion: bytes,
+    model_folder: Path,
+) -> str | None:
+    """Log this execution as one MLflow run (tracking.py); its id, or None when not logged."""
+    from report import producing_execution
+
+    training_path = model_folder / "training_metrics.json"
+    training = json.loads(training_path.read_text()) if training_path.is_file() else {}
+    metrics = {
+        "test_accuracy": report["metrics"]["accuracy"]["value"],
+        "min_class_recall": report["metrics"]["min_class_recall"]["value"],
+        "argmax_agreement": report["parity"]["argmax_agreement"],
+        "fp32_max_abs_logit_diff": report["parity"]["fp32_max_abs_logit_diff"],
+        "size_bytes": report["model"]["size_bytes"],
+        "champion_p_value_worse": report["champion"]["p_value_worse"],
+        "gate_passed": float(all(g["passed"] is not False for g in report["gates"])),
+    }
+    for digit, values in report["metrics"]["per_class"].items():
+        metrics[f"recall_{digit}"] = values["recall"]
+        metrics[f"precision_{digit}"] = values["precision"]
+    for gate in report["gates"]:
+        if gate["passed"] is not None:
+            metrics[f"gate_{gate['parameter']}_passed"] = float(gate["passed"])
+    params: dict[str, Any] = {
+        f"train.{key}": value for key, value in training.get("hyperparameters", {}).items()
+    }
+    params.update({f"gate.{g['parameter']}": g["limit"] for g in report["gates"]})
+    params.update(
+        {
+            "quantize": args.quantize,
+            "dataset_hash": report["dataset_hash"],
+            "git_commit": args.git_commit,
+            "pipeline_execution_id": args.pipeline_execution_id or "unknown",
+        }
+    )
+    tags = {
+        "pipeline_execution_id": args.pipeline_execution_id or "unknown",
+        "outcome": outcome(report["gates"])[:5000],
+        "champion_decision": str(report["champion"]["decision"]),
+        "model_sha256": report["model"]["sha256"],
+        "quantized": str(report["model"]["quantized"]).lower(),
+    }
+    for step, uri in (("PrepareData", args.prepare_uri), ("TrainModel", args.model_uri)):
+        source = producing_execution(uri)
+        if source and args.pipeline_execution_id and source != args.pipeline_execution_id:
+            tags[f"reused.{step}"] = f"from execution {source}"
+    files = {
+        "evaluation.json": as_json(report),
+        "report.html": page.encode(),
+        "pictures/confusion_matrix.png": confusion,
+    }
+    for name, path in (
+        ("data/data_report.json", Path(args.manifest_dir) / "data_report.json"),
+        ("pictures/class_balance.png", Path(args.manifest_dir) / "class_balance.png"),
+        ("pictures/training_curves.png", model_folder / "training_curves.png"),
+        ("training/metrics.json", training_path),
+    ):
+        if path.is_file():
+            files[name] = path.read_bytes()
+    run = TrackedRun(
+        run_name=f"execution {args.pipeline_execution_id or 'unknown'}",
+        params=params,
+        metrics=metrics,
+        history=list(training.get("history", [])),
+        tags=tags,
+        files=files,
+    )
+    try:
+        return log_run(args.mlflow_tracking_uri, run)
+    except Exception as exc:  # tracking is for people; it never decides whether a model ships
+        print(f"MLflow tracking at {args.mlflow_tracking_uri} failed, not logged: {exc}")
+        return None
+
+
+def upload_report(args: argparse.Namespace, report: dict[str, Any], page: str) -> None:
+    """Put the report at its locations (report_locations); nothing without a bucket."""
+    import boto3
+
+    targets = [uri for uri in report["report"].values() if uri]
+    if not targets:
+        return
+    s3 = boto3.client("s3", region_name=args.region or None)
+    for uri in targets:
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=page.encode(), ContentType="text/html; charset=utf-8"
+        )
+        print(f"run report: {uri}")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line arguments (defaults are SageMaker's processing-job locations)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -497,6 +684,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--manifest-dir", default=str(opt_ml("processing/manifest")))
     parser.add_argument("--evaluation-dir", default=str(opt_ml("processing/evaluation")))
     parser.add_argument("--output-model-dir", default=str(opt_ml("processing/output/model")))
+    # What the run report needs besides the numbers (all optional: a report is written anyway).
+    parser.add_argument(
+        "--gate-limit",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("PARAMETER", "VALUE"),
+        help="a gate's limit in this run, e.g. --gate-limit AccuracyThreshold 0.985",
+    )
+    parser.add_argument("--model-bucket", default="", help="upload the report here")
+    parser.add_argument("--pipeline-execution-id", default="")
+    parser.add_argument("--git-commit", default="unknown")
+    parser.add_argument("--approval-status", default="", help="status a passing model gets")
+    parser.add_argument("--dataset-dir", default="", help="the dataset version's manifest")
+    parser.add_argument("--prepare-uri", default="", help="S3 URI of prepare's report output")
+    parser.add_argument("--model-uri", default="", help="S3 URI of the training job's model")
+    parser.add_argument(
+        "--mlflow-tracking-uri",
+        default="",
+        help="log this execution as an MLflow run there (empty: not logged, tracking.py)",
+    )
     return parser.parse_args(argv)
 
 
@@ -504,15 +712,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = parse_args(argv)
     try:
+        limits = {name: float(value) for name, value in args.gate_limit}
         with tempfile.TemporaryDirectory(prefix="evaluate-") as work:
             report = evaluate(args, Path(work))
-        evaluation_dir = Path(args.evaluation_dir)
-        write_json(evaluation_dir / "evaluation.json", report)
-        (evaluation_dir / "confusion_matrix.png").write_bytes(
-            confusion_png(
+            model_folder = extract_model(Path(args.model_dir), Path(work) / "again")
+            confusion = confusion_png(
                 report["metrics"]["confusion_matrix"], report["metrics"]["accuracy"]["value"]
             )
-        )
+            report["gates"] = judge(report, limits)
+            report["report"] = report_locations(args, report)
+            page = run_report(args, report, confusion, model_folder)
+            report["tracking"] = {
+                "mlflow_run_id": track(args, report, page, confusion, model_folder),
+                "experiment": EXPERIMENT,
+            }
+        evaluation_dir = Path(args.evaluation_dir)
+        write_json(evaluation_dir / "evaluation.json", report)
+        (evaluation_dir / "confusion_matrix.png").write_bytes(confusion)
+        (evaluation_dir / "report.html").write_text(page)
+        upload_report(args, report, page)
     except EvaluationError as exc:
         fail(f"evaluate failed: {exc}")
         return 1
@@ -527,6 +745,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "argmax_agreement": report["parity"]["argmax_agreement"],
         "size_bytes": report["model"]["size_bytes"],
         "quantized": report["model"]["quantized"],
+        "gate": outcome(report["gates"]),
+        "report": report["report"]["run"],
     }
     print(json.dumps(summary))
     return 0

@@ -181,7 +181,11 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
     if trained_on:
         properties["dataset_version"] = str(trained_on["dataset_version"])
         properties["dataset_manifest_sha256"] = str(trained_on["manifest_sha256"])
-        properties = check_metadata(properties)  # lineage values too, before any write
+    # The MLflow run the evaluate step logged (32 hex, within the metadata pattern), if any.
+    mlflow_run_id = (evaluation.get("tracking") or {}).get("mlflow_run_id")
+    if mlflow_run_id:
+        properties["mlflow_run_id"] = str(mlflow_run_id)
+    properties = check_metadata(properties)  # lineage and tracking values too, before any write
     prefix = f"models/{args.model_package_group}/{properties['sha256']}"
     s3 = boto3.client("s3", region_name=region)
     uploaded = {

@@ -4,7 +4,9 @@ Runs as a SageMaker training job in script mode. Data channels arrive in ``SM_CH
 and ``SM_CHANNEL_VALIDATION`` (the prepare step's ``.npz`` files), hyperparameters as command
 line arguments (``--epochs 10 --lr 0.004 --augment true``). Writes ``model.onnx`` and
 ``model.pt`` (state dict, for the parity check) to ``SM_MODEL_DIR`` and ``metrics.json`` and
-``training_curves.png`` to ``SM_OUTPUT_DATA_DIR``. Logs one ``epoch=.. loss=..`` line per
+``training_curves.png`` to ``SM_OUTPUT_DATA_DIR``; the same two travel in the model directory
+too (``training_metrics.json``, ``training_curves.png``), so the evaluate step, which receives
+only ``model.tar.gz``, can put them in the run report. Logs one ``epoch=.. loss=..`` line per
 epoch, the format SageMaker metric definitions parse.
 """
 
@@ -366,9 +368,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         metrics = train(args)
-        output_dir = Path(args.output_data_dir)
+        output_dir, model_dir = Path(args.output_data_dir), Path(args.model_dir)
+        curves = curves_png(metrics["history"])
         write_json(output_dir / "metrics.json", metrics)
-        (output_dir / "training_curves.png").write_bytes(curves_png(metrics["history"]))
+        (output_dir / "training_curves.png").write_bytes(curves)
+        write_json(model_dir / "training_metrics.json", metrics)
+        (model_dir / "training_curves.png").write_bytes(curves)
         print(json.dumps({k: v for k, v in metrics.items() if k != "history"}), flush=True)
     except Exception as exc:
         fail(f"train failed: {type(exc).__name__}: {exc}")
