@@ -345,3 +345,24 @@ def test_unreachable_mirror_is_a_clear_error(emulator: Settings) -> None:
     with pytest.raises(data.DataError, match="cannot download"):
         data.seed(settings, "mirror")
     assert raw_keys(emulator) == []
+
+
+def test_use_makes_an_earlier_version_the_latest_again_and_refuses_an_unknown_one(
+    emulator: Settings, small_set: Path
+) -> None:
+    first = data.seed(emulator, "sample")
+    second = data.seed(emulator, str(small_set))
+    assert [v.latest for v in data.list_versions(emulator)] == [False, True]
+    keys_before = raw_keys(emulator)
+
+    chosen = data.use_version(emulator, first.version)
+    assert (chosen.version, chosen.latest) == (first.version, True)
+    assert [(v.version, v.latest) for v in data.list_versions(emulator)] == [
+        (first.version, True),
+        (second.version, False),
+    ]
+    assert raw_keys(emulator) == keys_before  # nothing deleted, no manifest written
+
+    with pytest.raises(data.DataError, match=f"no dataset version 'nope'.*{second.version}"):
+        data.use_version(emulator, "nope")
+    assert [v.latest for v in data.list_versions(emulator)] == [True, False]

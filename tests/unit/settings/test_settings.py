@@ -1,6 +1,15 @@
+import os
+
 import pytest
 
 from mlops_settings import Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a person exported (e.g. PLAYGROUND_EMULATOR_PORT, as the README suggests) stays out."""
+    for var in [v for v in os.environ if v.startswith("PLAYGROUND_")]:
+        monkeypatch.delenv(var)
 
 
 def test_defaults_name_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:

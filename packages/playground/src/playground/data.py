@@ -462,6 +462,24 @@ def list_versions(settings: Settings) -> list[DatasetVersion]:
     ]
 
 
+def use_version(settings: Settings, version: str) -> DatasetVersion:
+    """Make dataset version ``version`` the latest again: the input of the next run.
+
+    For stepping back from a version that failed the pipeline's data checks. Nothing is
+    deleted and no manifest is written, so nothing is triggered; the next run (``make up``,
+    ``playground pipeline run``, the schedule) trains on this version.
+
+    Raises:
+        DataError: no such version under the raw prefix (the message lists those there are).
+    """
+    versions = {v.version: v for v in list_versions(settings)}
+    if version not in versions:
+        known = ", ".join(versions) or "none"
+        raise DataError(f"no dataset version {version!r} (versions: {known})")
+    _point_latest(_s3(settings), settings, versions[version].manifest_key)
+    return DatasetVersion(**{**versions[version].__dict__, "latest": True})
+
+
 def dataset_exists(settings: Settings) -> bool:
     """Whether any dataset version is in S3 (``make up`` seeds the sample only when not)."""
     s3 = _s3(settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
@@ -36,12 +38,32 @@ def seed(
         console.print(f"unchanged {result.location}{name}")
     if result.created:
         console.print(
-            f"dataset version {result.version} created; its manifest "
-            f"{result.location}{raw_data.MANIFEST_NAME}, written last, is the event that "
-            "starts the training pipeline (`playground pipeline executions`)"
+            f"dataset version {result.version} created and made the latest; its manifest "
+            f"{result.location}{raw_data.MANIFEST_NAME}, written last, starts the training "
+            "pipeline once its triggers are installed (`make up` or `playground pipeline "
+            "upsert`; see `playground pipeline list`)"
         )
     else:
-        console.print(f"dataset version {result.version} already exists; nothing new to train")
+        console.print(
+            f"dataset version {result.version} already exists; it is the latest again "
+            "(the next run's input); nothing new to train"
+        )
+
+
+@app.command("use")
+def use(
+    version: Annotated[str, typer.Argument(help="a dataset version id from `data ls`")],
+) -> None:
+    """Make an existing dataset version the latest again (say, after one failed the checks)."""
+    settings = settings_or_exit()
+    try:
+        chosen = raw_data.use_version(settings, version)
+    except raw_data.DataError as exc:
+        raise fail(str(exc), 2) from None
+    console.print(
+        f"dataset version {chosen.version} ({chosen.source}, {chosen.digits:,} digits) is the "
+        "latest: the next run trains on it (`playground pipeline run`, `make up`)"
+    )
 
 
 @app.command("ls")

@@ -605,7 +605,14 @@ def _run(
     console.print(f"logs: {Path(record.folder) / 'logs'}")
     console.print(f"details: playground pipeline show {record.execution_id}")
     if record.status != SUCCEEDED:
-        raise fail(
-            f"pipeline failed: {record.failure_reason}\n"
-            f"resume with: playground pipeline run --resume {record.execution_id}"
-        )
+        prepare = record.steps.get(mnist.PREPARE)
+        if prepare is not None and prepare.status == FAILED:
+            # Bad data: resuming would fail again; the way out is another dataset version.
+            hint = (
+                "the dataset failed the data checks; see `playground data ls`, then "
+                "`playground data use VERSION` to train on an earlier version again, or "
+                "seed corrected data"
+            )
+        else:
+            hint = f"resume with: playground pipeline run --resume {record.execution_id}"
+        raise fail(f"pipeline failed: {record.failure_reason}\n{hint}")
