@@ -288,9 +288,9 @@ def test_transposed_or_label_shuffled_data_stop_at_prepare_and_nothing_is_regist
 
     assert result.exit_code == 1
     assert f"data validation failed: {check}" in text(result)
-    # Resuming would fail the same way: the person is pointed at another dataset version.
+    # Resuming on the same data would fail the same way: the way on is other data.
+    assert "seed corrected data, then resume with" in text(result)
     assert "playground data use VERSION" in text(result)
-    assert "--resume" not in text(result)
     record = json.loads((runs_folder(emulator) / "run.json").read_text())
     assert record["steps"]["PrepareData"]["status"] == "Failed"
     assert record["steps"]["TrainModel"]["status"] == "NotExecuted"

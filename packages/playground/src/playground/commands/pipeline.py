@@ -605,14 +605,15 @@ def _run(
     console.print(f"logs: {Path(record.folder) / 'logs'}")
     console.print(f"details: playground pipeline show {record.execution_id}")
     if record.status != SUCCEEDED:
+        again = f"playground pipeline run --resume {record.execution_id}"
         prepare = record.steps.get(mnist.PREPARE)
         if prepare is not None and prepare.status == FAILED:
-            # Bad data: resuming would fail again; the way out is another dataset version.
+            # The same data fails the same way: the way on is other data, or an earlier version.
             hint = (
-                "the dataset failed the data checks; see `playground data ls`, then "
-                "`playground data use VERSION` to train on an earlier version again, or "
-                "seed corrected data"
+                "the dataset failed the data checks: seed corrected data, then resume with: "
+                f"{again}; or train on an earlier version again: `playground data ls`, "
+                "`playground data use VERSION`"
             )
         else:
-            hint = f"resume with: playground pipeline run --resume {record.execution_id}"
+            hint = f"resume with: {again}"
         raise fail(f"pipeline failed: {record.failure_reason}\n{hint}")
