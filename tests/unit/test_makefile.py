@@ -113,12 +113,17 @@ def test_a_chromium_path_that_is_not_a_program_is_named(bin_dir: Path, tmp_path:
 
 
 def test_make_up_does_not_ask_for_terraform_or_chromium(bin_dir: Path) -> None:
-    if not (bin_dir / "node").exists():
-        pytest.skip("node is not installed here; make up needs it")
+    # Node 22 and npm stand-ins, and no terraform or chromium on PATH at all.
+    for name, script in (("node", "echo 22"), ("npm", "exit 0")):
+        (bin_dir / name).unlink(missing_ok=True)
+        (bin_dir / name).write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / name).chmod(0o755)
     done, _ = _make(bin_dir, "-n", "up")
 
+    assert done.returncode == 0, done.stderr
     assert "terraform" not in done.stderr
     assert "chromium" not in done.stderr
+    assert "playground up" in done.stdout  # past the check, on to starting the stack
 
 
 def test_help_lists_every_target_with_a_line() -> None:
