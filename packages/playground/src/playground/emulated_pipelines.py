@@ -209,20 +209,9 @@ class PipelineMiddleware:
         return self.app(environ, start_response)
 
     def _call_inner(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-        captured: dict[str, Any] = {}
+        from playground.emulator import call_app
 
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None):  # type: ignore[no-untyped-def]
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        chunks = self.app(environ, capture)
-        try:
-            body = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
-        return captured["status"], captured["headers"], body
+        return call_app(self.app, environ)
 
     def _start_execution(
         self, environ: dict[str, Any], start_response: StartResponse

@@ -62,6 +62,24 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+def call_app(app: WsgiApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run a WSGI request to the end: (status line, headers, the whole body)."""
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):  # type: ignore[no-untyped-def]
+        captured["status"], captured["headers"] = status, headers
+        return lambda data: None
+
+    chunks = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
+    return captured["status"], captured["headers"], body
+
+
 class FrozenClock:
     """Lets the journal pin moto's idea of "now" while one request is processed."""
 
@@ -216,27 +234,14 @@ class JournalledApp:
     ) -> tuple[str, list[tuple[str, str]], bytes]:
         from moto.moto_api._internal import mock_random
 
-        captured: dict[str, Any] = {}
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):  # type: ignore[no-untyped-def]
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
         mock_random.seed(_SEED_BASE + seq)
         # Some moto models (SageMaker's pipeline execution ids) draw from `random` itself.
         random.seed(_SEED_BASE + seq)
         self.clock.frozen = moment
         try:
-            chunks = self.app(environ, start_response)
-            try:
-                body = b"".join(chunks)
-            finally:
-                close = getattr(chunks, "close", None)
-                if close:
-                    close()
+            return call_app(self.app, environ)
         finally:
             self.clock.frozen = None
-        return captured["status"], captured["headers"], body
 
     def replay(self) -> int:
         """Restore the state: compact if useful, load the snapshot, replay what follows it.

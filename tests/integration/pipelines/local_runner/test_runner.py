@@ -17,8 +17,14 @@ import boto3
 import pytest
 
 from mlops_settings import Settings
-from pipelines.local_runner import FAILED, NOT_EXECUTED, SUCCEEDED, LocalRunner, load_run
-from pipelines.local_runner.runner import PipelineError
+from pipelines.local_runner import (
+    FAILED,
+    NOT_EXECUTED,
+    SUCCEEDED,
+    LocalRunner,
+    PipelineError,
+    load_run,
+)
 
 CODE = "pipelines/test/code"
 

@@ -29,22 +29,10 @@ from pipelines.local_runner.records import (
     SUCCEEDED,
     RunRecord,
     StepRecord,
-    load_run,
     new_execution_id,
 )
 
-__all__ = [
-    "FAILED",
-    "NOT_EXECUTED",
-    "SUCCEEDED",
-    "LocalRunner",
-    "PipelineError",
-    "QuietReporter",
-    "Reporter",
-    "RunRecord",
-    "StepRecord",
-    "load_run",
-]
+__all__ = ["LocalRunner", "QuietReporter", "Reporter"]
 
 
 class Reporter(Protocol):
