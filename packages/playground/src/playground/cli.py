@@ -30,6 +30,10 @@ from playground.commands import models, serve  # noqa: E402
 app.add_typer(models.app, name="models")
 app.add_typer(serve.app, name="serve")
 
+from playground.commands import feedback  # noqa: E402
+
+app.add_typer(feedback.app, name="feedback")
+
 from playground.commands import up  # noqa: E402
 
 app.command("up")(up.up)

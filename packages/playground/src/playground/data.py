@@ -52,6 +52,9 @@ SHA256_METADATA = "sha256"
 MANIFEST_NAME = "manifest.json"
 LATEST_NAME = "latest.json"
 MANIFEST_FORMAT = "mnist-dataset/1"
+# The feedback shard of a dataset version (contracts/feedback.md), next to the MNIST files.
+FEEDBACK_IMAGES = "feedback-images-idx3-ubyte.gz"
+FEEDBACK_LABELS = "feedback-labels-idx1-ubyte.gz"
 ACCEPTED_NAMES = (
     "train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz (t10k-* optional); "
     "also accepted un-gzipped (train-images-idx3-ubyte) or with dot names "
@@ -86,6 +89,9 @@ class CheckedFile:
     ``name`` is the official gzip name it is stored under; ``path`` the (gzip) file to
     upload, which is a compressed copy when the source was a plain IDX file; ``sha256`` the
     digest of the bytes uploaded; ``source`` the file's name in the folder it came from.
+    ``copy_from`` (an S3 key in the data bucket, with ``copy_version_id`` when versioned)
+    makes the upload a server-side copy of an object already checked, such as the MNIST files
+    of the previous version in a feedback review (`feedback.py`); ``path`` is then unused.
     """
 
     path: Path
@@ -93,6 +99,8 @@ class CheckedFile:
     sha256: str
     count: int
     source: str = ""
+    copy_from: str = ""
+    copy_version_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -239,11 +247,14 @@ def upload(
     files: list[CheckedFile],
     progress: Progress | None = None,
     source: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> SeedResult:
     """Upload checked files as a dataset version: data files first, the manifest last.
 
-    Returns which files were uploaded and which were already there; ``created`` tells
-    whether this call wrote the manifest (and so started the one pipeline execution).
+    ``extra`` adds members to the manifest (a feedback review's ``feedback``); the version
+    id still follows from the files alone. Returns which files were uploaded and which were
+    already there; ``created`` tells whether this call wrote the manifest (and so started
+    the one pipeline execution).
     """
     s3 = _s3(settings)
     bucket = settings.data_bucket
@@ -259,7 +270,19 @@ def upload(
     for item in files:
         key = f"{prefix}/{item.name}"
         head = _head(s3, bucket, key)
-        if head is None or head.get("Metadata", {}).get(SHA256_METADATA) != item.sha256:
+        if item.copy_from and (
+            head is None or head.get("Metadata", {}).get(SHA256_METADATA) != item.sha256
+        ):
+            source_object = {"Bucket": bucket, "Key": item.copy_from}
+            if item.copy_version_id:
+                source_object["VersionId"] = item.copy_version_id
+            # Metadata (sha256, count) travels with the copy (MetadataDirective COPY).
+            s3.copy_object(Bucket=bucket, Key=key, CopySource=source_object)
+            uploaded.append(item.name)
+            head = s3.head_object(Bucket=bucket, Key=key)
+            if head.get("Metadata", {}).get(SHA256_METADATA) != item.sha256:
+                raise DataError(f"{item.copy_from}: its copy does not carry SHA-256 {item.sha256}")
+        elif head is None or head.get("Metadata", {}).get(SHA256_METADATA) != item.sha256:
             size = item.path.stat().st_size
             if progress:
                 progress(item.name, 0, size)
@@ -293,6 +316,7 @@ def upload(
         "bucket": bucket,
         "prefix": f"{prefix}/",
         "objects": objects,
+        **(extra or {}),
     }
     body = (json.dumps(manifest, indent=2) + "\n").encode()
     # The run this manifest's event starts reads latest.json: point it here first.
@@ -412,11 +436,20 @@ class DatasetVersion:
     manifest_sha256: str
     objects: list[dict[str, Any]] = field(default_factory=list)
     latest: bool = False
+    # A feedback review's record in the manifest (contracts/feedback.md), {} for other versions.
+    feedback: dict[str, Any] = field(default_factory=dict)
 
     @property
     def digits(self) -> int:
         """Images in the version (each split counted once, by its labels file)."""
         return sum(int(o.get("count", 0)) for o in self.objects if "labels" in str(o["key"]))
+
+    @property
+    def feedback_count(self) -> int:
+        """People's reviewed corrections in the version's feedback shard (0 without one)."""
+        return sum(
+            int(o.get("count", 0)) for o in self.objects if str(o["key"]).endswith(FEEDBACK_LABELS)
+        )
 
     @property
     def size(self) -> int:
@@ -435,6 +468,7 @@ def parse_manifest(body: bytes, key: str) -> DatasetVersion:
             manifest_key=key,
             manifest_sha256=hashlib.sha256(body).hexdigest(),
             objects=list(manifest["objects"]),
+            feedback=dict(manifest.get("feedback") or {}),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{key}: not a dataset manifest ({exc})") from None

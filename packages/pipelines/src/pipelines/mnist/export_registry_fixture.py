@@ -53,6 +53,8 @@ def register_inputs(opt_ml: Path, model: bytes) -> None:
         "dataset_hash": DATASET_HASH,
         "metrics": {"accuracy": {"value": ACCURACY}},
         "model": {"sha256": hashlib.sha256(model).hexdigest(), "quantized": False},
+        # Three people's corrections among the test images, two classified right.
+        "feedback": {"test_count": 3, "test_correct": 2, "test_accuracy": 2 / 3},
     }
     for folder, name, data in (
         ("processing/model", "model.onnx", model),

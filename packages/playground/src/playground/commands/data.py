@@ -68,7 +68,11 @@ def use(
 
 @app.command("ls")
 def list_versions() -> None:
-    """List the dataset versions in S3: id, when, source, digits, size; the latest marked."""
+    """List the dataset versions in S3: id, when, source, digits, feedback, size; latest marked.
+
+    ``feedback`` counts the reviewed corrections in the version's feedback shard, with how
+    many its review added (``12 (+3)``); ``-`` for a version without one.
+    """
     settings = settings_or_exit()
     versions = raw_data.list_versions(settings)
     if not versions:
@@ -76,7 +80,7 @@ def list_versions() -> None:
         raise typer.Exit(1)
     table = Table(title=f"dataset versions under {settings.raw_data_uri}/")
     table.add_column("version", no_wrap=True)
-    for column in ("created (UTC)", "source", "digits", "MB", "manifest"):
+    for column in ("created (UTC)", "source", "digits", "feedback", "MB", "manifest"):
         table.add_column(column)
     for version in versions:
         table.add_row(
@@ -84,7 +88,16 @@ def list_versions() -> None:
             version.created_at[:19].replace("T", " "),
             version.source,
             f"{version.digits:,}",
+            _feedback_cell(version),
             f"{version.size / 1e6:.1f}",
             version.manifest_sha256[:12],
         )
     console.print(table)
+
+
+def _feedback_cell(version: raw_data.DatasetVersion) -> str:
+    """``12 (+3)``: samples in the feedback shard, and how many this version's review added."""
+    if not version.feedback_count:
+        return "-"
+    added = len(version.feedback.get("accepted", []))
+    return f"{version.feedback_count:,} (+{added})"

@@ -112,6 +112,26 @@ def load_splits(
     return splits, str(manifest["dataset_hash"])
 
 
+def feedback_of(
+    data_dir: Path, labels: np.ndarray, predictions: np.ndarray
+) -> dict[str, int | float | None]:
+    """Accuracy on the test images that came from the feedback shard (contracts/feedback.md).
+
+    prepare marks them in ``test/test.npz`` (``feedback``, bool [N], only with a shard; the
+    file's SHA-256 was checked by `load_splits`). Returns ``test_count``, ``test_correct``
+    and ``test_accuracy`` (0-1, None when there are none).
+    """
+    with np.load(data_dir / "test" / "test.npz", allow_pickle=False) as data:
+        mask = data["feedback"] if "feedback" in data.files else np.zeros(len(labels), bool)
+    count = int(mask.sum())
+    correct = int((predictions[mask] == labels[mask]).sum())
+    return {
+        "test_count": count,
+        "test_correct": correct,
+        "test_accuracy": correct / count if count else None,
+    }
+
+
 # ---------------------------------------------------------------- scoring
 
 
@@ -484,6 +504,7 @@ def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
         "quantization": quantization,
         "champion": champion,
         "dataset_hash": dataset_hash,
+        "feedback": feedback_of(Path(args.data_dir), labels, predictions),
     }
 
 

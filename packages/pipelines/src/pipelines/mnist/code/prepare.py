@@ -4,12 +4,15 @@ Runs as a SageMaker processing job (``python prepare.py [--arg value ...]``). In
 the input is a dataset version's manifest (``--dataset-dir``), whose objects are fetched into
 /opt/ml/processing/input/raw first (`dataset.py`). Inputs under that folder:
 ``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz`` (required), ``t10k-*``
-(optional, merged in). Every check is named in the data report; if any
+(optional, merged in) and ``feedback-*`` (optional: people's reviewed corrections,
+contracts/feedback.md, merged in and checked like the rest). Every check is named in the data
+report; if any
 fails, the step exits non-zero with the report on stderr and in /opt/ml/output/failure, and
 writes no output at all, so bad data never reaches training.
 
 Outputs under /opt/ml/processing/output: ``train/train.npz``, ``validation/validation.npz``,
-``test/test.npz`` (``images`` uint8 [N, 28, 28], ``labels`` uint8 [N]),
+``test/test.npz`` (``images`` uint8 [N, 28, 28], ``labels`` uint8 [N]; with a feedback
+shard also ``feedback`` bool [N], which test images came from it, for evaluate),
 ``report/data_report.json``, ``report/class_balance.png`` and ``report/manifest.json``
 (SHA-256 of each output and one dataset hash).
 
@@ -51,7 +54,9 @@ SPLITS = ("train", "validation", "test")
 SOURCES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "t10k": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    "feedback": ("feedback-images-idx3-ubyte", "feedback-labels-idx1-ubyte"),
 }
+FEEDBACK = "feedback"
 CHECK_NAMES = (
     "files_present",
     "idx_header",
@@ -174,7 +179,7 @@ def read_sources(input_dir: Path, checks: dict[str, Check]) -> list[Source]:
         images_path = find_file(input_dir, images_stem)
         labels_path = find_file(input_dir, labels_stem)
         if name != "train" and images_path is None and labels_path is None:
-            continue  # the optional test pair is absent: fine
+            continue  # an optional pair (t10k, feedback) is absent: fine
         if images_path is None or labels_path is None:
             missing = [
                 stem
@@ -262,21 +267,27 @@ def check_content(
         else:
             checks["duplicates"].ok(f"{source.name}: no exact duplicate images")
 
-    if "t10k" in digests and "train" in digests:
+    by_name = {source.name: source for source in sources}
+    for later, earlier, what in (
+        ("t10k", "train", "the t10k (test) files"),
+        (FEEDBACK, "train", "the feedback shard"),
+        (FEEDBACK, "t10k", "the feedback shard"),
+    ):
+        if later not in digests or earlier not in digests:
+            continue
         # Copies under another label are `leakage`'s finding, not a duplicate.
-        by_name = {source.name: source for source in sources}
-        train_labels = dict(zip(digests["train"], by_name["train"].labels.tolist(), strict=True))
+        known = dict(zip(digests[earlier], by_name[earlier].labels.tolist(), strict=True))
         shared = [
             digest
-            for digest, label in zip(digests["t10k"], by_name["t10k"].labels.tolist(), strict=True)
-            if train_labels.get(digest) == label
+            for digest, label in zip(digests[later], by_name[later].labels.tolist(), strict=True)
+            if known.get(digest) == label
         ]
         if shared:
             checks["duplicates"].fail(
-                f"{len(shared)} images of the t10k (test) files also appear in the train files"
+                f"{len(shared)} images of {what} also appear in the {earlier} files"
             )
         else:
-            checks["duplicates"].ok("the train and t10k files share no image")
+            checks["duplicates"].ok(f"the {earlier} files and {what} share no image")
     check_leakage(sources, digests, checks)
     check_near_duplicates(sources, checks)
     labels = np.concatenate([source.labels for source in sources])
@@ -664,10 +675,25 @@ def prepare(args: argparse.Namespace) -> int:
     digests = {name: set(image_digests(images[idx])) for name, idx in indices.items()}
     if digests["train"] & (digests["validation"] | digests["test"]):
         raise RuntimeError("the split put the same image in two splits")  # a bug, not bad data
+    from_feedback = np.concatenate(
+        [np.full(len(s.labels), s.name == FEEDBACK, dtype=bool) for s in sources]
+    )
     blobs = {
         f"{name}/{name}.npz": npz_bytes(images=images[idx], labels=labels[idx])
         for name, idx in indices.items()
     }
+    if from_feedback.any():
+        # Which test images are people's corrections: evaluate reports them apart. Only with
+        # a shard, so a version without one gives the same bytes (and cache hits) as before.
+        blobs["test/test.npz"] = npz_bytes(
+            images=images[indices["test"]],
+            labels=labels[indices["test"]],
+            feedback=from_feedback[indices["test"]],
+        )
+        report["feedback"] = {
+            "images": int(from_feedback.sum()),
+            "per_split": {name: int(from_feedback[idx].sum()) for name, idx in indices.items()},
+        }
     counts = {
         name: np.bincount(labels[idx], minlength=NUM_CLASSES).tolist()
         for name, idx in indices.items()
@@ -696,6 +722,9 @@ def prepare(args: argparse.Namespace) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(blob)
     sizes = ", ".join(f"{name} {len(idx)}" for name, idx in indices.items())
+    if "feedback" in report:
+        shard = report["feedback"]
+        sizes += f"; feedback {shard['images']} (test {shard['per_split']['test']})"
     print(f"all {len(CHECK_NAMES)} data checks passed; split {sizes}; dataset {dataset_hash[:12]}")
     return 0
 

@@ -185,6 +185,11 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
     mlflow_run_id = (evaluation.get("tracking") or {}).get("mlflow_run_id")
     if mlflow_run_id:
         properties["mlflow_run_id"] = str(mlflow_run_id)
+    # Accuracy on the test images people corrected (contracts/feedback.md), when there were any.
+    feedback = evaluation.get("feedback") or {}
+    if feedback.get("test_count"):
+        properties["feedback_test_accuracy"] = f"{float(feedback['test_accuracy']):.4f}"
+        properties["feedback_test_count"] = str(int(feedback["test_count"]))
     properties = check_metadata(properties)  # lineage and tracking values too, before any write
     prefix = f"models/{args.model_package_group}/{properties['sha256']}"
     s3 = boto3.client("s3", region_name=region)

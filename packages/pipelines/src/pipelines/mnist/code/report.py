@@ -5,8 +5,9 @@ evaluation.json, prepare's data report and class balance picture, train's metric
 training curves. Pictures are PNG bytes inlined as base64 data URIs, so the page needs
 nothing else. Sections: outcome, gate decisions (each value with its limit), data checks,
 class balance, training curves, confusion matrix, per-class precision and recall, the
-champion comparison with its decision rule, int8 quantization, lineage. A section whose
-input came from an earlier execution (a cached step) says so and names that execution.
+accuracy on people's reviewed corrections among the test images, the champion comparison
+with its decision rule, int8 quantization, lineage. A section whose input came from an
+earlier execution (a cached step) says so and names that execution.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SECTIONS = (
     ("training", "Training curves"),
     ("confusion", "Confusion matrix"),
     ("per-class", "Per-class precision and recall"),
+    ("feedback", "Feedback test images"),
     ("champion", "Champion comparison"),
     ("quantization", "Quantization"),
     ("lineage", "Lineage"),
@@ -100,6 +102,7 @@ def render(facts: RunFacts) -> str:
         _section("training", _training(facts), _reuse(facts, "TrainModel")),
         _section("confusion", _picture(facts.confusion_png, "confusion matrix, rows: true digit")),
         _section("per-class", _per_class(metrics)),
+        _section("feedback", _feedback(evaluation, facts.data_report)),
         _section("champion", _champion(evaluation["champion"])),
         _section("quantization", _table(sorted(evaluation.get("quantization", {}).items()))),
         _section("lineage", _table([*facts.lineage.items(), ("report", facts.report_uri)])),
@@ -223,6 +226,33 @@ def _per_class(metrics: dict[str, Any]) -> str:
         for digit, values in sorted(metrics["per_class"].items(), key=lambda kv: int(kv[0]))
     ]
     return _table(rows, ("digit", "precision", "recall", "test images"))
+
+
+def _feedback(evaluation: dict[str, Any], data_report: dict[str, Any] | None) -> str:
+    """The shipped file on the test images that came from people's reviewed corrections."""
+    block = evaluation.get("feedback") or {}
+    shard = (data_report or {}).get("feedback") or {}
+    if not block.get("test_count"):
+        held = (
+            f" The shard's {shard['images']} images all fell into training or validation."
+            if shard.get("images")
+            else ""
+        )
+        return f"<p>No feedback images among the test images of this run.{held}</p>"
+    rows = [
+        ("feedback test images", block["test_count"]),
+        ("classified correctly", block.get("test_correct")),
+        ("accuracy on them", block.get("test_accuracy")),
+        ("accuracy on the whole test split", evaluation["metrics"]["accuracy"]["value"]),
+    ]
+    rows += [
+        (f"feedback images in {split}", count)
+        for split, count in (shard.get("per_split") or {}).items()
+    ]
+    return (
+        "<p>People's corrections from the web app, accepted by a reviewer: the closest thing "
+        "to real use. Reported, not gated (a handful of images says little).</p>" + _table(rows)
+    )
 
 
 def _champion(champion: dict[str, Any]) -> str:

@@ -1,0 +1,224 @@
+"""The review's pure parts: pending objects against the contract, selections, the grid, the
+shard's files."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipelines.mnist.code.idx import parse_idx
+from playground import data
+from playground import feedback as fb
+from support.feedback import BASE_TIME, correction, real_digits, sample_id, stored
+
+IMAGES, LABELS = real_digits(6)
+
+
+def pending_sample(i: int = 0) -> fb.Sample:
+    body = correction(IMAGES[i], int(LABELS[i]))
+    return fb.parse_pending(f"feedback/pending/{sample_id(body)}.json", stored(body, BASE_TIME))
+
+
+def broken_problem(document: dict[str, object] | bytes, key: str) -> str:
+    """The problem parse_pending names for a stored object (it must refuse it)."""
+    body = document if isinstance(document, bytes) else json.dumps(document).encode()
+    with pytest.raises(ValueError, match=r".") as caught:
+        fb.parse_pending(key, body)
+    return str(caught.value)
+
+
+def good_document() -> dict[str, object]:
+    body = correction(IMAGES[0], int(LABELS[0]))
+    return {**body, "received_at": "2026-11-30T03:00:00Z"}
+
+
+def test_a_stored_correction_reads_back_with_its_pixels_labels_and_id() -> None:
+    body = correction(IMAGES[0], int(LABELS[0]), predicted=3)
+    key = f"feedback/pending/{sample_id(body)}.json"
+
+    sample = fb.parse_pending(key, stored(body, BASE_TIME))
+
+    assert sample.id == sample_id(body) == fb.sample_id(body)
+    assert np.array_equal(sample.pixels, IMAGES[0])
+    assert (sample.predicted, sample.label, sample.model_version) == (3, int(LABELS[0]), 1)
+    assert sample.received_at == "2026-11-30T03:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d.pop("label"), "missing label"),
+        (lambda d: d.update(ip="203.0.113.9"), "members the contract does not have: ip"),
+        (lambda d: d.update(label=10), "label 10 outside 0-9"),
+        (lambda d: d.update(predicted=True), "predicted must be an integer, found bool"),
+        (lambda d: d.update(model_version=0), "model_version 0 outside >= 1"),
+        (lambda d: d.update(model_sha256="ABC"), "model_sha256 must be 64 lowercase hex"),
+        (
+            lambda d: d.update(pixels=base64.b64encode(bytes(783)).decode()),
+            "pixels decode to 783 bytes, expected 784",
+        ),
+        (lambda d: d.update(pixels="not base64!"), "pixels are not standard base64"),
+        (
+            lambda d: d.update(pixels=str(d["pixels"]).rstrip("=")),
+            "pixels are not standard base64",
+        ),
+        (lambda d: d.update(received_at="2026-11-30T03:00:00+01:00"), "is not UTC"),
+        (lambda d: d.update(received_at="yesterday"), "is not ISO 8601"),
+    ],
+    ids=[
+        "missing",
+        "extra-member",
+        "label-range",
+        "bool",
+        "version",
+        "sha",
+        "short-pixels",
+        "not-base64",
+        "no-padding",
+        "not-utc",
+        "not-a-time",
+    ],
+)
+def test_a_pending_object_breaking_the_contract_is_named(change, problem: str) -> None:
+    document = good_document()
+    change(document)
+    assert problem in broken_problem(document, "feedback/pending/x.json")
+
+
+def test_a_pending_object_under_another_id_or_not_json_is_refused() -> None:
+    document = good_document()
+    assert "the key names id" in broken_problem(document, f"feedback/pending/{'0' * 64}.json")
+    assert broken_problem(b"\xff\xfe", "feedback/pending/x.json") == "not JSON"
+    assert "not a JSON object" in broken_problem(b"[1, 2]", "feedback/pending/x.json")
+
+
+def test_selection_takes_indexes_and_ranges_once_each() -> None:
+    assert fb.parse_selection("0,3,5-9", 10) == [0, 3, 5, 6, 7, 8, 9]
+    assert fb.parse_selection(" 2 , 2, 1-2 ", 3) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "message"),
+    [
+        ("0,12", 10, "index 12 is out of range; there are 10 pending samples (0-9)"),
+        ("3-1", 10, "the range 3-1 runs backwards"),
+        ("1,,2", 10, "an empty item"),
+        ("-1", 10, "'-1' is not an index or a range"),
+        ("a", 10, "'a' is not an index or a range"),
+        ("0", 0, "there are no pending samples"),
+    ],
+)
+def test_a_bad_selection_says_what_is_wrong(text: str, count: int, message: str) -> None:
+    with pytest.raises(fb.FeedbackError, match=r"--accept") as caught:
+        fb.parse_selection(text, count)
+    assert message in str(caught.value)
+
+
+def test_decide_splits_accepted_rejected_and_kept() -> None:
+    samples = [pending_sample(i) for i in range(6)]
+
+    decision = fb.decide(samples, accept="0,2-3", reject="5")
+
+    assert [s.id for s in decision.accepted] == [samples[i].id for i in (0, 2, 3)]
+    assert [s.id for s in decision.rejected] == [samples[5].id]
+    assert [s.id for s in decision.kept] == [samples[i].id for i in (1, 4)]
+    rest = fb.decide(samples, accept="1", reject_rest=True)
+    assert [s.id for s in rest.rejected] == [samples[i].id for i in (0, 2, 3, 4, 5)]
+    assert len(fb.decide(samples, accept_all=True).accepted) == 6
+    assert len(fb.decide(samples, reject_all=True).rejected) == 6
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"accept": "0-2", "reject": "2,3"}, "indexes both accepted and rejected: 2"),
+        ({}, "nothing chosen"),
+        ({"accept_all": True, "reject": "1"}, "--accept-all decides on every sample"),
+        ({"accept_all": True, "reject_all": True}, "decides on every sample"),
+        ({"accept": "1", "reject": "2", "reject_rest": True}, "give no --reject with it"),
+        ({"reject": "9"}, "--reject '9': index 9 is out of range"),
+    ],
+)
+def test_contradictory_or_empty_choices_are_refused(options: dict, message: str) -> None:
+    samples = [pending_sample(i) for i in range(6)]
+    with pytest.raises(fb.FeedbackError) as caught:
+        fb.decide(samples, **options)
+    assert message in str(caught.value)
+
+
+def test_no_pending_samples_is_an_error() -> None:
+    with pytest.raises(fb.FeedbackError, match="no pending feedback"):
+        fb.decide([], accept_all=True)
+
+
+def test_counts_by_label_model_version_and_confusion() -> None:
+    first = pending_sample(0)
+    body = correction(IMAGES[1], 4, predicted=4, model_version=2)
+    right = fb.parse_pending(f"feedback/pending/{sample_id(body)}.json", stored(body, BASE_TIME))
+    pending = fb.Pending([first, right], [fb.Broken("feedback/pending/x.json", "not JSON")])
+
+    summary = fb.counts(pending)
+
+    assert summary.total == 2
+    assert summary.by_label == dict(sorted(Counter([int(LABELS[0]), 4]).items()))
+    assert summary.by_model_version == {1: 1, 2: 1}
+    assert summary.confusions == {(first.predicted, first.label): 1}
+    assert (summary.confirmed, summary.broken) == (1, 1)
+
+
+def test_the_grid_shows_each_sample_with_its_index_labels_and_picture() -> None:
+    samples = [pending_sample(i) for i in range(3)]
+    page = fb.grid_html(fb.Pending(samples, [fb.Broken("feedback/pending/b.json", "not JSON")]))
+
+    for index, sample in enumerate(samples):
+        assert f'id="sample-{index}"' in page
+        assert f"#{index}</div>" in page
+        assert f"predicted {sample.predicted} &rarr; <strong>{sample.label}</strong>" in page
+    assert "feedback/pending/b.json</code>: not JSON" in page
+    picture = page.split('src="data:image/png;base64,', 1)[1].split('"', 1)[0]
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(picture))))
+    assert image.shape == (112, 112)
+    assert np.array_equal(image[::4, ::4], samples[0].pixels)  # the exact model input
+
+
+def test_the_shard_holds_every_sample_in_order_and_the_mnist_files_are_copied(
+    tmp_path: Path,
+) -> None:
+    latest = {
+        "bucket": "b",
+        "objects": [
+            {"key": f"raw/mnist/v1/{name}", "sha256": f"{i}" * 64, "count": 10}
+            for i, name in enumerate(
+                [*data.SPLITS["train"], data.FEEDBACK_IMAGES, data.FEEDBACK_LABELS]
+            )
+        ],
+    }
+
+    files = fb._version_files(latest, tmp_path, IMAGES[:4], LABELS[:4])
+
+    copied = {f.name: f.copy_from for f in files if f.copy_from}
+    assert copied == {name: f"raw/mnist/v1/{name}" for name in data.SPLITS["train"]}
+    shard = {f.name: f for f in files if not f.copy_from}
+    assert sorted(shard) == sorted([data.FEEDBACK_IMAGES, data.FEEDBACK_LABELS])
+    images = parse_idx(gzip.decompress(shard[data.FEEDBACK_IMAGES].path.read_bytes()))
+    labels = parse_idx(gzip.decompress(shard[data.FEEDBACK_LABELS].path.read_bytes()))
+    assert np.array_equal(images, IMAGES[:4])
+    assert np.array_equal(labels, LABELS[:4])
+    assert shard[data.FEEDBACK_IMAGES].count == 4
+    # The same samples give the same bytes, so the same version id.
+    (tmp_path / "again").mkdir()
+    again = fb._version_files(latest, tmp_path / "again", IMAGES[:4], LABELS[:4])
+    assert data.version_id(again) == data.version_id(files)
+
+
+def test_received_at_is_the_lambdas_utc_time() -> None:
+    assert datetime.fromisoformat(pending_sample().received_at) == BASE_TIME.astimezone(UTC)
