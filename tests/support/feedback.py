@@ -85,14 +85,16 @@ def put_pending(
     return identity
 
 
-def real_digits(count: int, start: int = 9000) -> tuple[np.ndarray, np.ndarray]:
+def real_digits(count: int, skip: int = 300) -> tuple[np.ndarray, np.ndarray]:
     """``count`` real MNIST digits (uint8 [N, 28, 28], labels [N]) from the offline sample,
-    from index ``start`` on: the tests' datasets (tests/fixtures/mnist, the first 100 or 150
-    digits of each class) hold none of the digits from index 5,000 on."""
+    the digits 0-9 in turn, each class from its ``skip``-th image on. The tests' datasets
+    (tests/fixtures/mnist and the e2e slice: the first 100 or 150 digits of each class) hold
+    none of them."""
     from pipelines.mnist.code.idx import read_pair
 
     pair = read_pair(SAMPLE / "train-images-idx3-ubyte.gz", SAMPLE / "train-labels-idx1-ubyte.gz")
-    return pair.images[start : start + count].copy(), pair.labels[start : start + count].copy()
+    chosen = [int(np.flatnonzero(pair.labels == i % 10)[skip + i // 10]) for i in range(count)]
+    return pair.images[chosen].copy(), pair.labels[chosen].copy()
 
 
 def put_many(

@@ -415,3 +415,91 @@ def test_the_reference_is_rebuilt_byte_for_byte_from_the_offline_sample(
     reference = json.loads(target.read_text())
     assert np.asarray(reference["class_means"]).shape == (10, 28, 28)
     assert min(reference["label_agreement"]) > 0.5
+
+
+# ---------------------------------------------------------------- the feedback shard
+
+FEEDBACK_IMAGES = "feedback-images-idx3-ubyte.gz"
+FEEDBACK_LABELS = "feedback-labels-idx1-ubyte.gz"
+
+
+def write_shard(raw: Path, idx: ModuleType, images: np.ndarray, labels: np.ndarray) -> None:
+    idx.write_idx_gz(np.ascontiguousarray(images, dtype=np.uint8), raw / FEEDBACK_IMAGES)
+    idx.write_idx_gz(np.ascontiguousarray(labels, dtype=np.uint8), raw / FEEDBACK_LABELS)
+
+
+def test_a_feedback_shard_is_split_by_content_and_its_test_images_never_train(
+    raw_dir: Path, idx: ModuleType, run_step: Callable[..., Any], code_modules: Callable
+) -> None:
+    from support.feedback import real_digits
+
+    images, labels = real_digits(40)
+    write_shard(raw_dir, idx, images, labels)
+
+    run = run_step("prepare.py", opt_ml_of(raw_dir))
+
+    assert run.returncode == 0, run.stderr
+    output = opt_ml_of(raw_dir) / "processing/output"
+    report = json.loads((output / "report/data_report.json").read_text())
+    assert report["inputs"]["feedback"] == {"images": 40, "labels": 40}
+    assert report["feedback"]["images"] == 40
+    with code_modules() as load_module:
+        position = load_module("prepare").split_position(images)
+    in_test = {img.tobytes() for img, p in zip(images, position, strict=True) if p < 0.1}
+    assert in_test, "the chosen digits must put at least one feedback image into test"
+    with np.load(output / "test/test.npz") as test:
+        marked = {img.tobytes() for img in test["images"][test["feedback"]]}
+        assert int(test["feedback"].sum()) == report["feedback"]["per_split"]["test"]
+    assert marked == in_test  # exactly the feedback images whose hash says test
+    splits = split_sets(output)
+    assert not marked & (splits["train"] | splits["validation"])
+    shard = {img.tobytes() for img in images}
+    assert shard <= splits["train"] | splits["validation"] | splits["test"]  # none dropped
+
+
+def test_without_a_shard_the_test_split_has_no_feedback_marks(prepared: Path) -> None:
+    with np.load(prepared / "test/test.npz") as test:
+        assert sorted(test.files) == ["images", "labels"]
+    report = json.loads((prepared / "report/data_report.json").read_text())
+    assert "feedback" not in report
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda images, labels, fi, fl: (fi, np.where(np.arange(len(fl)) == 2, 11, fl)),
+            "labels_in_range",
+        ),
+        (
+            lambda images, labels, fi, fl: (
+                np.concatenate([fi, images[:1]]),
+                np.concatenate([fl, labels[:1]]),
+            ),
+            "images of the feedback shard also appear in the train files",
+        ),
+        (
+            lambda images, labels, fi, fl: (
+                np.concatenate([fi, images[:1]]),
+                np.concatenate([fl, (labels[:1] + 1) % 10]),
+            ),
+            "leakage",
+        ),
+        (lambda images, labels, fi, fl: (fi[:, :27, :], fl), "image_shape"),
+    ],
+    ids=["label-out-of-range", "copy-of-a-train-image", "relabelled-train-image", "27-rows"],
+)
+def test_a_bad_feedback_shard_stops_prepare_with_the_named_check(
+    raw_dir: Path, idx: ModuleType, run_step: Callable[..., Any], make, message: str
+) -> None:
+    from support.feedback import real_digits
+
+    images, labels = load(raw_dir, idx)
+    shard_images, shard_labels = make(images, labels, *real_digits(10))
+    write_shard(raw_dir, idx, shard_images, shard_labels)
+
+    run = run_step("prepare.py", opt_ml_of(raw_dir))
+
+    assert run.returncode == 1
+    assert message in run.stderr
+    assert files_under(opt_ml_of(raw_dir) / "processing/output") == []

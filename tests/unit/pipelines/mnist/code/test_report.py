@@ -205,3 +205,25 @@ def test_judging_a_report_without_a_gates_number_names_it(code_modules):
         del report["parity"]["argmax_agreement"]
         with pytest.raises(KeyError, match="argmax_agreement"):
             load("gates").judge(report, LIMITS)
+
+
+def test_the_feedback_section_shows_accuracy_on_peoples_corrections_apart(code_modules):
+    report = {
+        **evaluation(),
+        "feedback": {"test_count": 3, "test_correct": 2, "test_accuracy": 2 / 3},
+    }
+    shard = {"images": 30, "per_split": {"train": 24, "validation": 3, "test": 3}}
+    with code_modules() as load:
+        module = load("report")
+        made = facts(load, report)
+        made.data_report = {**made.data_report, "feedback": shard}
+        page = parse(module.render(made))
+        without = parse(module.render(facts(load, evaluation())))
+
+    section = page.sections["feedback"]
+    assert "feedback test images3" in section  # cells run together in the parsed text
+    assert "classified correctly2" in section
+    assert "0.666667" in section  # accuracy on them, next to the whole split's
+    assert "0.991" in section
+    assert "feedback images in train24" in section
+    assert "No feedback images among the test images" in without.sections["feedback"]
