@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,89 +19,20 @@ from typer.testing import CliRunner
 
 from mlops_settings import Settings
 from pipelines.mnist.code.idx import read_pair, write_idx_gz
-from playground import data, stack, triggers
-from playground.background import free_port
+from playground import data, stack
 from playground.cli import app
 from playground.emulated_pipelines import next_fire
-
-IMAGES, LABELS = data.SPLITS["train"]
-ROLE = "arn:aws:iam::123456789012:role/any"
-# A pipeline that runs nothing heavy: its one step fails with the parameters it was given, so
-# the failure reason shows what the trigger passed.
-ECHO_DEFINITION = {
-    "Version": "2020-12-01",
-    "Parameters": [
-        {"Name": "DatasetManifestKey", "Type": "String", "DefaultValue": "raw/mnist/latest.json"},
-        {"Name": "Epochs", "Type": "Integer", "DefaultValue": 10},
-    ],
-    "Steps": [
-        {
-            "Name": "Echo",
-            "Type": "Fail",
-            "Arguments": {
-                "ErrorMessage": {
-                    "Std:Join": {
-                        "On": " ",
-                        "Values": [
-                            "manifest",
-                            {"Get": "Parameters.DatasetManifestKey"},
-                            "epochs",
-                            {"Get": "Parameters.Epochs"},
-                        ],
-                    }
-                }
-            },
-        }
-    ],
-}
+from support.live_emulator import ROLE, echo_pipeline, executions, live_stack, settle
 
 
 @pytest.fixture
 def live(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
     """The real emulator process (journal + pipeline middleware) on a free port."""
-    monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", str(free_port()))
-    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
-    for key in [k for k in os.environ if k.startswith("AWS_PROFILE") or "ENDPOINT_URL" in k]:
-        monkeypatch.delenv(key)
-    for key, value in Settings().aws_environment().items():
-        monkeypatch.setenv(key, value)
-    settings = Settings()
-    stack.start(settings)
-    yield settings
-    stack.stop(settings)
+    with live_stack(monkeypatch, tmp_path) as settings:
+        yield settings
 
 
-def echo_pipeline(settings: Settings, fixed: dict[str, str] | None = None) -> str:
-    client = boto3.client("sagemaker")
-    arn = client.create_pipeline(
-        PipelineName=settings.pipeline_name,
-        PipelineDefinition=json.dumps(ECHO_DEFINITION),
-        RoleArn=ROLE,
-    )["PipelineArn"]
-    triggers.install(settings, arn, ROLE, fixed)
-    return str(arn)
-
-
-def executions(settings: Settings) -> list[dict]:
-    client = boto3.client("sagemaker")
-    return list(
-        client.list_pipeline_executions(PipelineName=settings.pipeline_name)[
-            "PipelineExecutionSummaries"
-        ]
-    )
-
-
-def settle(settings: Settings, count: int, timeout: float = 60.0) -> list[dict]:
-    """Wait until `count` executions exist and none is still executing (a little longer, to
-    catch an extra one that should not come)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = executions(settings)
-        if len(found) >= count and all(e["PipelineExecutionStatus"] != "Executing" for e in found):
-            time.sleep(1.5)
-            return executions(settings)
-        time.sleep(0.3)
-    raise AssertionError(f"expected {count} settled executions, have {executions(settings)}")
+IMAGES, LABELS = data.SPLITS["train"]
 
 
 def folder_of(tmp_path: Path, name: str, step: int) -> Path:
