@@ -432,3 +432,51 @@ def test_the_execution_is_logged_as_one_mlflow_run_with_its_epochs_and_pictures(
 
 def test_without_a_tracking_uri_the_report_says_not_tracked(evaluated: Path) -> None:
     assert report_of(evaluated)["tracking"]["mlflow_run_id"] is None
+
+
+def test_accuracy_on_the_feedback_test_images_is_reported_apart(
+    trained: Any, tmp_path: Path, run_step: Callable[..., Any]
+) -> None:
+    from support.feedback import real_digits
+    from support.step_scripts import FIXTURES, evaluation_inputs, load_idx_module
+
+    idx = load_idx_module()
+    prepare_opt_ml = tmp_path / "prepare/opt_ml"
+    raw = prepare_opt_ml / "processing/input/raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        shutil.copy(FIXTURES / name, raw / name)
+    shard_images, shard_labels = real_digits(60)
+    idx.write_idx_gz(shard_images, raw / "feedback-images-idx3-ubyte.gz")
+    idx.write_idx_gz(shard_labels, raw / "feedback-labels-idx1-ubyte.gz")
+    assert run_step("prepare.py", prepare_opt_ml).returncode == 0
+    prepared = prepare_opt_ml / "processing/output"
+    opt_ml = evaluation_inputs(tmp_path / "evaluate/opt_ml", prepared, trained.model_tar)
+
+    run = run_step("evaluate.py", opt_ml, "--quantize", "false")
+
+    assert run.returncode == 0, run.stderr
+    report = report_of(opt_ml)
+    with np.load(prepared / "test/test.npz") as data:
+        images, labels, marked = data["images"], data["labels"], data["feedback"]
+    assert marked.sum() > 0
+    session = ort.InferenceSession(str(opt_ml / "processing/output/model/model.onnx"))
+    (logits,) = session.run(None, {"input": (images[marked].astype(np.float32) / 255)[:, None]})
+    correct = int((logits.argmax(1) == labels[marked]).sum())
+    assert report["feedback"] == {
+        "test_count": int(marked.sum()),
+        "test_correct": correct,
+        "test_accuracy": pytest.approx(correct / int(marked.sum())),
+    }
+    assert report["metrics"]["test_images"] == len(labels)  # the gate still judges them all
+    page = (opt_ml / "processing/evaluation/report.html").read_text()
+    section = page.split('<section id="feedback">', 1)[1].split("</section>", 1)[0]
+    assert f"<td>feedback test images</td><td>{int(marked.sum())}</td>" in section
+
+
+def test_without_a_feedback_shard_the_count_is_zero(evaluated: Path) -> None:
+    assert report_of(evaluated)["feedback"] == {
+        "test_count": 0,
+        "test_correct": 0,
+        "test_accuracy": None,
+    }

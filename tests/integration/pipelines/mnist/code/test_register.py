@@ -221,3 +221,22 @@ def test_a_dirty_working_tree_is_recorded_as_such(
         ModelPackageName=run.stdout.strip().splitlines()[-1]
     )
     assert package["CustomerMetadataProperties"]["git_commit"] == f"{COMMIT}-dirty"
+
+
+def test_accuracy_on_peoples_corrections_goes_into_the_metadata_when_there_were_any(
+    emulator: Settings, inputs: Path, run_step: Callable[..., Any]
+) -> None:
+    path = inputs / "processing/evaluation/evaluation.json"
+    evaluation = json.loads(path.read_text())
+    evaluation["feedback"] = {"test_count": 7, "test_correct": 5, "test_accuracy": 5 / 7}
+    path.write_text(json.dumps(evaluation))
+
+    run = register(run_step, inputs, emulator, "--approval-status", "Approved")
+
+    assert run.returncode == 0, run.stderr
+    arn = run.stdout.strip().splitlines()[-1]
+    package = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    metadata = package["CustomerMetadataProperties"]
+    assert metadata["feedback_test_accuracy"] == "0.7143"
+    assert metadata["feedback_test_count"] == "7"
+    assert sagemaker_refuses(package) == []
