@@ -402,3 +402,43 @@ def test_a_review_starts_exactly_one_execution_through_the_normal_trigger(
         # The pending objects and the review record start nothing.
         assert pending_keys(live) == []
         assert len(settle(live, 2)) == 2
+
+
+def test_in_a_terminal_the_review_asks_what_to_accept_and_reject(
+    emulator: Settings, six, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playground.commands import feedback as command
+
+    _, _, bodies = six
+    monkeypatch.setattr(command, "interactive", lambda: True)  # as if a person sat there
+
+    result = cli.invoke(
+        app,
+        ["feedback", "review", "--reviewer", "Ada"],
+        input="0,1\nrest\ny\n",
+        env={"COLUMNS": "200"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "accept 2, reject 4, keep 0 pending: go ahead?" in text(result)
+    assert data.list_versions(emulator)[-1].feedback["accepted"] == [
+        sample_id(b) for b in bodies[:2]
+    ]
+    assert pending_keys(emulator) == []
+
+
+def test_in_a_terminal_saying_no_changes_nothing(
+    emulator: Settings, six, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playground.commands import feedback as command
+
+    monkeypatch.setattr(command, "interactive", lambda: True)
+    before = bucket_state(emulator)
+
+    result = cli.invoke(
+        app, ["feedback", "review", "--reviewer", "Ada"], input="all\n\nn\n", env={"COLUMNS": "200"}
+    )
+
+    assert result.exit_code == 1  # typer's abort
+    assert "accept 6, reject 0, keep 0 pending: go ahead?" in text(result)
+    assert bucket_state(emulator) == before

@@ -97,6 +97,11 @@ def git_user_name() -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+def interactive() -> bool:
+    """Whether a person is at the terminal to answer the review's questions."""
+    return sys.stdin.isatty()
+
+
 def _reviewer(given: str | None) -> str:
     if given is not None:
         if not given.strip():
@@ -182,7 +187,7 @@ def review(
                 f"{len(pending.broken)} pending objects break contracts/feedback.md (above); "
                 "delete them with --reject-broken"
             )
-        if not chose and not sys.stdin.isatty():
+        if not chose and not interactive():
             if not pending.samples:
                 console.print("no pending feedback")
                 return
