@@ -24,7 +24,7 @@ from pipelines.mnist.code.idx import parse_idx, write_idx_gz
 from playground import data
 from playground import feedback as fb
 from playground.cli import app
-from support.feedback import correction, put_many, put_pending, real_digits, sample_id
+from support.pending_feedback import correction, put_many, put_pending, real_digits, sample_id
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mnist"
 cli = CliRunner()

@@ -18,7 +18,7 @@ from PIL import Image
 from pipelines.mnist.code.idx import parse_idx
 from playground import data
 from playground import feedback as fb
-from support.feedback import BASE_TIME, correction, real_digits, sample_id, stored
+from support.pending_feedback import BASE_TIME, correction, real_digits, sample_id, stored
 
 IMAGES, LABELS = real_digits(6)
 

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from playground import data
 from playground.cli import app
-from support.feedback import put_many, real_digits, sample_id
 from support.live_emulator import live_stack, settle
+from support.pending_feedback import put_many, real_digits, sample_id
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "mnist"
 cli = CliRunner()

@@ -437,7 +437,7 @@ def test_without_a_tracking_uri_the_report_says_not_tracked(evaluated: Path) -> 
 def test_accuracy_on_the_feedback_test_images_is_reported_apart(
     trained: Any, tmp_path: Path, run_step: Callable[..., Any]
 ) -> None:
-    from support.feedback import real_digits
+    from support.pending_feedback import real_digits
     from support.step_scripts import FIXTURES, evaluation_inputs, load_idx_module
 
     idx = load_idx_module()

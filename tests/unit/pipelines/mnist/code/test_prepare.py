@@ -431,7 +431,7 @@ def write_shard(raw: Path, idx: ModuleType, images: np.ndarray, labels: np.ndarr
 def test_a_feedback_shard_is_split_by_content_and_its_test_images_never_train(
     raw_dir: Path, idx: ModuleType, run_step: Callable[..., Any], code_modules: Callable
 ) -> None:
-    from support.feedback import real_digits
+    from support.pending_feedback import real_digits
 
     images, labels = real_digits(40)
     write_shard(raw_dir, idx, images, labels)
@@ -492,7 +492,7 @@ def test_without_a_shard_the_test_split_has_no_feedback_marks(prepared: Path) ->
 def test_a_bad_feedback_shard_stops_prepare_with_the_named_check(
     raw_dir: Path, idx: ModuleType, run_step: Callable[..., Any], make, message: str
 ) -> None:
-    from support.feedback import real_digits
+    from support.pending_feedback import real_digits
 
     images, labels = load(raw_dir, idx)
     shard_images, shard_labels = make(images, labels, *real_digits(10))
