@@ -1,6 +1,6 @@
 """`playground feedback list` and `review` against the emulator (contracts/feedback.md).
 
-Pending samples are written by `support.feedback` exactly as the contract stores them; the
+Pending samples are written by `support.pending_feedback` exactly as the contract stores them; the
 review must turn accepted ones into a new dataset version (the MNIST files unchanged, the
 feedback shard, the manifest last), delete rejected ones without copying their pixels
 anywhere, and refuse bad input without changing anything.
