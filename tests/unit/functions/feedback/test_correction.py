@@ -87,14 +87,14 @@ def test_pixels_that_are_not_canonical_standard_base64_are_refused(pixels: str) 
 
 
 @pytest.mark.parametrize("member", ["label", "predicted"])
-@pytest.mark.parametrize("value", [-1, 10, 100, True, False, 7.0, 7.5, "7", None, [7]])
+@pytest.mark.parametrize("value", [-1, 10, 100, True, False, 10.0, 7.5, "7", None, [7]])
 def test_labels_outside_0_to_9_or_not_integers_are_refused(member: str, value: Any) -> None:
     error = _refusal({**correction(), member: value})
     assert member in error.message
 
 
 @pytest.mark.parametrize("member", ["model_version", "input_spec_version"])
-@pytest.mark.parametrize("value", [0, -3, 10**9, 10**30, True, 1.0, "1", None])
+@pytest.mark.parametrize("value", [0, -3, 10**9, 10**30, 1e300, True, 1.5, "1", None])
 def test_versions_that_are_not_positive_whole_numbers_are_refused(member: str, value: Any) -> None:
     error = _refusal({**correction(), member: value})
     assert member in error.message
@@ -103,6 +103,14 @@ def test_versions_that_are_not_positive_whole_numbers_are_refused(member: str, v
 @pytest.mark.parametrize("sha", ["A" * 64, "a" * 63, "a" * 65, "g" * 64, "", 5, None])
 def test_a_malformed_sha256_is_refused(sha: Any) -> None:
     assert "model_sha256" in _refusal({**correction(), "model_sha256": sha}).message
+
+
+def test_a_whole_number_written_with_a_fraction_is_that_number() -> None:
+    # JSON Schema's integer, which the OpenAPI document uses, includes 7.0.
+    written = json.dumps(correction(label=7)).replace('"label": 7', '"label": 7.0')
+    parsed = parse_correction(written.encode())
+    assert parsed.label == 7
+    assert parsed.sample_id == sample_id(correction(label=7))
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
@@ -155,9 +163,9 @@ def test_json_content_types_are_accepted(value: str) -> None:
 
 
 def test_a_body_over_the_limit_is_a_413() -> None:
-    check_size(b"x" * MAX_BODY_BYTES)
+    check_size(MAX_BODY_BYTES)
     with pytest.raises(ApiError) as caught:
-        check_size(b"x" * (MAX_BODY_BYTES + 1))
+        check_size(MAX_BODY_BYTES + 1)
     assert (caught.value.status, caught.value.code) == (413, "payload_too_large")
 
 

@@ -99,17 +99,17 @@ def check_content_type(value: str | None) -> None:
         )
 
 
-def check_size(body: bytes) -> None:
-    """Refuse a body over `MAX_BODY_BYTES`.
+def check_size(size: int) -> None:
+    """Refuse a body of `size` bytes when it is over `MAX_BODY_BYTES`.
 
     Raises:
         ApiError: 413 payload_too_large.
     """
-    if len(body) > MAX_BODY_BYTES:
+    if size > MAX_BODY_BYTES:
         raise ApiError(
             413,
             "payload_too_large",
-            f"the body is {len(body):,} bytes; a correction is at most {MAX_BODY_BYTES:,}",
+            f"the body is {size:,} bytes; a correction is at most {MAX_BODY_BYTES:,}",
         )
 
 
@@ -145,7 +145,10 @@ def _load(body: bytes) -> dict[str, Any]:
 
 def _integer(document: dict[str, Any], name: str, low: int, high: int) -> int:
     value = document[name]
-    # bool is an int in Python but not in JSON: true is not the digit 1.
+    # JSON Schema's integer (the OpenAPI document's) includes 7.0, so it is read as 7 (and
+    # the id hashes 7). bool is an int in Python but not in JSON: true is not the digit 1.
+    if type(value) is float and value.is_integer() and abs(value) <= MAX_VERSION:
+        value = int(value)
     if type(value) is not int:
         raise _invalid(f"{name} must be a whole number from {low} to {high}, got {_shown(value)}")
     if not low <= value <= high:
