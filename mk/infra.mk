@@ -85,8 +85,9 @@ TF_STATE_BUCKET ?=
 TF_STATE_KEY ?= $(or $(TF_VAR_name_prefix),mnist-playground)/terraform.tfstate
 PIPELINE_DEFINITION ?= build/pipeline-definition.json
 TF_PLAN_FLAGS ?=
-# The Lambda package always; the pipeline definition once it has been written.
+# The Lambda packages always; the pipeline definition once it has been written.
 TF_VARS = -var=lambda_zip=$(CURDIR)/build/lambda/get_models.zip \
+	-var=feedback_lambda_zip=$(CURDIR)/build/lambda/feedback.zip \
 	$(if $(wildcard $(PIPELINE_DEFINITION)),-var=pipeline_definition_file=$(abspath $(PIPELINE_DEFINITION)))
 
 ## AWS: terraform init with the S3 state backend (TF_STATE_BUCKET, AWS_REGION).

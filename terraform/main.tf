@@ -17,9 +17,14 @@ locals {
 
   sagemaker_role_name = "${var.name_prefix}-sagemaker-execution"
   api_function_name   = "${var.name_prefix}-get-models"
+  # The name is part of the feedback policy template (its log group).
+  feedback_function_name = "${var.name_prefix}-feedback"
 
   create_pipeline = var.pipeline_definition_file != null
   lambda_zip      = coalesce(var.lambda_zip, "${path.module}/../build/lambda/get_models.zip")
+  feedback_lambda_zip = coalesce(
+    var.feedback_lambda_zip, "${path.module}/../build/lambda/feedback.zip"
+  )
 
   site_origin = (
     var.site_origin != "" ? var.site_origin :
@@ -46,6 +51,7 @@ locals {
     raw_prefix                   = var.raw_prefix
     sagemaker_role               = local.sagemaker_role_name
     api_function                 = local.api_function_name
+    feedback_function            = local.feedback_function_name
     state_bucket                 = var.terraform_state_bucket
   }
 }

@@ -3,6 +3,11 @@ output "api_url" {
   value       = aws_lambda_function_url.api.function_url
 }
 
+output "feedback_url" {
+  description = "URL of the feedback API (its own Lambda Function URL); the site posts to <feedback_url>/feedback."
+  value       = aws_lambda_function_url.feedback.function_url
+}
+
 output "site_url" {
   description = "URL of the web app (null without CloudFront)."
   value       = var.enable_cloudfront ? "https://${aws_cloudfront_distribution.site[0].domain_name}" : null

@@ -100,6 +100,22 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
+  # Corrections nobody reviewed go after a while: with the reserved concurrency, this bounds
+  # what the public feedback URL can store (docs/aws.md, "Abuse limits").
+  rule {
+    id     = "expire-unreviewed-feedback"
+    status = "Enabled"
+    filter {
+      prefix = "feedback/pending/"
+    }
+    expiration {
+      days = var.feedback_pending_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
   # Raw data needs no rule of its own: each dataset version is a new, never rewritten prefix
   # (<raw prefix>/<version id>/, manifest last), so its objects never become noncurrent; only
   # the latest.json pointer does, and its old copies may go.

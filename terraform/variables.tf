@@ -136,6 +136,61 @@ variable "api_reserved_concurrency" {
   default     = 5
 }
 
+variable "feedback_lambda_zip" {
+  description = "Path of the feedback Lambda package. Null: build/lambda/feedback.zip in the repository, which `make lambda` builds."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = fileexists(coalesce(var.feedback_lambda_zip, "${path.module}/../build/lambda/feedback.zip"))
+    error_message = "The feedback Lambda package is missing: run `make lambda` first (or set feedback_lambda_zip)."
+  }
+}
+
+variable "feedback_reserved_concurrency" {
+  description = "Concurrent executions reserved for (and capping) the public feedback API; requests beyond it get 429 from AWS, unbilled. -1: no cap (accounts whose concurrency quota is still 10)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.feedback_reserved_concurrency == -1 || (var.feedback_reserved_concurrency >= 0 && var.feedback_reserved_concurrency <= 20)
+    error_message = "The feedback API's reserved concurrency must be -1 (no cap) or 0-20: it bounds what a public URL can cost."
+  }
+}
+
+variable "feedback_pending_retention_days" {
+  description = "Days a correction may wait for review under feedback/pending/ before it expires."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.feedback_pending_retention_days >= 7
+    error_message = "Give reviewers at least 7 days."
+  }
+}
+
+variable "feedback_memory_mb" {
+  description = "Memory of the feedback function (MB); with the timeout, the price bound of one request."
+  type        = number
+  default     = 128
+
+  validation {
+    condition     = var.feedback_memory_mb >= 128 && var.feedback_memory_mb <= 512
+    error_message = "The feedback function needs 128-512 MB."
+  }
+}
+
+variable "feedback_timeout_seconds" {
+  description = "Timeout of the feedback function (seconds): one registry read and one S3 write."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.feedback_timeout_seconds >= 3 && var.feedback_timeout_seconds <= 15
+    error_message = "The feedback function's timeout must be 3-15 seconds."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the API's CloudWatch logs."
   type        = number

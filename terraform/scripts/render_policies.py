@@ -29,6 +29,7 @@ EXAMPLE = {
     "raw_prefix": "raw/mnist",
     "sagemaker_role": "mnist-playground-sagemaker-execution",
     "api_function": "mnist-playground-get-models",
+    "feedback_function": "mnist-playground-feedback",
     "state_bucket": "mnist-playground-terraform-state",
 }
 

@@ -22,6 +22,7 @@ import { ModelsPanel, type Busy, type Listing } from './components/ModelsPanel';
 import { Notices, type Withdrawn } from './components/Notices';
 import { recallInUse, rememberInUse } from './inUse';
 import { PredictionView } from './components/PredictionView';
+import { Feedback } from './components/Feedback';
 
 const store = new ModelStore();
 
@@ -68,6 +69,7 @@ export function App() {
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [input, setInput] = useState<Float32Array | null>(null);
   const [online, setOnline] = useState(navigator.onLine);
+  const [feedbackUrl, setFeedbackUrl] = useState<string | null>(null);
   // Listed versions this page refused (checksum or contract): never announced as an upgrade.
   const [refused, setRefused] = useState<ReadonlySet<string>>(new Set());
   const refusedRef = useRef(refused);
@@ -277,6 +279,7 @@ export function App() {
         const config = await loadConfig();
         const client = config.apiUrl === null ? null : new ModelApi(config.apiUrl);
         setApi(client);
+        setFeedbackUrl(config.feedbackUrl);
         await refreshListing(client);
       } catch (e) {
         setListing({ status: 'error', message: message(e) });
@@ -433,6 +436,7 @@ export function App() {
             }}
           />
           <PredictionView prediction={prediction} input={input} />
+          <Feedback feedbackUrl={feedbackUrl} model={active} prediction={prediction} input={input} />
         </section>
       </main>
       <footer className="muted" data-testid="site-build">

@@ -1,11 +1,24 @@
 /**
- * Where the model listing API is. Runtime configuration wins so one build serves any stack:
- * `config.json` next to index.html (written by `playground serve site`), then the build-time
- * VITE_API_URL, then the last configuration seen (so an offline reload still knows it).
+ * Where the model listing API and the feedback API are. Runtime configuration wins so one
+ * build serves any stack: `config.json` next to index.html (written by `playground serve
+ * site`), then the build-time VITE_API_URL / VITE_FEEDBACK_URL, then the last configuration
+ * seen (so an offline reload still knows it). Locally both APIs share the gateway's address;
+ * in AWS the feedback API is its own Function URL.
  */
 
 export interface AppConfig {
   readonly apiUrl: string | null;
+  /** Where corrections go (`POST <feedbackUrl>/feedback`); null: no correction buttons. */
+  readonly feedbackUrl: string | null;
+}
+
+function httpUrl(body: Record<string, unknown>, name: string): string | null {
+  const value = body[name];
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value)) {
+    throw new Error(`config.json: ${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+  return value.replace(/\/+$/, '');
 }
 
 const REMEMBERED = 'digit-recogniser.config';
@@ -14,12 +27,8 @@ export function parseConfig(body: unknown): AppConfig {
   if (typeof body !== 'object' || body === null) {
     throw new Error('config.json must be a JSON object like {"api_url": "http://127.0.0.1:8787"}');
   }
-  const apiUrl = (body as Record<string, unknown>).api_url;
-  if (apiUrl === undefined || apiUrl === null || apiUrl === '') return { apiUrl: null };
-  if (typeof apiUrl !== 'string' || !/^https?:\/\/\S+$/.test(apiUrl)) {
-    throw new Error(`config.json: api_url must be an http(s) URL, got ${JSON.stringify(apiUrl)}`);
-  }
-  return { apiUrl: apiUrl.replace(/\/+$/, '') };
+  const fields = body as Record<string, unknown>;
+  return { apiUrl: httpUrl(fields, 'api_url'), feedbackUrl: httpUrl(fields, 'feedback_url') };
 }
 
 export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<AppConfig> {
@@ -37,13 +46,15 @@ export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<AppCo
     // Offline or no config.json: fall through to the build-time value.
   }
   const built: unknown = import.meta.env.VITE_API_URL;
-  if (typeof built === 'string' && built !== '') return parseConfig({ api_url: built });
-  return recalled() ?? { apiUrl: null };
+  if (typeof built === 'string' && built !== '') {
+    return parseConfig({ api_url: built, feedback_url: import.meta.env.VITE_FEEDBACK_URL as unknown });
+  }
+  return recalled() ?? { apiUrl: null, feedbackUrl: null };
 }
 
 function remember(config: AppConfig): void {
   try {
-    localStorage.setItem(REMEMBERED, JSON.stringify({ api_url: config.apiUrl }));
+    localStorage.setItem(REMEMBERED, JSON.stringify({ api_url: config.apiUrl, feedback_url: config.feedbackUrl }));
   } catch {
     // Storage denied: the app still works, it only forgets the URL across offline reloads.
   }

@@ -28,6 +28,10 @@ const offlinePage = {
 registerRoute(new NavigationRoute(new NetworkOnly({ networkTimeoutSeconds: 3, plugins: [offlinePage] })));
 precacheAndRoute(self.__WB_MANIFEST);
 
+// Every route here matches GET only (registerRoute's default), so a correction's
+// POST /feedback never meets a cache: it goes to the network, and while offline the page
+// keeps it in IndexedDB (src/feedbackQueue.ts) instead.
+
 // The API's address: the latest one the server gave, else the last one seen. Fetched once at
 // install too: the first visit's own request came before this worker, and an offline reload
 // must not meet an empty cache.

@@ -1,10 +1,12 @@
-"""Build the get_models Lambda deployment zip, the uv way, byte for byte reproducible.
+"""Build a Lambda deployment zip (get_models or feedback), the uv way, byte for byte reproducible.
 
 1. `uv export` the locked runtime requirements of the `functions` package (no dev, no
    workspace members: their source is added directly).
 2. `uv pip install --target` them for the Lambda platform (x86_64 manylinux, Python 3.11),
    wheels only, so nothing is compiled on this machine.
-3. Add the function code and `mlops_settings`.
+3. Add the function's code (its package, the shared `functions` modules it imports, and
+   `mlops_settings`); the other function's code stays out, so each zip holds what its role
+   is meant to run and nothing more.
 4. Zip with sorted entries, a fixed timestamp and fixed permissions: the same lock and source
    give the same bytes.
 
@@ -12,7 +14,8 @@ boto3 and its dependencies are left out: the Lambda Python runtime ships them, a
 most of the size (about 25 MB unpacked) for nothing the handler needs beyond the runtime's
 version (it uses long-stable botocore APIs only).
 
-Usage: uv run python packages/functions/scripts/build_lambda.py [--out build/lambda/get_models.zip]
+Usage: uv run python packages/functions/scripts/build_lambda.py [--function get_models|feedback]
+    [--out build/lambda/<function>.zip]
 """
 
 from __future__ import annotations
@@ -32,8 +35,24 @@ SOURCES = {
     "functions": ROOT / "packages" / "functions" / "src" / "functions",
     "mlops_settings": ROOT / "packages" / "settings" / "src" / "mlops_settings",
 }
-# Test-only code that must not ship.
-EXCLUDED_FILES = {"functions/get_models/fixtures.py"}
+# The handler of each function, and what of `functions` it does not ship: test-only code
+# and the other function's. feedback reads the registry through get_models.registry.
+FUNCTIONS = {
+    "get_models": (
+        "functions.get_models.handler.handler",
+        {"functions/get_models/fixtures.py", "functions/feedback"},
+    ),
+    "feedback": (
+        "functions.feedback.handler.handler",
+        {
+            "functions/get_models/fixtures.py",
+            "functions/get_models/handler.py",
+            "functions/get_models/download.py",
+            "functions/get_models/paging.py",
+            "functions/get_models/cors.py",
+        },
+    ),
+}
 # Installer leftovers: uv's lock file, and console scripts whose shebang names this machine's
 # Python, and the RECORD files that hash those scripts (they would make the zip differ between
 # machines; Lambda needs none of them).
@@ -44,7 +63,6 @@ RUNTIME_PROVIDED = [
 PLATFORM = "x86_64-manylinux2014"
 PYTHON_VERSION = "3.11"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-HANDLER = "functions.get_models.handler.handler"
 
 
 def _uv() -> list[str]:
@@ -89,15 +107,19 @@ def install_for_lambda(requirements: Path, target: Path) -> None:
     )  # fmt: skip
 
 
-def add_sources(target: Path) -> None:
-    """Copy the function code and settings package, without caches and test-only files."""
-    print("[lambda] adding function code", flush=True)
+def add_sources(target: Path, function: str) -> None:
+    """Copy `function`'s code and the settings package, without caches and what it leaves out."""
+    print(f"[lambda] adding the code of {function}", flush=True)
     for name, source in SOURCES.items():
         shutil.copytree(
             source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
-    for relative in EXCLUDED_FILES:
-        (target / relative).unlink()
+    for relative in FUNCTIONS[function][1]:
+        path = target / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def deterministic_zip(folder: Path, out: Path) -> None:
@@ -123,27 +145,29 @@ def deterministic_zip(folder: Path, out: Path) -> None:
     os.replace(partial, out)
 
 
-def build(out: Path) -> str:
-    """Build the zip at `out` and return its SHA-256."""
+def build(out: Path, function: str = "get_models") -> str:
+    """Build `function`'s zip at `out` and return its SHA-256."""
     with tempfile.TemporaryDirectory(prefix="lambda-build-") as work:
         requirements = Path(work) / "requirements.txt"
         target = Path(work) / "package"
         export_requirements(requirements)
         install_for_lambda(requirements, target)
-        add_sources(target)
+        add_sources(target, function)
         deterministic_zip(target, out)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     size = out.stat().st_size
-    print(f"[lambda] {out} ({size / 1e6:.1f} MB) sha256 {digest}; handler {HANDLER}")
+    print(f"[lambda] {out} ({size / 1e6:.1f} MB) sha256 {digest}; handler {FUNCTIONS[function][0]}")
     return digest
 
 
 def main() -> None:
     """Command-line entry: build the zip."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda" / "get_models.zip")
+    parser.add_argument("--function", choices=sorted(FUNCTIONS), default="get_models")
+    parser.add_argument("--out", type=Path, help="default: build/lambda/<function>.zip")
     arguments = parser.parse_args()
-    build(arguments.out.resolve())
+    out = arguments.out or ROOT / "build" / "lambda" / f"{arguments.function}.zip"
+    build(out.resolve(), arguments.function)
 
 
 if __name__ == "__main__":

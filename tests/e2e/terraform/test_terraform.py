@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[3]
 TERRAFORM_DIR = REPO / "terraform"
 DOC = REPO / "docs" / "aws.md"
 API_CORS = json.loads((REPO / "contracts" / "api-cors.json").read_text())
+FEEDBACK_CORS = json.loads((REPO / "contracts" / "feedback-cors.json").read_text())
 
 ACCOUNT = "123456789012"  # moto's account, what `aws sts get-caller-identity` answers
 REGION = "eu-west-1"  # docs/aws.md step 1
@@ -406,6 +407,7 @@ def test_docs_aws_md_runs_from_an_empty_account_to_a_running_site(rehearsal: Reh
     config = json.loads(site.get_object(Bucket=f"{PREFIX}-site", Key="config.json")["Body"].read())
     assert config["api_url"].rstrip("/") == outputs["api_url"].rstrip("/")
     assert re.fullmatch(r"https?://\S+", config["api_url"])
+    assert config["feedback_url"].rstrip("/") == outputs["feedback_url"].rstrip("/")
     index = site.get_object(Bucket=f"{PREFIX}-site", Key="index.html")["Body"].read()
     assert b"<html" in index.lower()
     # The strict emulator refused nothing the document's commands sent (AWS would not either).
@@ -466,6 +468,16 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     assert f"{PREFIX}-data/pipelines/{PIPELINE}/*" in sagemaker_policy
     assert f"model-package/{GROUP}/*" in sagemaker_policy
     assert f"{PREFIX}-models/models/{GROUP}/*" in inline_policy(f"{PREFIX}-get-models")
+    # The feedback role writes corrections to the quarantine prefix and nothing else.
+    feedback_policy = json.loads(inline_policy(f"{PREFIX}-feedback"))
+    s3_grants = [
+        (st["Action"], st["Resource"])
+        for st in feedback_policy["Statement"]
+        if "s3:" in json.dumps(st["Action"])
+    ]
+    assert s3_grants == [("s3:PutObject", f"arn:aws:s3:::{PREFIX}-data/feedback/pending/*")]
+    pending = next(r for r in lifecycle if r["ID"] == "expire-unreviewed-feedback")
+    assert pending["Filter"]["Prefix"] == "feedback/pending/"
     trigger_policy = inline_policy(f"{PREFIX}-training-trigger")
     assert trigger_policy.count("sagemaker:StartPipelineExecution") == 1
     assert f"pipeline/{PIPELINE}" in trigger_policy
@@ -533,6 +545,23 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     assert url["Cors"]["MaxAge"] == API_CORS["max_age"]
     assert url["AuthType"] == "NONE"
     assert outputs["api_url"] == url["FunctionUrl"]
+    # The feedback API: its own small function, capped, behind its own URL for the site only.
+    feedback = lambda_.get_function(FunctionName=f"{PREFIX}-feedback")
+    zip_bytes = (REPO / "build/lambda/feedback.zip").read_bytes()
+    fn = feedback["Configuration"]
+    assert fn["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+    assert fn["Handler"] == "functions.feedback.handler.handler"
+    assert fn["Role"].endswith(f":role/{PREFIX}-feedback")
+    assert (fn["MemorySize"], fn["Timeout"]) == (128, 5)
+    assert feedback["Concurrency"]["ReservedConcurrentExecutions"] == 2
+    assert fn["Environment"]["Variables"]["PLAYGROUND_DATA_BUCKET"] == f"{PREFIX}-data"
+    url = lambda_.get_function_url_config(FunctionName=f"{PREFIX}-feedback")
+    assert url["Cors"]["AllowOrigins"] == [SITE_ORIGIN]
+    assert url["Cors"]["AllowMethods"] == FEEDBACK_CORS["allow_methods"]
+    assert url["Cors"]["AllowHeaders"] == FEEDBACK_CORS["allow_headers"]
+    assert url["AuthType"] == "NONE"
+    assert outputs["feedback_url"] == url["FunctionUrl"]
+    assert outputs["feedback_url"] != outputs["api_url"]
     assert "site_url" not in outputs  # no CloudFront on the emulator
 
 
@@ -543,6 +572,8 @@ BAD_INPUTS = {
     "github_repository=not-a-repository": "owner/name",
     "pipeline_definition_file=nowhere/pipeline.json": "must exist and hold JSON",
     "lambda_zip=nowhere/get_models.zip": "run `make lambda` first",
+    "feedback_lambda_zip=nowhere/feedback.zip": "feedback Lambda package is missing",
+    "feedback_reserved_concurrency=500": "bounds what a public URL can cost",
 }
 
 

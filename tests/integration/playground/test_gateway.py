@@ -19,11 +19,14 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from functions.feedback.handler import FeedbackApi
 from functions.get_models.fixtures import register_model
 from functions.get_models.handler import ModelsApi
 from mlops_settings import Settings
 from playground.gateway import (
     API_CORS_FILE,
+    FEEDBACK_PATH,
+    FunctionUrl,
     FunctionUrlCors,
     RunningGateway,
     start_gateway,
@@ -115,6 +118,7 @@ def api_gateway(emulator_url: str) -> Iterator[str]:
     s3 = session.client("s3", endpoint_url=emulator_url)
     sagemaker = session.client("sagemaker", endpoint_url=emulator_url)
     s3.create_bucket(Bucket=settings_.model_bucket)
+    s3.create_bucket(Bucket=settings_.data_bucket)
     sagemaker.create_model_package_group(ModelPackageGroupName=settings_.model_package_group)
     statuses = ["Approved", "PendingManualApproval", "Approved", "Rejected"] * 2
     for seed, status in enumerate(statuses):
@@ -128,7 +132,9 @@ def api_gateway(emulator_url: str) -> Iterator[str]:
             seed=seed,
             upload=False,
         )
-    running = start_gateway(ModelsApi(settings_, session))
+    # No rate limit here: the fuzzer is one client sending far more than a person would.
+    feedback = FunctionUrl(FeedbackApi(settings_, session), name="feedback")
+    running = start_gateway(ModelsApi(settings_, session), routes={FEEDBACK_PATH: feedback})
     yield running.url
     running.stop()
 
@@ -137,6 +143,9 @@ schema = schemathesis.openapi.from_path(CONTRACT)
 schema.config.generation.update(
     modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=40
 )
+# A body over the limit is refused before it is read as JSON: 413 is a rejection too.
+_rejection = schema.config.checks.negative_data_rejection
+_rejection.expected_statuses = [*_rejection.expected_statuses, "413"]
 
 
 @schema.parametrize()
@@ -150,7 +159,12 @@ def test_api_conforms_to_its_contract(case: schemathesis.Case, api_gateway: str)
     assert response.status_code < 500
     assert "Traceback" not in response.text
     positive = case.meta is not None and not case.meta.generation.mode.is_negative
-    if positive and "next_token" not in (case.query or {}):
+    if positive and case.path == "/feedback" and case.method == "POST":
+        # A well-formed correction still names a version; random ones are not approved.
+        assert response.status_code in (202, 400), response.text
+        if response.status_code == 400:
+            assert response.json()["error"]["code"] == "unknown_model_version"
+    elif positive and "next_token" not in (case.query or {}):
         assert response.status_code in (200, 204, 404), response.text
 
 

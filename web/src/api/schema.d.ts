@@ -43,10 +43,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A person's correction of one prediction, stored in quarantine for review.
+         * @description Served by the `feedback` Lambda behind its own Function URL (locally: the same handler behind the local gateway, on the API's port, with a rate limit per client). The body is contracts/feedback.md's correction: exactly these members, at most 4,096 bytes. The sample is stored under `feedback/pending/<id>.json`, where `id` is the SHA-256 of the canonical JSON, written only if absent, so a repeated submission is stored once. A refused request stores nothing.
+         */
+        post: operations["sendFeedback"];
+        delete?: never;
+        /** CORS preflight. */
+        options: operations["preflightFeedback"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One correction (contracts/feedback.md): the 28x28 input the model saw and what the person says it shows. Nothing identifies the person. */
+        Correction: {
+            /** @description Standard base64 (with padding) of exactly 784 bytes: the model's input, row-major, white digit on black, each byte round(255 * v) of the float input v in [0, 1]. */
+            pixels: string;
+            /** @description The digit the model answered. */
+            predicted: number;
+            /** @description The digit the person says it is (equal to `predicted` for "Right"). */
+            label: number;
+            /** @description A model package version that exists and is approved now. */
+            model_version: number;
+            /** @description SHA-256 of that version's ONNX file (its `sha256`). */
+            model_sha256: string;
+            /** @description The preprocessing spec version that made `pixels` (the version's). */
+            input_spec_version: number;
+        };
+        FeedbackReceipt: {
+            /** @description The sample's id, the SHA-256 of its canonical JSON. */
+            id: string;
+            /** @description True when the same correction was already stored (stored once). */
+            duplicate: boolean;
+        };
         /** @description One page of approved model versions, newest first. */
         ModelList: {
             models: components["schemas"]["ModelVersion"][];
@@ -118,7 +160,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_limit" | "invalid_next_token" | "invalid_version" | "not_found" | "method_not_allowed" | "registry_unavailable" | "internal_error";
+                code: "invalid_limit" | "invalid_next_token" | "invalid_version" | "not_found" | "method_not_allowed" | "registry_unavailable" | "internal_error" | "invalid_feedback" | "unknown_model_version" | "payload_too_large" | "unsupported_media_type" | "rate_limited";
                 /** @description What was wrong, for a person. */
                 message: string;
                 /** @description Only with `not_found` from `GET /models/{version}` for a version that exists but is no longer approved: why it was withdrawn (the reason recorded when it was rejected), when one was recorded. The browser shows it next to a stored copy of that version. */
@@ -127,6 +169,53 @@ export interface components {
         };
     };
     responses: {
+        /** @description The body is not a correction (`invalid_feedback`: not JSON, a member missing, unknown or of the wrong type, pixels not base64 of 784 bytes, a label outside 0-9, NaN) or names a model that is not served (`unknown_model_version`: no such approved version, or its sha256 or input spec version differ). `error.message` says which member. */
+        BadFeedback: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The method is not served on this path (`method_not_allowed`; `Allow` header). */
+        MethodNotAllowed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The body is over 4,096 bytes (`payload_too_large`); nothing is read further. */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The body is not `application/json` (`unsupported_media_type`). */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Too many corrections from this client (`rate_limited`, the local gateway's limit per client; in AWS the function's reserved concurrency answers 429 too). `Retry-After` says in how many seconds to try again. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds to wait before the next request. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Malformed input: `invalid_limit`, `invalid_next_token` or `invalid_version`. */
         BadRequest: {
             headers: {
@@ -283,6 +372,63 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+        };
+    };
+    sendFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Correction"];
+            };
+        };
+        responses: {
+            /** @description Stored (`duplicate` false) or already stored (`duplicate` true). */
+            202: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackReceipt"];
+                };
+            };
+            400: components["responses"]["BadFeedback"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    preflightFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A preflight (with `Origin` and `Access-Control-Request-Method`), answered by the Function URL; CORS headers present when the origin and method are allowed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other OPTIONS request, answered by the function (`Allow` header). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

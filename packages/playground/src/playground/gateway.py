@@ -8,17 +8,23 @@ Like the real one, the gateway owns CORS: with a CORS configuration it answers p
 requests itself, without calling the handler, and adds the CORS headers to the handler's
 answers for allowed origins. The configuration is contracts/api-cors.json, the same file
 Terraform gives the Function URL's `cors {}` block, with the origins from the settings.
+
+In AWS each function has its own URL; locally one gateway serves them all on the API's port,
+each path on its own `FunctionUrl` (handler, CORS, rate limit): `/feedback` goes to the
+feedback function with contracts/feedback-cors.json and a token bucket per client (the
+settings' `feedback_rate_limit_*`), everything else to get_models.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,7 +32,10 @@ from urllib.parse import parse_qsl
 
 LambdaHandler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 
-API_CORS_FILE = Path(__file__).resolve().parents[4] / "contracts" / "api-cors.json"
+CONTRACTS = Path(__file__).resolve().parents[4] / "contracts"
+API_CORS_FILE = CONTRACTS / "api-cors.json"
+FEEDBACK_CORS_FILE = CONTRACTS / "feedback-cors.json"
+FEEDBACK_PATH = "/feedback"
 ANY = "*"
 
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded")
@@ -178,12 +187,74 @@ class FunctionUrlCors:
         return answer
 
 
+class TokenBuckets:
+    """A token bucket per client: `burst` requests at once, then `per_minute` a minute.
+
+    Memory is bounded: when more than `max_clients` buckets are held, the full ones (clients
+    idle long enough to have refilled) are dropped, as they hold nothing a new bucket would not.
+    """
+
+    def __init__(
+        self,
+        per_minute: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = 10_000,
+    ) -> None:
+        if per_minute <= 0 or burst < 1:
+            raise ValueError("a rate limit needs per_minute > 0 and burst >= 1")
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._clock = clock
+        self._max_clients = max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> int | None:
+        """Take one token for `client`: None when allowed, else the seconds to wait (>= 1)."""
+        with self._lock:
+            now = self._clock()
+            tokens, then = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - then) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[client] = (tokens - 1.0, now)
+                if len(self._buckets) > self._max_clients:
+                    self._forget_full(now)
+                return None
+            self._buckets[client] = (tokens, now)
+            return max(1, math.ceil((1.0 - tokens) / self.rate))
+
+    def _forget_full(self, now: float) -> None:
+        full = [
+            client
+            for client, (tokens, then) in self._buckets.items()
+            if tokens + (now - then) * self.rate >= self.burst
+        ]
+        for client in full:
+            del self._buckets[client]
+
+
+@dataclass(frozen=True)
+class FunctionUrl:
+    """What one Function URL puts in front of its function: CORS and (locally) a rate limit."""
+
+    handler: LambdaHandler
+    cors: FunctionUrlCors | None = None
+    rate_limit: TokenBuckets | None = field(default=None, compare=False)
+    name: str = "get_models"
+
+
 @dataclass
 class _Context:
     """The parts of the Lambda context object the handler may read."""
 
     aws_request_id: str
     function_name: str = "get_models"
+
+
+def _json_error(status: int, code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -207,14 +278,26 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > _MAX_BODY_BYTES:
-            self.send_error(413, "request body too large")
+            # The body is not read, so the connection cannot be reused.
+            self.close_connection = True
+            message = f"the body is over {_MAX_BODY_BYTES:,} bytes"
+            headers = {"Content-Type": "application/json", "Connection": "close"}
+            self._send(413, headers, _json_error(413, "payload_too_large", message))
             return
         body = self.rfile.read(length) if length > 0 else b""
-        cors = self.server.cors
+        url = self.server.url_for(self.path.partition("?")[0])
+        cors = url.cors
         request_headers = dict(self.headers.items())
         if cors is not None and cors.is_preflight(self.command, request_headers):
             # The URL layer answers preflights; the function never sees them.
             self._send(200, cors.preflight_headers(request_headers), b"")
+            return
+        extra = cors.response_headers(self.headers.get("Origin")) if cors is not None else {}
+        wait = url.rate_limit.take(self.client_address[0]) if url.rate_limit else None
+        if wait is not None:
+            message = f"too many requests from this client; retry in {wait} s"
+            headers = {"Content-Type": "application/json", "Retry-After": str(wait)}
+            self._send(429, headers, _json_error(429, "rate_limited", message), extra)
             return
         event = function_url_event(
             self.command,
@@ -226,7 +309,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         event_id = event["requestContext"]["requestId"]
         try:
-            response = self.server.lambda_handler(event, _Context(event_id))
+            response = url.handler(event, _Context(event_id, url.name))
             status = int(response.get("statusCode", 200))
             headers = dict(response.get("headers") or {})
             payload = response.get("body") or ""
@@ -238,10 +321,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception:
             # What a Function URL answers when the function itself fails.
             status, headers = 502, {"Content-Type": "application/json"}
-            data = json.dumps(
-                {"error": {"code": "internal_error", "message": "the function failed"}}
-            ).encode()
-        extra = cors.response_headers(self.headers.get("Origin")) if cors is not None else {}
+            data = _json_error(502, "internal_error", "the function failed")
         self._send(status, headers, data, extra)
 
     def _send(
@@ -273,10 +353,16 @@ class FunctionUrlGateway(ThreadingHTTPServer):
         host: str = "127.0.0.1",
         port: int = 0,
         cors: FunctionUrlCors | None = None,
+        routes: Mapping[str, FunctionUrl] | None = None,
     ):
-        self.lambda_handler = lambda_handler
-        self.cors = cors
+        """Serve `lambda_handler` on every path but those `routes` give their own URL."""
+        self.default = FunctionUrl(lambda_handler, cors)
+        self.routes = dict(routes or {})
         super().__init__((host, port), _RequestHandler)
+
+    def url_for(self, path: str) -> FunctionUrl:
+        """The Function URL (handler, CORS, rate limit) that answers `path`."""
+        return self.routes.get(path, self.default)
 
     @property
     def url(self) -> str:
@@ -309,18 +395,19 @@ def start_gateway(
     host: str = "127.0.0.1",
     port: int = 0,
     cors: FunctionUrlCors | None = None,
+    routes: Mapping[str, FunctionUrl] | None = None,
 ) -> RunningGateway:
     """Serve `lambda_handler` on a background thread; port 0 picks a free port."""
-    gateway = FunctionUrlGateway(lambda_handler, host, port, cors)
+    gateway = FunctionUrlGateway(lambda_handler, host, port, cors, routes)
     thread = threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True)
     thread.start()
     return RunningGateway(gateway, thread)
 
 
-def start_models_api(
+def api_gateway(
     settings: Any, host: str = "127.0.0.1", port: int | None = None
-) -> RunningGateway:
-    """Serve the get_models handler for `settings` on a background thread.
+) -> FunctionUrlGateway:
+    """The local API: get_models on every path, the feedback function on `/feedback`.
 
     Args:
         settings: the playground settings; `endpoint_url` must already name the emulator
@@ -329,12 +416,48 @@ def start_models_api(
         port: port to listen on; `settings.api_port` by default, 0 for any free port.
 
     Returns:
-        The running gateway, with the Function URL's CORS configuration for the settings'
-        origins; call `.stop()` to end it.
+        The gateway (not serving yet), each function with its Function URL's CORS
+        configuration for the settings' origins, and the feedback function with the
+        settings' rate limit per client (none when `feedback_rate_limit_per_minute` is 0).
+
+    Raises:
+        OSError: the port cannot be bound.
     """
+    # Imported here so that other playground commands do not pay for the handlers' imports.
+    from functions.feedback.handler import FeedbackApi
     from functions.get_models.handler import ModelsApi
 
-    cors = FunctionUrlCors.from_contract(settings.cors_allow_origins)
-    return start_gateway(
-        ModelsApi(settings), host, settings.api_port if port is None else port, cors
+    origins = settings.cors_allow_origins
+    per_minute = settings.feedback_rate_limit_per_minute
+    feedback = FunctionUrl(
+        FeedbackApi(settings),
+        FunctionUrlCors.from_contract(origins, FEEDBACK_CORS_FILE),
+        TokenBuckets(per_minute, settings.feedback_rate_limit_burst) if per_minute else None,
+        name="feedback",
     )
+    return FunctionUrlGateway(
+        ModelsApi(settings),
+        host,
+        settings.api_port if port is None else port,
+        FunctionUrlCors.from_contract(origins),
+        {FEEDBACK_PATH: feedback},
+    )
+
+
+def start_models_api(
+    settings: Any, host: str = "127.0.0.1", port: int | None = None
+) -> RunningGateway:
+    """Serve the local API (`api_gateway`) on a background thread.
+
+    Args:
+        settings: the playground settings, as for `api_gateway`.
+        host: address to bind (loopback by default).
+        port: port to listen on; `settings.api_port` by default, 0 for any free port.
+
+    Returns:
+        The running gateway; call `.stop()` to end it.
+    """
+    gateway = api_gateway(settings, host, port)
+    thread = threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True)
+    thread.start()
+    return RunningGateway(gateway, thread)

@@ -94,6 +94,19 @@ class Settings(BaseSettings):
         ),
     )
     download_url_expiry_seconds: int = Field(default=300, ge=1, le=900)
+    feedback_rate_limit_per_minute: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "Corrections per minute each client may send to the local gateway's POST /feedback "
+            "after its burst (0: no limit). In AWS the function's reserved concurrency bounds it."
+        ),
+    )
+    feedback_rate_limit_burst: int = Field(
+        default=10,
+        ge=1,
+        description="Corrections a client may send at once before the rate applies.",
+    )
 
     @field_validator("data_bucket", "model_bucket", "site_bucket")
     @classmethod

@@ -65,3 +65,35 @@ def test_handler_imports_from_the_zip_alone(builds: tuple[Path, Path], tmp_path:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "functions.get_models.handler"
+
+
+def test_the_feedback_zip_holds_its_handler_and_not_the_model_listing(tmp_path: Path) -> None:
+    out = tmp_path / "feedback.zip"
+    subprocess.run(
+        [sys.executable, str(SCRIPT), "--function", "feedback", "--out", str(out)],
+        check=True,
+        cwd=ROOT,
+    )
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path / "unpacked")
+    assert "functions/feedback/handler.py" in names
+    assert "functions/get_models/registry.py" in names  # how it reads the registry
+    assert "functions/get_models/handler.py" not in names
+    assert "functions/get_models/download.py" not in names
+    assert "functions/get_models/fixtures.py" not in names
+    import boto3
+
+    runtime = Path(boto3.__file__).resolve().parents[1]
+    probe = (
+        "import sys; sys.path[:0] = [sys.argv[1]]; sys.path.append(sys.argv[2]);"
+        "import functions.feedback.handler as h; print(h.handler.__module__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", probe, str(tmp_path / "unpacked"), str(runtime)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "functions.feedback.handler"

@@ -35,7 +35,10 @@ def test_serves_the_build_and_a_config_pointing_at_the_api(site: str) -> None:
     assert page.status_code == 200
     assert "id=root" in page.text
     config = requests.get(f"{site}/config.json", timeout=5)
-    assert config.json() == {"api_url": "http://127.0.0.1:8999"}
+    assert config.json() == {
+        "api_url": "http://127.0.0.1:8999",
+        "feedback_url": "http://127.0.0.1:8999",
+    }
     assert config.headers["Cache-Control"] == "no-store"
 
 

@@ -12,26 +12,27 @@ written per request. CORS headers are the Function URL's to add (functions.get_m
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 import time
 import traceback
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (
-    ClientError,
-    ConnectionError,
-    HTTPClientError,
-    ReadTimeoutError,
-)
 
+from functions.function_url import (
+    CLIENT_CONFIG,
+    ApiError,
+    error_response,
+    json_response,
+    log_line,
+    mapping,
+    request_headers,
+    service_unavailable,
+)
 from functions.get_models.download import DownloadSigner, parse_s3_uri
 from functions.get_models.paging import InvalidPageTokenError, decode_page_token, encode_page_token
 from functions.get_models.registry import (
@@ -42,70 +43,14 @@ from functions.get_models.registry import (
 )
 from mlops_settings import Settings, load_settings
 
+__all__ = ["ApiError", "ModelsApi", "handler", "parse_limit", "parse_version"]
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 ALLOW = "GET, OPTIONS"
 
-# A registry that does not answer must turn into a quick 503, not a hung browser: short
-# timeouts and one retry (Function URL requests time out after the Lambda's own timeout).
-CLIENT_CONFIG = Config(
-    connect_timeout=1,
-    read_timeout=5,
-    retries={"max_attempts": 2, "mode": "standard"},
-)
-
 _VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
 _LIMIT = re.compile(r"^[0-9]{1,3}$")
-_THROTTLED = {"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalFailure"}
-
-
-class ApiError(Exception):
-    """An answer with an error status, a code from the OpenAPI document and a message."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        headers: dict[str, str] | None = None,
-        reason: str | None = None,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-        self.reason = reason
-
-
-def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict:
-    return {
-        "statusCode": status,
-        "headers": {
-            "Content-Type": "application/json",
-            "Cache-Control": "no-store",
-            **(headers or {}),
-        },
-        "body": json.dumps(body, separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
-
-
-def _error_response(error: ApiError) -> dict:
-    fields = {"code": error.code, "message": error.message}
-    if error.reason:
-        fields["reason"] = error.reason
-    return _json_response(error.status, {"error": fields}, error.headers)
-
-
-def _registry_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, ConnectionError | HTTPClientError | ReadTimeoutError):
-        return True
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        return error.get("Code") in _THROTTLED or status >= 500
-    return False
 
 
 def parse_limit(value: str | None) -> int:
@@ -148,24 +93,6 @@ def _query(event: Mapping[str, Any]) -> dict[str, str]:
         # Function URLs join repeated parameters with commas; do the same.
         query[key] = f"{query[key]},{value}" if key in query else value
     return query
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _headers(event: Mapping[str, Any]) -> dict[str, str]:
-    headers = event.get("headers")
-    if not isinstance(headers, Mapping):
-        return {}
-    return {str(k).lower(): str(v) for k, v in headers.items()}
-
-
-def log_line(**fields: Any) -> None:
-    """Write one structured log line (JSON) to stdout, which Lambda sends to CloudWatch."""
-    record = {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
-    sys.stdout.write(json.dumps(record, default=str) + "\n")
-    sys.stdout.flush()
 
 
 class ModelsApi:
@@ -211,11 +138,11 @@ class ModelsApi:
         """Answer one Function URL event (payload format 2.0)."""
         started = time.perf_counter()
         event = event if isinstance(event, Mapping) else {}
-        request_context = _mapping(event.get("requestContext"))
-        http = _mapping(request_context.get("http"))
+        request_context = mapping(event.get("requestContext"))
+        http = mapping(request_context.get("http"))
         method = str(http.get("method") or "GET").upper()
         path = str(event.get("rawPath") or http.get("path") or "/")
-        headers = _headers(event)
+        headers = request_headers(event)
         request_id = getattr(context, "aws_request_id", None) or str(
             request_context.get("requestId") or uuid.uuid4()
         )
@@ -223,11 +150,11 @@ class ModelsApi:
         try:
             response = self._route(method, path, _query(event), headers, log)
         except ApiError as exc:
-            response = _error_response(exc)
+            response = error_response(exc)
             log["error_code"] = exc.code
         except Exception as exc:
-            if _registry_unavailable(exc):
-                response = _error_response(
+            if service_unavailable(exc):
+                response = error_response(
                     ApiError(
                         503,
                         "registry_unavailable",
@@ -238,7 +165,7 @@ class ModelsApi:
                 log["error_code"] = "registry_unavailable"
                 log["cause"] = f"{type(exc).__name__}: {exc}"
             else:
-                response = _error_response(
+                response = error_response(
                     ApiError(500, "internal_error", f"internal error (request id {request_id})")
                 )
                 log["error_code"] = "internal_error"
@@ -324,7 +251,7 @@ class ModelsApi:
             encode_page_token(page.registry_token, scope=group) if page.registry_token else None
         )
         body = {"models": [self._with_download(m) for m in page.versions], "next_token": next_token}
-        return _json_response(200, body)
+        return json_response(200, body)
 
     def _get(self, version: int, log: dict[str, Any]) -> dict:
         model, calls, not_served = self.registry.get(version)
@@ -337,7 +264,7 @@ class ModelsApi:
                 f"model version {version} is not an approved version",
                 reason=not_served.reason if not_served else None,
             )
-        return _json_response(200, self._with_download(model))
+        return json_response(200, self._with_download(model))
 
 
 _api: ModelsApi | None = None
@@ -351,7 +278,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict:
             _api = ModelsApi(load_settings())
         except Exception as exc:
             log_line(level="error", message="startup failed", cause=str(exc))
-            return _json_response(
+            return json_response(
                 500,
                 {"error": {"code": "internal_error", "message": "the API is misconfigured"}},
             )

@@ -1,4 +1,4 @@
-"""`playground serve api`: the get_models Lambda behind a local Function URL gateway."""
+"""`playground serve api`: the get_models and feedback Lambdas behind a local gateway."""
 
 from __future__ import annotations
 
@@ -29,16 +29,13 @@ def api(
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
 ) -> None:
-    """Serve GET /models on localhost until interrupted (Ctrl-C)."""
-    # Imported here so that other playground commands do not pay for the handler's imports.
-    from functions.get_models.handler import ModelsApi
-    from playground.gateway import FunctionUrlCors, FunctionUrlGateway
+    """Serve GET /models and POST /feedback on localhost until interrupted (Ctrl-C)."""
+    from playground.gateway import api_gateway
 
     settings = api_settings()
     chosen = settings.api_port if port is None else port
     try:
-        cors = FunctionUrlCors.from_contract(settings.cors_allow_origins)
-        gateway = FunctionUrlGateway(ModelsApi(settings), host, chosen, cors)
+        gateway = api_gateway(settings, host, chosen)
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{chosen}: {exc}") from None
     # One plain line, so scripts (and `make up`) can wait for it and read the address.

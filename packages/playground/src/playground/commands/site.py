@@ -83,10 +83,15 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 
 def site_config(api_url: str) -> bytes:
-    """The runtime configuration the app reads (web/src/config.ts)."""
+    """The runtime configuration the app reads (web/src/config.ts).
+
+    Locally one gateway serves both APIs, so corrections go to the API's address too
+    (`feedback_url`); in AWS the feedback API has a Function URL of its own.
+    """
     if not _URL.match(api_url):
         raise SiteError(f"--api-url {api_url!r} is not an http(s) URL like http://127.0.0.1:8787")
-    return json.dumps({"api_url": api_url.rstrip("/")}).encode()
+    url = api_url.rstrip("/")
+    return json.dumps({"api_url": url, "feedback_url": url}).encode()
 
 
 def make_server(dist: Path, host: str, port: int, api_url: str) -> ThreadingHTTPServer:
