@@ -1,7 +1,7 @@
 """Issue 13 end to end: draw in chromium, correct, review, accept; the next execution's
 dataset holds the sample, and a rejected sample never reaches S3 outside the quarantine.
 
-The browser part is web/e2e/feedback.e2e.mjs (a 3 corrected as a 3, a 7 "corrected" as a 1);
+The browser part is web/e2e/feedback-loop.e2e.mjs (a 3 corrected as a 3, a 7 "corrected" as a 1);
 this test starts the stack it talks to, reviews what arrived with `playground feedback
 review` (accepting the 3, rejecting the 1), runs the pipeline on the new dataset version, and
 looks through every object in every bucket for the rejected pixels.
@@ -88,7 +88,7 @@ def run_browser(chromium: str, site_url: str, good: int, artifacts: Path) -> Non
     node = shutil.which("node")
     assert node is not None, "node is not installed"
     result = subprocess.run(
-        [node, "--test", "--test-reporter=spec", "e2e/feedback.e2e.mjs"],
+        [node, "--test", "--test-reporter=spec", "e2e/feedback-loop.e2e.mjs"],
         cwd=WEB,
         env={
             **os.environ,
