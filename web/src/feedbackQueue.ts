@@ -139,6 +139,8 @@ export class FeedbackSender {
     readonly feedbackUrl: string,
     readonly queue: FeedbackQueue = new FeedbackQueue(),
     private readonly fetchImpl: typeof fetch = (input, init) => fetch(input, init),
+    /** Whether the browser says it is online; offline, nothing is attempted, only queued. */
+    private readonly isOnline: () => boolean = () => typeof navigator === 'undefined' || navigator.onLine,
   ) {}
 
   /** Send one correction now, or queue it when the service cannot be reached. */
@@ -178,6 +180,7 @@ export class FeedbackSender {
   }
 
   private async deliver(correction: Correction): Promise<Delivery> {
+    if (!this.isOnline()) return { done: false };
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.feedbackUrl}/feedback`, {

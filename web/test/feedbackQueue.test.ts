@@ -116,6 +116,18 @@ describe('sending corrections', () => {
     expect(await sender.queue.list()).toEqual([]);
   });
 
+  it('does not even try while the browser says it is offline', async () => {
+    const service = new Service();
+    let online = false;
+    const sender = new FeedbackSender('http://api', new FeedbackQueue(new IDBFactory()), service.fetch, () => online);
+    expect((await sender.send(correctionFrom(input(), 1, 7, MODEL, 2))).status).toBe('queued');
+    expect(await sender.flush()).toBe(0);
+    expect(service.posts).toBe(0);
+    online = true;
+    expect(await sender.flush()).toBe(1);
+    expect(service.posts).toBe(1);
+  });
+
   it('keeps the queue across page loads (a new sender on the same database)', async () => {
     const factory = new IDBFactory();
     const service = new Service();
