@@ -136,7 +136,11 @@ def test_review_accepts_into_a_new_version_and_deletes_rejected_without_a_copy(
     assert "grid of 6 pending samples:" in said
     grid = Path(said.split("grid of 6 pending samples: ", 1)[1].split()[0])
     assert grid.is_file()
-    assert 'id="sample-5"' in grid.read_text()
+    # Afterwards the grid shows what is left (index 4, now #0); no decided sample's picture.
+    page = grid.read_text()
+    assert 'id="sample-0"' in page
+    assert 'id="sample-1"' not in page
+    assert f"<code>{ids[4][:12]}</code>" in page
     versions = data.list_versions(emulator)
     assert len(versions) == 2
     new = versions[-1]

@@ -219,6 +219,9 @@ def review(
             pending.broken if reject_broken else (),
             indexes=indexes,
         )
+        # The grid now shows what is still pending (renumbered as the next review will be);
+        # decided samples, rejected ones included, leave this machine's copy too.
+        fb.write_grid(settings, fb.Pending(decision.kept, []))
     for sample in decision.accepted:
         console.print(f"accepted #{indexes[sample.id]} {sample.id[:12]} (label {sample.label})")
     for sample in decision.rejected:
@@ -243,5 +246,5 @@ def review(
         )
     console.print(
         f"review by {name} recorded at s3://{settings.data_bucket}/{result.record_key}; "
-        f"{len(decision.kept)} samples still pending"
+        f"{len(decision.kept)} samples still pending (grid: {grid})"
     )
