@@ -5,8 +5,10 @@ Routes:
     GET /models/{version}            one approved version, or 404
     OPTIONS on both                  204 with `Allow` (the Function URL answers CORS preflights)
 
-The API's shape is contracts/openapi.yaml. Every answer is JSON; an error is
-`{"error": {"code", "message"}}` and never carries a stack trace. One JSON log line is
+Each version carries presigned links to its run report and pictures when those files exist
+next to its model file (functions.get_models.folder). The API's shape is
+contracts/openapi.yaml. Every answer is JSON; an error is `{"error": {"code", "message"}}`
+and never carries a stack trace. One JSON log line is
 written per request. CORS headers are the Function URL's to add (functions.get_models.cors).
 """
 
