@@ -81,6 +81,14 @@ class ApiError(Exception):
         self.reason = reason
 
 
+class Encoded(str):
+    """JSON text already encoded (a listing assembled from each version's cached encoding)."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict:
     return {
         "statusCode": status,
@@ -89,7 +97,7 @@ def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = N
             "Cache-Control": "no-store",
             **(headers or {}),
         },
-        "body": json.dumps(body, separators=(",", ":")),
+        "body": str(body) if isinstance(body, Encoded) else _dumps(body),
         "isBase64Encoded": False,
     }
 
@@ -293,21 +301,21 @@ class ModelsApi:
             return self._list(query, log)
         return self._get(number, log)
 
-    def _with_links(self, model: ModelVersion, folder: Folder) -> dict[str, Any]:
-        """The API's ModelVersion: the entry, its download URL and its other links.
+    def _with_links(self, model: ModelVersion, folder: Folder) -> Encoded:
+        """The API's ModelVersion, encoded: the entry, its download URL and its other links.
 
         The report and pictures are linked only when `folder` holds them, presigned like
         the download URL, so they expire alike.
         """
         bucket, key = parse_s3_uri(model.model_data_url)
         signed = self.signer.sign(bucket, key)
-        return {
-            **model.to_json(),
+        links = {
             "download_url": signed.url,
             "download_url_expires_at": _moment(signed.expires_at),
             "report": self._link(folder, REPORT),
             "pictures": {field: self._link(folder, name) for field, name in PICTURES.items()},
         }
+        return Encoded("{" + model.json_fields + "," + _dumps(links)[1:])
 
     def _link(self, folder: Folder, name: str) -> dict[str, str] | None:
         key = folder.key(name)
@@ -316,7 +324,7 @@ class ModelsApi:
         signed: DownloadUrl = self.signer.sign(folder.bucket, key)
         return {"url": signed.url, "expires_at": _moment(signed.expires_at)}
 
-    def _answer(self, models: list[ModelVersion], log: dict[str, Any]) -> list[dict[str, Any]]:
+    def _answer(self, models: list[ModelVersion], log: dict[str, Any]) -> list[Encoded]:
         folders, calls = self.folders.folders([m.model_data_url for m in models])
         log["s3_calls"] = calls
         unlisted = [f.prefix for f in folders if not f.listed]
@@ -349,7 +357,8 @@ class ModelsApi:
         next_token = (
             encode_page_token(page.registry_token, scope=group) if page.registry_token else None
         )
-        body = {"models": self._answer(list(page.versions), log), "next_token": next_token}
+        models = ",".join(self._answer(list(page.versions), log))
+        body = Encoded(f'{{"models":[{models}],"next_token":{_dumps(next_token)}}}')
         return _json_response(200, body)
 
     def _get(self, version: int, log: dict[str, Any]) -> dict:
