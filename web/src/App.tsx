@@ -4,6 +4,7 @@ import { checkStanding, newerApproved, replacementFor } from './approval';
 import { ChecksumMismatchError, verifySha256 } from './checksum';
 import { loadConfig } from './config';
 import { checkListedSpec, ModelContractError } from './contract';
+import { fetchAttachments } from './details';
 import { downloadWithProgress } from './download';
 import {
   ModelStore,
@@ -25,6 +26,7 @@ import { PredictionView } from './components/PredictionView';
 import { Feedback } from './components/Feedback';
 
 const store = new ModelStore();
+const loadAttachments = (sha256: string) => store.attachments(sha256);
 
 interface Active {
   readonly sha256: string;
@@ -329,7 +331,9 @@ export function App() {
       await activate(model.sha256, model.version, bytes, false);
       setWithdrawn(null);
       try {
-        await store.put(toStoredModel(model), bytes);
+        // The details view's report and pictures are kept with it, for offline use.
+        const attachments = await fetchAttachments(model);
+        await store.put(toStoredModel(model, new Date(), attachments), bytes, attachments);
         // Ask once there is something worth keeping; the answer shows in the storage line.
         await requestPersistence();
         await refreshStored();
@@ -425,6 +429,7 @@ export function App() {
           onUseStored={(m, knowingly) => void openStored(m, knowingly)}
           onRemove={(m) => void remove(m)}
           onRefresh={() => void refreshListing(api)}
+          loadAttachments={loadAttachments}
         />
         <section className="draw" aria-label="Draw">
           <DrawingPad

@@ -1,9 +1,12 @@
 /**
  * Models kept in this browser (IndexedDB), so a chosen model is downloaded once and works
  * offline. Metadata and bytes live in two object stores so listing never reads the bytes.
- * Keyed by sha256: the file is content-addressed like in S3.
+ * Keyed by sha256: the file is content-addressed like in S3. What the details view showed
+ * (ModelDetails) is kept in the metadata; the run report and the pictures, as Blobs, sit in
+ * the bytes store next to the model under `<sha256>/<attachment>`, so the details view works
+ * offline too.
  */
-import type { InputSpec, ModelVersion } from './api/client';
+import type { ClassMetrics, InputSpec, ModelVersion, Provenance } from './api/client';
 
 export interface StoredModel {
   readonly sha256: string;
@@ -16,7 +19,31 @@ export interface StoredModel {
   readonly stored_at: string;
   /** Set when the API no longer approves this version (see approval.ts); absent otherwise. */
   readonly withdrawn?: Withdrawal;
+  /** What the details view showed when it was stored; absent for models stored before. */
+  readonly details?: ModelDetails;
+  /** The attachments stored with it (their Blobs are read with `attachments`). */
+  readonly attachments?: readonly Attachment[];
 }
+
+/** What the details view shows about a version (from the API's ModelVersion). */
+export interface ModelDetails {
+  readonly version: number;
+  readonly created_at: string;
+  readonly test_accuracy: number;
+  /** Per digit, in digit order; null when the registry entry carries none. */
+  readonly per_class: readonly ClassMetrics[] | null;
+  readonly size_bytes: number;
+  readonly quantized: boolean;
+  /** Null for a model stored before details were kept. */
+  readonly provenance: Provenance | null;
+}
+
+/** Files next to a model that the details view shows: the run report and two pictures. */
+export const ATTACHMENTS = ['report', 'confusion_matrix', 'training_curves'] as const;
+export type Attachment = (typeof ATTACHMENTS)[number];
+export type Attachments = Partial<Record<Attachment, Blob>>;
+
+const attachmentKey = (sha256: string, name: Attachment) => `${sha256}/${name}`;
 
 /** A stored version the model service no longer serves. */
 export interface Withdrawal {
@@ -49,7 +76,38 @@ const DB_VERSION = 1;
 const META = 'models';
 const BYTES = 'model-bytes';
 
-export function toStoredModel(model: ModelVersion, storedAt: Date = new Date()): StoredModel {
+export function detailsOf(model: ModelVersion): ModelDetails {
+  return {
+    version: model.version,
+    created_at: model.created_at,
+    test_accuracy: model.metrics.test_accuracy,
+    per_class: model.metrics.per_class,
+    size_bytes: model.size_bytes,
+    quantized: model.quantized,
+    provenance: model.provenance,
+  };
+}
+
+/** The details of a stored model: what was kept, or what its metadata says (older entries). */
+export function storedDetails(model: StoredModel): ModelDetails {
+  return (
+    model.details ?? {
+      version: model.version,
+      created_at: model.created_at,
+      test_accuracy: model.test_accuracy,
+      per_class: null,
+      size_bytes: model.size_bytes,
+      quantized: model.quantized,
+      provenance: null,
+    }
+  );
+}
+
+export function toStoredModel(
+  model: ModelVersion,
+  storedAt: Date = new Date(),
+  attachments: Attachments = {},
+): StoredModel {
   return {
     sha256: model.sha256,
     version: model.version,
@@ -59,6 +117,8 @@ export function toStoredModel(model: ModelVersion, storedAt: Date = new Date()):
     quantized: model.quantized,
     input_spec: model.input_spec,
     stored_at: storedAt.toISOString(),
+    details: detailsOf(model),
+    attachments: ATTACHMENTS.filter((name) => attachments[name] !== undefined),
   };
 }
 
@@ -152,15 +212,40 @@ export class ModelStore {
     return value instanceof ArrayBuffer ? new Uint8Array(value) : null;
   }
 
-  /** Keep a model (its metadata and bytes, in one transaction: never one without the other). */
-  async put(model: StoredModel, bytes: Uint8Array): Promise<void> {
-    await this.checkSpace(bytes.byteLength);
+  /** The report and pictures stored with a model (none for a model stored without them). */
+  async attachments(sha256: string): Promise<Attachments> {
+    const db = await this.open();
+    const bytes = db.transaction(BYTES).objectStore(BYTES);
+    const found: Attachments = {};
+    const values = await Promise.all(
+      ATTACHMENTS.map((name) => request(bytes.get(attachmentKey(sha256, name)) as IDBRequest<unknown>)),
+    );
+    ATTACHMENTS.forEach((name, i) => {
+      const value = values[i];
+      if (value instanceof Blob) found[name] = value;
+    });
+    return found;
+  }
+
+  /**
+   * Keep a model: its metadata, bytes and attachments in one transaction, never one without
+   * the others.
+   */
+  async put(model: StoredModel, bytes: Uint8Array, attachments: Attachments = {}): Promise<void> {
+    const blobs = ATTACHMENTS.flatMap((name) => {
+      const blob = attachments[name];
+      return blob === undefined ? [] : [[name, blob] as const];
+    });
+    await this.checkSpace(bytes.byteLength + blobs.reduce((sum, [, blob]) => sum + blob.size, 0));
     const db = await this.open();
     let tx: IDBTransaction;
     try {
       tx = db.transaction([META, BYTES], 'readwrite');
       tx.objectStore(META).put(model);
-      tx.objectStore(BYTES).put(bytes.slice().buffer, model.sha256);
+      const store = tx.objectStore(BYTES);
+      store.put(bytes.slice().buffer, model.sha256);
+      for (const name of ATTACHMENTS) store.delete(attachmentKey(model.sha256, name));
+      for (const [name, blob] of blobs) store.put(blob, attachmentKey(model.sha256, name));
     } catch (error) {
       throw storageError(error);
     }
@@ -191,6 +276,7 @@ export class ModelStore {
     const tx = db.transaction([META, BYTES], 'readwrite');
     tx.objectStore(META).delete(sha256);
     tx.objectStore(BYTES).delete(sha256);
+    for (const name of ATTACHMENTS) tx.objectStore(BYTES).delete(attachmentKey(sha256, name));
     await done(tx);
   }
 

@@ -26,14 +26,16 @@ function version(n: number, over: Partial<ModelVersion> = {}): ModelVersion {
   return {
     version: n,
     created_at: '2026-11-26T19:00:00Z',
-    metrics: { test_accuracy: 0.97 },
+    metrics: { test_accuracy: 0.97, per_class: [{ digit: 0, precision: 0.99, recall: 0.98 }] },
     size_bytes: 425_000,
     sha256: 'a'.repeat(64),
     quantized: false,
     input_spec: { version: 1, name: 'input', shape: ['N', 1, 28, 28], output: { name: 'logits', shape: ['N', 10] } },
-    provenance: { dataset_hash: 'b'.repeat(64), git_commit: 'unknown', pipeline_execution_id: 'exec-1' },
+    provenance: { dataset_hash: 'b'.repeat(64), git_commit: 'unknown', pipeline_execution_id: 'exec-1', dataset_version: null },
     download_url: `http://127.0.0.1:4566/models/mnist/${n}/model.onnx?X-Amz-Signature=x`,
     download_url_expires_at: '2026-11-26T19:05:00Z',
+    report: { url: `http://127.0.0.1:4566/models/mnist/${n}/report.html?X-Amz-Signature=x`, expires_at: '2026-11-26T19:05:00Z' },
+    pictures: { confusion_matrix: null, training_curves: null },
     ...over,
   };
 }
@@ -121,6 +123,10 @@ describe('API client against contracts/openapi.yaml', () => {
     ['a string size', { ...version(1), size_bytes: '12' }, /"size_bytes" must be a positive integer/],
     ['a bad date', version(1, { created_at: 'yesterday' }), /"created_at" must be a date-time/],
     ['a bad URL', version(1, { download_url: 'not a url' }), /"download_url" must be a URL/],
+    ['a recall above 1', version(1, { metrics: { test_accuracy: 0.9, per_class: [{ digit: 0, precision: 0.9, recall: 1.2 }] } }), /"metrics.per_class" items need/],
+    ['no per_class at all', version(1, { metrics: { test_accuracy: 0.9 } as ModelVersion['metrics'] }), /"metrics.per_class" must be an array or null/],
+    ['a report link without expiry', { ...version(1), report: { url: 'http://s3.test/report.html' } }, /"report" must be null or \{url, expires_at\}/],
+    ['a picture that is a bare string', { ...version(1), pictures: { confusion_matrix: 'http://s3.test/c.png', training_curves: null } }, /"pictures.confusion_matrix" must be null/],
   ])('refuses a listing with %s', async (_what, model, problem) => {
     const api = new ModelApi('http://api.test', server({ '/models?limit=100': json(200, { models: [model], next_token: null }) }));
     const listing = api.listModels();

@@ -9,14 +9,16 @@ function listed(version: number, sha = String(version)): ModelVersion {
   return {
     version,
     created_at: '2026-11-26T19:00:00Z',
-    metrics: { test_accuracy: 0.98 },
+    metrics: { test_accuracy: 0.98, per_class: null },
     size_bytes: 100,
     sha256: sha.repeat(64),
     quantized: true,
     input_spec: spec,
-    provenance: { dataset_hash: 'd', git_commit: 'g', pipeline_execution_id: 'e' },
+    provenance: { dataset_hash: 'd', git_commit: 'g', pipeline_execution_id: 'e', dataset_version: null },
     download_url: 'http://s3.test/m',
     download_url_expires_at: '2026-11-26T19:05:00Z',
+    report: null,
+    pictures: { confusion_matrix: null, training_curves: null },
   };
 }
 

@@ -52,6 +52,35 @@ describe('models stored in the browser', () => {
     expect((await new ModelStore(factory).list())[0]?.version).toBe(3);
   });
 
+  it('keeps the details and their pictures with the model, across a reload, and removes them with it', async () => {
+    const factory = new IDBFactory();
+    const picture = new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: 'image/png' });
+    const report = new Blob(['<!doctype html><title>run</title>'], { type: 'text/html;charset=utf-8' });
+    const model = { ...meta(5, 'e'), attachments: ['report', 'confusion_matrix'] as const };
+    await new ModelStore(factory).put(model, new Uint8Array([7]), { report, confusion_matrix: picture });
+
+    const reloaded = new ModelStore(factory);
+    const kept = await reloaded.attachments('e'.repeat(64));
+    expect(Object.keys(kept).sort()).toEqual(['confusion_matrix', 'report']);
+    expect(kept.confusion_matrix?.type).toBe('image/png');
+    expect(Array.from(new Uint8Array((await kept.confusion_matrix?.arrayBuffer()) ?? new ArrayBuffer(0)))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(await kept.report?.text()).toBe('<!doctype html><title>run</title>');
+    // Listing reads no picture; the model's own bytes are unchanged by its attachments.
+    expect((await reloaded.list())[0]?.attachments).toEqual(['report', 'confusion_matrix']);
+    expect(Array.from((await reloaded.bytes('e'.repeat(64))) ?? [])).toEqual([7]);
+
+    await reloaded.remove('e'.repeat(64));
+    expect(await reloaded.attachments('e'.repeat(64))).toEqual({});
+  });
+
+  it('counts the pictures in the space a model needs', async () => {
+    vi.stubGlobal('navigator', { storage: { estimate: () => Promise.resolve({ quota: 1000, usage: 990 }) } });
+    const store = new ModelStore(new IDBFactory());
+    const put = store.put(meta(1, 'a'), new Uint8Array(4), { training_curves: new Blob([new Uint8Array(8)]) });
+    await expect(put).rejects.toThrow(/12 B needed, 10 B free/);
+    expect(await store.list()).toEqual([]);
+  });
+
   it('says storage is full when the model does not fit the quota', async () => {
     vi.stubGlobal('navigator', { storage: { estimate: () => Promise.resolve({ quota: 1000, usage: 998 }) } });
     const store = new ModelStore(new IDBFactory());

@@ -8,6 +8,10 @@ import type { components } from './schema';
 export type ModelVersion = components['schemas']['ModelVersion'];
 export type ModelList = components['schemas']['ModelList'];
 export type InputSpec = components['schemas']['InputSpec'];
+export type Link = components['schemas']['Link'];
+export type Pictures = components['schemas']['Pictures'];
+export type ClassMetrics = components['schemas']['ClassMetrics'];
+export type Provenance = components['schemas']['Provenance'];
 export type ApiErrorBody = components['schemas']['Error'];
 
 /** The server could not be reached at all (offline, wrong URL, CORS refused, timeout). */
@@ -131,6 +135,8 @@ export const MODEL_VERSION_FIELDS = [
   'provenance',
   'download_url',
   'download_url_expires_at',
+  'report',
+  'pictures',
 ] as const;
 
 export function parseModelList(body: unknown): ModelList {
@@ -142,6 +148,48 @@ export function parseModelList(body: unknown): ModelList {
   return {
     models: body.models.map((m: unknown, i) => parseModelVersion(m, `model #${i + 1}`)),
     next_token: token,
+  };
+}
+
+const isFraction = (value: unknown): value is number => typeof value === 'number' && value >= 0 && value <= 1;
+
+function parsePerClass(value: unknown, where: string): ClassMetrics[] | null {
+  if (value === null) return null;
+  if (!Array.isArray(value)) fail(where, '"metrics.per_class" must be an array or null');
+  return value.map((item: unknown) => {
+    if (
+      !isObject(item) ||
+      typeof item.digit !== 'number' ||
+      !Number.isInteger(item.digit) ||
+      item.digit < 0 ||
+      !isFraction(item.precision) ||
+      !isFraction(item.recall)
+    ) {
+      return fail(where, '"metrics.per_class" items need a digit and precision and recall in [0, 1]');
+    }
+    return { digit: item.digit, precision: item.precision, recall: item.recall };
+  });
+}
+
+function parseLink(value: unknown, where: string, field: string): Link | null {
+  if (value === null) return null;
+  if (
+    !isObject(value) ||
+    typeof value.url !== 'string' ||
+    !URL.canParse(value.url) ||
+    typeof value.expires_at !== 'string' ||
+    Number.isNaN(Date.parse(value.expires_at))
+  ) {
+    return fail(where, `"${field}" must be null or {url, expires_at}`);
+  }
+  return { url: value.url, expires_at: value.expires_at };
+}
+
+function parsePictures(value: unknown, where: string): Pictures {
+  if (!isObject(value)) fail(where, '"pictures" must be an object');
+  return {
+    confusion_matrix: parseLink(value.confusion_matrix, where, 'pictures.confusion_matrix'),
+    training_curves: parseLink(value.training_curves, where, 'pictures.training_curves'),
   };
 }
 
@@ -193,6 +241,10 @@ export function parseModelVersion(value: unknown, where = 'model'): ModelVersion
   ) {
     fail(where, '"provenance" must have dataset_hash, git_commit and pipeline_execution_id');
   }
+  const datasetVersion = provenance.dataset_version;
+  if (datasetVersion !== null && typeof datasetVersion !== 'string') {
+    fail(where, '"provenance.dataset_version" must be a string or null');
+  }
   if (typeof download_url !== 'string' || !URL.canParse(download_url)) {
     fail(where, '"download_url" must be a URL');
   }
@@ -202,7 +254,7 @@ export function parseModelVersion(value: unknown, where = 'model'): ModelVersion
   return {
     version,
     created_at,
-    metrics: { test_accuracy: metrics.test_accuracy },
+    metrics: { test_accuracy: metrics.test_accuracy, per_class: parsePerClass(metrics.per_class, where) },
     size_bytes,
     sha256,
     quantized,
@@ -216,8 +268,11 @@ export function parseModelVersion(value: unknown, where = 'model'): ModelVersion
       dataset_hash: provenance.dataset_hash,
       git_commit: provenance.git_commit,
       pipeline_execution_id: provenance.pipeline_execution_id,
+      dataset_version: datasetVersion,
     },
     download_url,
     download_url_expires_at,
+    report: parseLink(value.report, where, 'report'),
+    pictures: parsePictures(value.pictures, where),
   };
 }

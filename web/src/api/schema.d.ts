@@ -95,7 +95,7 @@ export interface components {
             /** @description Pass as `next_token` to get the next page; null on the last page. */
             next_token: string | null;
         };
-        /** @description One approved model version and where to download its ONNX file. */
+        /** @description One approved model version, where to download its ONNX file, and what a details view shows about it: per-digit metrics, provenance, and short-lived links to its run report and pictures. */
         ModelVersion: {
             /** @description The registry's model package version. */
             version: number;
@@ -123,10 +123,40 @@ export interface components {
              * @description When download_url stops working (UTC, RFC 3339); at most 15 minutes ahead.
              */
             download_url_expires_at: string;
+            /** @description The run report of the execution that registered this file (one self-contained HTML page, `models/<group>/<sha256>/report.html` in the model bucket); null when there is no such object. */
+            report: components["schemas"]["Link"] | null;
+            pictures: components["schemas"]["Pictures"];
+        };
+        /** @description A presigned (SigV4) GET URL of a file next to the model file in the model bucket, signed like download_url and with the same lifetime. */
+        Link: {
+            /** Format: uri */
+            url: string;
+            /**
+             * Format: date-time
+             * @description When url stops working (UTC, RFC 3339); at most 15 minutes ahead.
+             */
+            expires_at: string;
+        };
+        /** @description PNG pictures the pipeline put next to the model file (`confusion_matrix.png`, `training_curves.png`); each null when that object does not exist. */
+        Pictures: {
+            /** @description Confusion matrix of the shipped file on the test split (counts, rows = true digit). */
+            confusion_matrix: components["schemas"]["Link"] | null;
+            /** @description Loss and accuracy per epoch, training against validation. */
+            training_curves: components["schemas"]["Link"] | null;
         };
         Metrics: {
             /** @description Accuracy on the held-out test split. */
             test_accuracy: number;
+            /** @description Precision and recall of each digit on the test split, in digit order; null for a version whose registry entry does not carry them (registered before they were recorded). */
+            per_class: components["schemas"]["ClassMetrics"][] | null;
+        };
+        ClassMetrics: {
+            /** @description The class (for MNIST, the digit 0-9). */
+            digit: number;
+            /** @description Of the test images predicted as this digit, the fraction that are it. */
+            precision: number;
+            /** @description Of the test images of this digit, the fraction predicted as it. */
+            recall: number;
         };
         /** @description What the model expects; `version` is the version of contracts/preprocessing.md. */
         InputSpec: {
@@ -153,9 +183,14 @@ export interface components {
         TensorShape: (number | string)[];
         /** @description Where the version came from (registry metadata). */
         Provenance: {
+            /** @description The prepare step's manifest hash of the splits it was trained and tested on. */
             dataset_hash: string;
+            /** @description The code version that trained it (40 hex, `-dirty` for a local run from uncommitted changes, or `unknown`). */
             git_commit: string;
+            /** @description The pipeline execution that produced it. */
             pipeline_execution_id: string;
+            /** @description The raw dataset version it was trained on (`playground data ls`); null when not recorded. */
+            dataset_version: string | null;
         };
         Error: {
             error: {

@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import type { ModelVersion } from '../api/client';
 import { describeWithdrawal } from '../approval';
-import { formatBytes, type StorageUsage, type StoredModel } from '../modelStore';
+import { formatBytes, type Attachments, type StorageUsage, type StoredModel } from '../modelStore';
 import type { Progress } from '../download';
+import { ListedModelDetails, StoredModelDetails } from './ModelDetails';
 
 export type Listing =
   | { readonly status: 'loading' }
@@ -28,6 +29,8 @@ interface Props {
   readonly onUseStored: (model: StoredModel, knowingly: boolean) => void;
   readonly onRemove: (model: StoredModel) => void;
   readonly onRefresh: () => void;
+  /** The report and pictures kept with a stored model (for its details view). */
+  readonly loadAttachments: (sha256: string) => Promise<Attachments>;
 }
 
 const date = (iso: string) =>
@@ -51,6 +54,15 @@ function ProgressBar({ busy }: { busy: Busy }) {
   );
 }
 
+/** The button that opens and closes a model's details view. */
+function DetailsToggle({ open, onToggle, label }: { open: boolean; onToggle: () => void; label: string }) {
+  return (
+    <button type="button" className="secondary" aria-expanded={open} aria-label={label} onClick={onToggle}>
+      {open ? 'Hide details' : 'Details'}
+    </button>
+  );
+}
+
 function StorageLine({ storage }: { storage: StorageUsage | null }) {
   if (storage === null) return null;
   return (
@@ -68,6 +80,11 @@ export function ModelsPanel(props: Props) {
   const storedShas = new Set(stored.map((m) => m.sha256));
   // The withdrawn version whose "use anyway" question is open.
   const [confirming, setConfirming] = useState<string | null>(null);
+  // The open details view: `listed:<sha256>` or `stored:<sha256>`.
+  const [details, setDetails] = useState<string | null>(null);
+  const toggle = (key: string) => {
+    setDetails((open) => (open === key ? null : key));
+  };
   return (
     <section className="models" aria-label="Models">
       <header>
@@ -113,7 +130,13 @@ export function ModelsPanel(props: Props) {
                   {storedShas.has(m.sha256) ? 'Use' : 'Download'}
                 </button>
               )}
+              <DetailsToggle
+                open={details === `listed:${m.sha256}`}
+                label={`Details of version ${m.version}`}
+                onToggle={() => { toggle(`listed:${m.sha256}`); }}
+              />
               {busy?.sha256 === m.sha256 && <ProgressBar busy={busy} />}
+              {details === `listed:${m.sha256}` && <ListedModelDetails model={m} onRefresh={props.onRefresh} />}
             </li>
           ))}
         </ul>
@@ -158,6 +181,11 @@ export function ModelsPanel(props: Props) {
               <button type="button" className="secondary" disabled={busy !== null} onClick={() => { props.onRemove(m); }}>
                 Remove
               </button>
+              <DetailsToggle
+                open={details === `stored:${m.sha256}`}
+                label={`Details of stored version ${m.version}`}
+                onToggle={() => { toggle(`stored:${m.sha256}`); }}
+              />
               {confirming === m.sha256 && m.withdrawn !== undefined && (
                 <div className="confirm" role="alertdialog" data-testid={`confirm-${m.version}`}>
                   <span>
@@ -179,6 +207,7 @@ export function ModelsPanel(props: Props) {
                 </div>
               )}
               {busy?.sha256 === m.sha256 && <ProgressBar busy={busy} />}
+              {details === `stored:${m.sha256}` && <StoredModelDetails model={m} load={props.loadAttachments} />}
             </li>
           ))}
         </ul>

@@ -51,6 +51,10 @@ class ApiError(Exception):
         self.reason = reason
 
 
+class Encoded(str):
+    """JSON text already encoded (an answer assembled from cached encodings), sent as it is."""
+
+
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict:
     """A Function URL answer with a compact JSON body that no cache keeps."""
     return {
@@ -60,7 +64,7 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
             "Cache-Control": "no-store",
             **(headers or {}),
         },
-        "body": json.dumps(body, separators=(",", ":")),
+        "body": str(body) if isinstance(body, Encoded) else json.dumps(body, separators=(",", ":")),
         "isBase64Encoded": False,
     }
 

@@ -65,7 +65,10 @@ def test_version_fields_come_from_the_registry_entry(
     assert body["version"] == model.version
     assert body["sha256"] == model.sha256
     assert body["size_bytes"] == model.size_bytes
-    assert body["metrics"] == {"test_accuracy": 0.9871}
+    assert body["metrics"]["test_accuracy"] == 0.9871
+    assert [c["recall"] for c in body["metrics"]["per_class"]] == [
+        float(model.metadata[f"recall_{digit}"]) for digit in range(10)
+    ]
     assert body["quantized"] is True
     assert body["input_spec"] == {
         "version": 2,
@@ -80,6 +83,92 @@ def test_version_fields_come_from_the_registry_entry(
     assert "X-Amz-Signature=" in body["download_url"]
     assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in body["download_url"]
     assert f"X-Amz-Expires={emulator.download_url_expiry_seconds}" in body["download_url"]
+
+
+BESIDE = {
+    "report.html": b"<!doctype html><title>run report</title>",
+    "confusion_matrix.png": b"\x89PNG\r\n\x1a\n confusion",
+    "training_curves.png": b"\x89PNG\r\n\x1a\n curves",
+}
+
+
+def _links(body: dict[str, Any]) -> dict[str, Any]:
+    return {"report": body["report"], **body["pictures"]}
+
+
+def test_the_report_and_pictures_next_to_the_model_are_linked_and_expire_like_the_download(
+    call: Call, register: Register, emulator: Settings
+) -> None:
+    model = register(seed=3, beside=BESIDE)
+    listed = call("GET", "/models").body["models"][0]
+    single = call("GET", f"/models/{model.version}").body
+    for body in (listed, single):
+        links = _links(body)
+        names = {"report": "report.html"} | {
+            k: f"{k}.png" for k in ("confusion_matrix", "training_curves")
+        }
+        for field, name in names.items():
+            link = links[field]
+            assert f"/models/mnist/{model.sha256}/{name}?" in link["url"]
+            assert f"X-Amz-Expires={emulator.download_url_expiry_seconds}" in link["url"]
+            # Signed together with the model's URL: they stop working at the same moment.
+            assert link["expires_at"] == body["download_url_expires_at"]
+            fetched = requests.get(link["url"], timeout=10)
+            assert fetched.status_code == 200
+            assert fetched.content == BESIDE[name]
+
+
+def test_files_missing_next_to_the_model_get_no_link_and_the_version_still_lists(
+    call: Call, register: Register
+) -> None:
+    bare = register(seed=1)  # model file and evaluation.json only
+    curves_only = register(seed=2, beside={"training_curves.png": BESIDE["training_curves.png"]})
+    nothing = register(seed=3, upload=False)  # not even the model file in S3
+    by_version = {m["version"]: m for m in call("GET", "/models").body["models"]}
+    assert set(by_version) == {bare.version, curves_only.version, nothing.version}
+    for version in (bare.version, nothing.version):
+        assert _links(by_version[version]) == {
+            "report": None,
+            "confusion_matrix": None,
+            "training_curves": None,
+        }
+    links = _links(by_version[curves_only.version])
+    assert (links["report"], links["confusion_matrix"]) == (None, None)
+    assert (
+        requests.get(links["training_curves"]["url"], timeout=10).content
+        == (BESIDE["training_curves.png"])
+    )
+
+
+def test_a_folder_that_cannot_be_listed_leaves_the_version_listed_without_links(
+    call: Call, register: Register, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Its file points at a bucket that does not exist: S3 refuses the listing.
+    elsewhere = register(seed=5, bucket="no-such-model-bucket", upload=False)
+    capsys.readouterr()
+    [body] = call("GET", "/models").body["models"]
+    assert body["version"] == elsewhere.version
+    assert _links(body) == {"report": None, "confusion_matrix": None, "training_curves": None}
+    log = _log_lines(capsys)[-1]
+    assert log["unlisted_folders"] == [f"models/mnist/{elsewhere.sha256}/"]
+
+
+def test_an_entry_without_per_digit_figures_lists_with_none(call: Call, register: Register) -> None:
+    older = register(seed=1, per_class=False)
+    body = call("GET", f"/models/{older.version}").body
+    assert body["metrics"] == {"test_accuracy": 0.97, "per_class": None}
+
+
+def test_folders_are_listed_once_per_version_and_then_reused(
+    call: Call, register: Register, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(4):
+        register(seed=i, beside={"report.html": BESIDE["report.html"]})
+    capsys.readouterr()
+    call("GET", "/models")
+    call("GET", "/models")
+    first, second = (line["s3_calls"] for line in _log_lines(capsys))
+    assert (first, second) == (4, 0)
 
 
 def test_download_url_returns_the_bytes_the_listing_promised(

@@ -30,7 +30,17 @@ def test_the_entry_register_py_writes_becomes_the_api_fields() -> None:
     assert body == {
         "version": 4,
         "created_at": "2026-11-26T12:00:00.000Z",
-        "metrics": {"test_accuracy": float(METADATA["test_accuracy"])},
+        "metrics": {
+            "test_accuracy": float(METADATA["test_accuracy"]),
+            "per_class": [
+                {
+                    "digit": digit,
+                    "precision": float(METADATA[f"precision_{digit}"]),
+                    "recall": float(METADATA[f"recall_{digit}"]),
+                }
+                for digit in range(10)
+            ],
+        },
         "size_bytes": int(METADATA["size_bytes"]),
         "sha256": METADATA["sha256"],
         "quantized": False,
@@ -44,8 +54,21 @@ def test_the_entry_register_py_writes_becomes_the_api_fields() -> None:
             "dataset_hash": METADATA["dataset_hash"],
             "git_commit": METADATA["git_commit"],
             "pipeline_execution_id": METADATA["pipeline_execution_id"],
+            "dataset_version": None,
         },
     }
+
+
+def test_an_entry_written_before_per_digit_figures_has_none_and_still_lists() -> None:
+    older = _description(**{k: None for k in METADATA if k.startswith(("recall_", "precision_"))})
+    assert parse_model_version(older).to_json()["metrics"]["per_class"] is None
+
+
+def test_the_dataset_version_is_part_of_the_provenance() -> None:
+    entry = _description(dataset_version="cd27dd7af04e1ad2")
+    assert parse_model_version(entry).to_json()["provenance"]["dataset_version"] == (
+        "cd27dd7af04e1ad2"
+    )
 
 
 def test_shapes_written_before_the_colon_encoding_are_still_read() -> None:
@@ -69,6 +92,10 @@ def test_shapes_written_before_the_colon_encoding_are_still_read() -> None:
         ({"input_spec_version": None}, "input_spec_version is missing"),
         ({"quantized": "yes"}, "quantized"),
         ({"git_commit": ""}, "git_commit is missing"),
+        ({"recall_3": "0.9x"}, "recall_3='0.9x' is not a number"),
+        ({"precision_0": "1.01"}, r"precision_0='1.01' is not in \[0, 1\]"),
+        ({"recall_9": None}, "both figures of every digit"),
+        ({"precision_0": None, "recall_0": None}, "both figures of every digit"),
     ],
 )
 def test_entry_breaking_the_contract_is_refused(

@@ -12,10 +12,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+PER_CLASS_PREFIXES = ("recall_", "precision_")
 REGISTRY_ENTRY = Path(__file__).resolve().parents[5] / "contracts/fixtures/registry-entry.json"
 
 
@@ -56,8 +58,28 @@ def register_model(
     accuracy: float = 0.97,
     upload: bool = True,
     quantized: bool = False,
+    per_class: bool = True,
+    beside: Mapping[str, bytes] | None = None,
 ) -> RegisteredModel:
-    """Upload a model file (unless `upload` is false) and register it as a new version."""
+    """Upload a model file (unless `upload` is false) and register it as a new version.
+
+    Args:
+        sagemaker: the registry client.
+        s3: the S3 client.
+        group: the model package group.
+        bucket: the model bucket.
+        region: the region in the serving image URI.
+        status: the approval status to register with.
+        seed: makes the stand-in bytes, hashes and ids of this version.
+        model_bytes: the model file (default: stand-in bytes from `seed`).
+        accuracy: the test accuracy to record.
+        upload: put the model file and an evaluation.json in S3.
+        quantized: record an int8 model.
+        per_class: keep the written entry's `recall_<d>`/`precision_<d>` figures; False for
+            an entry registered before they were recorded.
+        beside: more files to put in the model's folder, by name (`report.html`,
+            `confusion_matrix.png`...), as the evaluate step does.
+    """
     data = model_bytes if model_bytes is not None else fake_onnx_bytes(seed)
     sha256 = hashlib.sha256(data).hexdigest()
     prefix = f"models/{group}/{sha256}"
@@ -68,6 +90,8 @@ def register_model(
         s3.put_object(Bucket=bucket, Key=f"{prefix}/model.onnx", Body=data)
         evaluation = {"test_accuracy": accuracy, "dataset_hash": dataset_hash}
         s3.put_object(Bucket=bucket, Key=f"{prefix}/evaluation.json", Body=json.dumps(evaluation))
+    for name, body in (beside or {}).items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
     entry = written_entry()
     written = entry["CustomerMetadataProperties"]
     metadata = {
@@ -82,6 +106,8 @@ def register_model(
     }
     if metadata.keys() != written.keys():
         raise ValueError(f"the writer's metadata keys changed: {sorted(written)}")
+    if not per_class:
+        metadata = {k: v for k, v in metadata.items() if not k.startswith(PER_CLASS_PREFIXES)}
     specification = copy.deepcopy(entry["InferenceSpecification"])
     container = specification["Containers"][0]
     container["ModelDataUrl"] = model_data_url

@@ -5,8 +5,10 @@ Routes:
     GET /models/{version}            one approved version, or 404
     OPTIONS on both                  204 with `Allow` (the Function URL answers CORS preflights)
 
-The API's shape is contracts/openapi.yaml. Every answer is JSON; an error is
-`{"error": {"code", "message"}}` and never carries a stack trace. One JSON log line is
+Each version carries presigned links to its run report and pictures when those files exist
+next to its model file (functions.get_models.folder). The API's shape is
+contracts/openapi.yaml. Every answer is JSON; an error is `{"error": {"code", "message"}}`
+and never carries a stack trace. One JSON log line is
 written per request. CORS headers are the Function URL's to add (functions.get_models.cors).
 """
 
@@ -26,6 +28,7 @@ from botocore.config import Config
 from functions.function_url import (
     CLIENT_CONFIG,
     ApiError,
+    Encoded,
     error_response,
     json_response,
     log_line,
@@ -33,7 +36,8 @@ from functions.function_url import (
     request_headers,
     service_unavailable,
 )
-from functions.get_models.download import DownloadSigner, parse_s3_uri
+from functions.get_models.download import DownloadSigner, DownloadUrl, parse_s3_uri
+from functions.get_models.folder import PICTURES, REPORT, Folder, ModelFolders
 from functions.get_models.paging import InvalidPageTokenError, decode_page_token, encode_page_token
 from functions.get_models.registry import (
     ANSWER_CACHE_SECONDS,
@@ -51,6 +55,10 @@ ALLOW = "GET, OPTIONS"
 
 _VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
 _LIMIT = re.compile(r"^[0-9]{1,3}$")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def parse_limit(value: str | None) -> int:
@@ -133,6 +141,7 @@ class ModelsApi:
         self.signer = DownloadSigner(
             s3, session.get_credentials(), settings.download_url_expiry_seconds
         )
+        self.folders = ModelFolders(s3)
 
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict:
         """Answer one Function URL event (payload format 2.0)."""
@@ -216,14 +225,36 @@ class ModelsApi:
             return self._list(query, log)
         return self._get(number, log)
 
-    def _with_download(self, model: ModelVersion) -> dict[str, Any]:
+    def _with_links(self, model: ModelVersion, folder: Folder) -> Encoded:
+        """The API's ModelVersion, encoded: the entry, its download URL and its other links.
+
+        The report and pictures are linked only when `folder` holds them, presigned like
+        the download URL, so they expire alike.
+        """
         bucket, key = parse_s3_uri(model.model_data_url)
         signed = self.signer.sign(bucket, key)
-        return {
-            **model.to_json(),
+        links = {
             "download_url": signed.url,
-            "download_url_expires_at": signed.expires_at.isoformat().replace("+00:00", "Z"),
+            "download_url_expires_at": _moment(signed.expires_at),
+            "report": self._link(folder, REPORT),
+            "pictures": {field: self._link(folder, name) for field, name in PICTURES.items()},
         }
+        return Encoded("{" + model.json_fields + "," + _dumps(links)[1:])
+
+    def _link(self, folder: Folder, name: str) -> dict[str, str] | None:
+        key = folder.key(name)
+        if key is None:
+            return None
+        signed: DownloadUrl = self.signer.sign(folder.bucket, key)
+        return {"url": signed.url, "expires_at": _moment(signed.expires_at)}
+
+    def _answer(self, models: list[ModelVersion], log: dict[str, Any]) -> list[Encoded]:
+        folders, calls = self.folders.folders([m.model_data_url for m in models])
+        log["s3_calls"] = calls
+        unlisted = [f.prefix for f in folders if not f.listed]
+        if unlisted:
+            log["unlisted_folders"] = unlisted
+        return [self._with_links(m, f) for m, f in zip(models, folders, strict=True)]
 
     def _list(self, query: dict[str, str], log: dict[str, Any]) -> dict:
         limit = parse_limit(query.get("limit"))
@@ -250,7 +281,8 @@ class ModelsApi:
         next_token = (
             encode_page_token(page.registry_token, scope=group) if page.registry_token else None
         )
-        body = {"models": [self._with_download(m) for m in page.versions], "next_token": next_token}
+        models = ",".join(self._answer(list(page.versions), log))
+        body = Encoded(f'{{"models":[{models}],"next_token":{_dumps(next_token)}}}')
         return json_response(200, body)
 
     def _get(self, version: int, log: dict[str, Any]) -> dict:
@@ -264,7 +296,11 @@ class ModelsApi:
                 f"model version {version} is not an approved version",
                 reason=not_served.reason if not_served else None,
             )
-        return json_response(200, self._with_download(model))
+        return json_response(200, self._answer([model], log)[0])
+
+
+def _moment(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 _api: ModelsApi | None = None

@@ -19,6 +19,7 @@ costs tens of milliseconds and the API is read far more often than the registry 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -27,6 +28,7 @@ from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, TypeVar
 
 APPROVED = "Approved"
@@ -43,6 +45,7 @@ _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Dimensions are joined by ":" (contracts/registry-entry.md); "," only in entries written
 # before that encoding, which the emulator alone ever accepted.
 _SHAPE_SEPARATORS = re.compile(r"[:,]")
+_PER_CLASS_KEY = re.compile(r"^(recall|precision)_([0-9]{1,3})$")
 
 
 class InvalidEntryError(ValueError):
@@ -66,6 +69,19 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class ClassMetrics:
+    """One digit's precision and recall on the test split (fractions 0-1)."""
+
+    digit: int
+    precision: float
+    recall: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's ClassMetrics."""
+        return {"digit": self.digit, "precision": self.precision, "recall": self.recall}
+
+
+@dataclass(frozen=True)
 class ModelVersion:
     """One approved model version as the API shows it (without its download URL)."""
 
@@ -82,13 +98,28 @@ class ModelVersion:
     dataset_hash: str
     git_commit: str
     pipeline_execution_id: str
+    dataset_version: str | None = None
+    per_class: tuple[ClassMetrics, ...] | None = None
+
+    @cached_property
+    def json_fields(self) -> str:
+        """`to_json()` serialized without its braces, encoded once per version.
+
+        The per-digit figures would otherwise make most of a listing's encoding time.
+        """
+        return json.dumps(self.to_json(), separators=(",", ":"))[1:-1]
 
     def to_json(self) -> dict[str, Any]:
-        """The API's ModelVersion fields other than download_url and its expiry."""
+        """The API's ModelVersion fields other than its links (download, report, pictures)."""
         return {
             "version": self.version,
             "created_at": _rfc3339(self.created_at),
-            "metrics": {"test_accuracy": self.test_accuracy},
+            "metrics": {
+                "test_accuracy": self.test_accuracy,
+                "per_class": (
+                    None if self.per_class is None else [c.to_json() for c in self.per_class]
+                ),
+            },
             "size_bytes": self.size_bytes,
             "sha256": self.sha256,
             "quantized": self.quantized,
@@ -102,6 +133,7 @@ class ModelVersion:
                 "dataset_hash": self.dataset_hash,
                 "git_commit": self.git_commit,
                 "pipeline_execution_id": self.pipeline_execution_id,
+                "dataset_version": self.dataset_version,
             },
         }
 
@@ -124,6 +156,38 @@ def _positive_int(metadata: Mapping[str, str], key: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise InvalidEntryError(f"metadata {key}={text!r} is not a positive integer")
     return int(text)
+
+
+def _fraction(key: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidEntryError(f"{key}={text!r} is not a number") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise InvalidEntryError(f"{key}={text!r} is not in [0, 1]")
+    return value
+
+
+def _per_class(metadata: Mapping[str, str]) -> tuple[ClassMetrics, ...] | None:
+    """The `recall_<d>` and `precision_<d>` entries, digit by digit; None when there are none.
+
+    Raises:
+        InvalidEntryError: a value is not a fraction, or the entries do not cover the digits
+            0..n-1 with both figures each (the writer writes all or none).
+    """
+    found: dict[int, dict[str, float]] = {}
+    for key, text in metadata.items():
+        match = _PER_CLASS_KEY.match(key)
+        if match:
+            found.setdefault(int(match[2]), {})[match[1]] = _fraction(key, text)
+    if not found:
+        return None
+    digits = sorted(found)
+    if digits != list(range(len(digits))) or any(len(f) != 2 for f in found.values()):
+        raise InvalidEntryError(
+            "metadata recall_<d>/precision_<d> must name both figures of every digit from 0"
+        )
+    return tuple(ClassMetrics(d, found[d]["precision"], found[d]["recall"]) for d in digits)
 
 
 def _shape(metadata: Mapping[str, str], key: str) -> tuple[int | str, ...]:
@@ -159,13 +223,7 @@ def parse_model_version(description: Mapping[str, Any]) -> ModelVersion:
     sha256 = _required(metadata, "sha256")
     if not _SHA256.match(sha256):
         raise InvalidEntryError("metadata sha256 is not 64 lowercase hex digits")
-    accuracy_text = _required(metadata, "test_accuracy")
-    try:
-        accuracy = float(accuracy_text)
-    except ValueError:
-        raise InvalidEntryError(f"test_accuracy={accuracy_text!r} is not a number") from None
-    if not math.isfinite(accuracy) or not 0.0 <= accuracy <= 1.0:
-        raise InvalidEntryError(f"test_accuracy={accuracy_text!r} is not in [0, 1]")
+    accuracy = _fraction("test_accuracy", _required(metadata, "test_accuracy"))
     quantized = metadata.get("quantized", "false")
     if quantized not in ("true", "false"):
         raise InvalidEntryError(f"quantized={quantized!r} is not 'true' or 'false'")
@@ -183,6 +241,8 @@ def parse_model_version(description: Mapping[str, Any]) -> ModelVersion:
         dataset_hash=_required(metadata, "dataset_hash"),
         git_commit=_required(metadata, "git_commit"),
         pipeline_execution_id=_required(metadata, "pipeline_execution_id"),
+        dataset_version=metadata.get("dataset_version") or None,
+        per_class=_per_class(metadata),
     )
 
 

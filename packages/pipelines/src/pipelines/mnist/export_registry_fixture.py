@@ -36,6 +36,11 @@ GIT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 EXECUTION_ID = "fixture0exec"
 ACCURACY = 0.9891
 DATASET_HASH = hashlib.sha256(b"registry-entry fixture dataset").hexdigest()
+# Per-digit figures as evaluation.json holds them (support is not copied to the registry).
+PER_CLASS = {
+    str(digit): {"precision": 0.98 + digit / 1000, "recall": 0.97 + digit / 500, "support": 100}
+    for digit in range(10)
+}
 # The fields the writer sets; the rest (ARN, version, times, status details) are SageMaker's.
 WRITTEN_FIELDS = (
     "ModelPackageGroupName",
@@ -51,7 +56,7 @@ def register_inputs(opt_ml: Path, model: bytes) -> None:
     """The register job's inputs under `opt_ml`: model, evaluation report, data manifest."""
     evaluation = {
         "dataset_hash": DATASET_HASH,
-        "metrics": {"accuracy": {"value": ACCURACY}},
+        "metrics": {"accuracy": {"value": ACCURACY}, "per_class": PER_CLASS},
         "model": {"sha256": hashlib.sha256(model).hexdigest(), "quantized": False},
         # Three people's corrections among the test images, two classified right.
         "feedback": {"test_count": 3, "test_correct": 2, "test_accuracy": 2 / 3},

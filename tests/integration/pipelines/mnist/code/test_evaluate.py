@@ -361,7 +361,8 @@ def test_a_failed_gates_report_is_uploaded_under_the_execution_naming_the_condit
     assert f"failed: test accuracy {accuracy:.6g} (needs &gt;= 0.9999)" in page
     [failed] = [g for g in report["gates"] if g["passed"] is False]
     assert (failed["parameter"], failed["value"]) == ("AccuracyThreshold", accuracy)
-    # A model that failed its gate gets no report next to a model file.
+    # A model that failed its gate gets no report and no pictures next to a model file.
+    assert report["pictures"] == {"confusion_matrix": None, "training_curves": None}
     listed = s3.list_objects_v2(Bucket=emulator.model_bucket, Prefix="models/")
     assert listed.get("KeyCount", 0) == 0
 
@@ -381,7 +382,8 @@ def test_a_passing_gates_report_also_sits_next_to_the_model(
     )
 
     assert run.returncode == 0, run.stderr
-    sha = report_of(opt_ml)["model"]["sha256"]
+    report = report_of(opt_ml)
+    sha = report["model"]["sha256"]
     s3 = boto3.client("s3")
     for key in (
         "reports/passing1/report.html",
@@ -389,6 +391,18 @@ def test_a_passing_gates_report_also_sits_next_to_the_model(
     ):
         page = s3.get_object(Bucket=emulator.model_bucket, Key=key)["Body"].read().decode()
         assert "Model gate <strong>passed</strong>" in page
+    # Its pictures sit beside it as PNG files, the same bytes as in the evaluation output.
+    folder = f"models/{emulator.model_package_group}/{sha}"
+    assert report["pictures"] == {
+        "confusion_matrix": f"s3://{emulator.model_bucket}/{folder}/confusion_matrix.png",
+        "training_curves": f"s3://{emulator.model_bucket}/{folder}/training_curves.png",
+    }
+    for name in ("confusion_matrix.png", "training_curves.png"):
+        stored = s3.get_object(Bucket=emulator.model_bucket, Key=f"{folder}/{name}")
+        assert stored["ContentType"] == "image/png"
+        body = stored["Body"].read()
+        assert body.startswith(b"\x89PNG\r\n\x1a\n")
+        assert body == (opt_ml / "processing/evaluation" / name).read_bytes()
 
 
 def test_the_execution_is_logged_as_one_mlflow_run_with_its_epochs_and_pictures(

@@ -95,7 +95,15 @@ def test_registers_one_package_with_the_full_contract(
     statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics == {"ContentType": "application/json", "S3Uri": f"{prefix}/evaluation.json"}
     accuracy = evaluation["metrics"]["accuracy"]["value"]
+    # Each digit's recall and precision, as the details view shows them (all ten digits).
+    per_class = evaluation["metrics"]["per_class"]
+    figures = {
+        f"{kind}_{digit}": f"{per_class[str(digit)][kind]:.4f}"
+        for digit in range(10)
+        for kind in ("recall", "precision")
+    }
     assert package["CustomerMetadataProperties"] == {
+        **figures,
         "sha256": digest,
         "size_bytes": str(len(model)),
         "test_accuracy": f"{accuracy:.4f}",

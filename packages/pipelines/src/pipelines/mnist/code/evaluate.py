@@ -5,15 +5,17 @@ training job's model directory: model.onnx and model.pt), and from prepare
 /opt/ml/processing/{train,validation,test}/<split>.npz with
 /opt/ml/processing/manifest/manifest.json (every split's SHA-256 is checked against it).
 Outputs: /opt/ml/processing/evaluation/evaluation.json (contracts/evaluation-report.md; the
-gate reads it through a PropertyFile) with confusion_matrix.png and report.html (the run
-report, `report.py`), and /opt/ml/processing/output/model/model.onnx, the file to register.
+gate reads it through a PropertyFile) with confusion_matrix.png, training_curves.png (train's,
+when its archive holds one) and report.html (the run report, `report.py`), and
+/opt/ml/processing/output/model/model.onnx, the file to register.
 
 The gate's limits arrive as ``--gate-limit NAME VALUE``; this step judges them with the same
 table as the pipeline's ConditionStep (`gates.py`), so the run report (and evaluation.json's
 ``gates``) shows every decision with its value and limit. With ``--model-bucket`` and
 ``--pipeline-execution-id`` the report is uploaded to
 ``s3://<model bucket>/reports/<execution id>/report.html`` for every run, passed or not, and
-next to the model (``models/<group>/<sha256>/report.html``) when every gate passed. With
+next to the model (``models/<group>/<sha256>/report.html``, with ``confusion_matrix.png`` and
+``training_curves.png`` beside it) when every gate passed. With
 ``--mlflow-tracking-uri`` the execution is logged as one MLflow run (`tracking.py`); its id
 goes into evaluation.json's ``tracking`` and from there into the registry entry.
 
@@ -667,20 +669,47 @@ def track(
         return None
 
 
-def upload_report(args: argparse.Namespace, report: dict[str, Any], page: str) -> None:
-    """Put the report at its locations (report_locations); nothing without a bucket."""
+def picture_locations(
+    report: dict[str, Any], pictures: dict[str, bytes | None]
+) -> dict[str, str | None]:
+    """Where each picture goes next to the model: beside the model's report, or None.
+
+    A picture is placed only when the report is (every gate passed and a bucket was given)
+    and its bytes exist (train's curves may be missing from an old model archive).
+    """
+    folder = report["report"]["model"]
+    return {
+        name: (folder.rsplit("/", 1)[0] + f"/{name}.png" if folder and data else None)
+        for name, data in pictures.items()
+    }
+
+
+def upload_report(
+    args: argparse.Namespace,
+    report: dict[str, Any],
+    page: str,
+    pictures: dict[str, bytes | None],
+) -> None:
+    """Put the report and the pictures where report["report"] and report["pictures"] say.
+
+    Nothing is uploaded without a bucket (every location is None then).
+    """
     import boto3
 
-    targets = [uri for uri in report["report"].values() if uri]
+    targets: list[tuple[str, bytes, str]] = [
+        (uri, page.encode(), "text/html; charset=utf-8") for uri in report["report"].values() if uri
+    ]
+    for name, uri in report["pictures"].items():
+        body = pictures[name]
+        if uri and body:
+            targets.append((uri, body, "image/png"))
     if not targets:
         return
     s3 = boto3.client("s3", region_name=args.region or None)
-    for uri in targets:
+    for uri, body, kind in targets:
         bucket, _, key = uri[len("s3://") :].partition("/")
-        s3.put_object(
-            Bucket=bucket, Key=key, Body=page.encode(), ContentType="text/html; charset=utf-8"
-        )
-        print(f"run report: {uri}")
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=kind)
+        print(f"{'run report' if kind.startswith('text/html') else 'picture'}: {uri}")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -747,11 +776,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "mlflow_run_id": track(args, report, page, confusion, model_folder),
                 "experiment": EXPERIMENT,
             }
+            pictures = {
+                "confusion_matrix": confusion,
+                "training_curves": _read_optional(model_folder / "training_curves.png"),
+            }
+            report["pictures"] = picture_locations(report, pictures)
         evaluation_dir = Path(args.evaluation_dir)
         write_json(evaluation_dir / "evaluation.json", report)
         (evaluation_dir / "confusion_matrix.png").write_bytes(confusion)
+        if pictures["training_curves"]:
+            (evaluation_dir / "training_curves.png").write_bytes(pictures["training_curves"])
         (evaluation_dir / "report.html").write_text(page)
-        upload_report(args, report, page)
+        upload_report(args, report, page, pictures)
     except EvaluationError as exc:
         fail(f"evaluate failed: {exc}")
         return 1

@@ -153,8 +153,23 @@ def metadata(
             "output_name": OUTPUT_NAME,
             "output_shape": encode_shape(OUTPUT_SHAPE),
             "quantized": "true" if evaluation["model"]["quantized"] else "false",
+            **per_class_metadata(evaluation),
         }
     )
+
+
+def per_class_metadata(evaluation: dict[str, Any]) -> dict[str, str]:
+    """`recall_<d>` and `precision_<d>` for every digit of evaluation.json's per_class.
+
+    Empty when the report has no per-class figures (contracts/registry-entry.md: all or none).
+    Values have 4 decimals, like `test_accuracy`.
+    """
+    per_class = evaluation["metrics"].get("per_class") or {}
+    entries: dict[str, str] = {}
+    for digit in sorted(per_class, key=int):
+        entries[f"recall_{int(digit)}"] = f"{per_class[digit]['recall']:.4f}"
+        entries[f"precision_{int(digit)}"] = f"{per_class[digit]['precision']:.4f}"
+    return entries
 
 
 def read_lineage(args: argparse.Namespace) -> dict[str, Any] | None:

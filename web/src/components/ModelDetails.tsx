@@ -1,0 +1,186 @@
+import { useEffect, useState } from 'react';
+import type { ModelVersion } from '../api/client';
+import { isFresh, linksOf, percent } from '../details';
+import {
+  ATTACHMENTS,
+  detailsOf,
+  formatBytes,
+  storedDetails,
+  type Attachment,
+  type Attachments,
+  type ModelDetails,
+  type StoredModel,
+} from '../modelStore';
+
+type Sources = Record<Attachment, string | null>;
+
+const NO_SOURCES: Sources = { report: null, confusion_matrix: null, training_curves: null };
+
+const when = (iso: string) =>
+  new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+function PerClass({ rows }: { rows: NonNullable<ModelDetails['per_class']> }) {
+  return (
+    <table className="per-class" data-testid="per-class">
+      <thead>
+        <tr>
+          <th scope="col">digit</th>
+          <th scope="col">recall</th>
+          <th scope="col">precision</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={row.digit}>
+            <th scope="row">{row.digit}</th>
+            <td
+              className="recall"
+              style={{ background: `linear-gradient(to right, #dbe7fd ${percent(row.recall, 1)}, transparent 0)` }}
+            >
+              {percent(row.recall, 1)}
+            </td>
+            <td>{percent(row.precision, 1)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Picture({ src, alt, testId, missing }: { src: string | null; alt: string; testId: string; missing: string }) {
+  return (
+    <figure>
+      {src === null ? <p className="muted">{missing}</p> : <img src={src} alt={alt} data-testid={testId} />}
+      <figcaption>{alt}</figcaption>
+    </figure>
+  );
+}
+
+/**
+ * What a version is: accuracy and per-digit figures, size and kind, when and from what it was
+ * trained, its confusion matrix and training curves, and its full run report.
+ */
+export function ModelDetailsView({
+  details,
+  sources,
+  missing,
+  testId,
+}: {
+  details: ModelDetails;
+  sources: Sources;
+  /** What to say where a picture is absent. */
+  missing: string;
+  testId: string;
+}) {
+  const from = details.provenance;
+  return (
+    <div className="details" data-testid={testId}>
+      <dl>
+        <dt>Test accuracy</dt>
+        <dd>{percent(details.test_accuracy)}</dd>
+        <dt>File</dt>
+        <dd>
+          {formatBytes(details.size_bytes)}, {details.quantized ? 'int8 (quantized)' : 'fp32'}
+        </dd>
+        <dt>Trained</dt>
+        <dd>registered {when(details.created_at)}</dd>
+        {from !== null && (
+          <>
+            <dt>Dataset version</dt>
+            <dd>{from.dataset_version ?? 'not recorded'}</dd>
+            <dt>Code</dt>
+            <dd title={from.git_commit}>commit {from.git_commit.slice(0, 12)}{from.git_commit.endsWith('-dirty') ? ' (uncommitted changes)' : ''}</dd>
+            <dt>Pipeline execution</dt>
+            <dd>{from.pipeline_execution_id}</dd>
+          </>
+        )}
+      </dl>
+      {details.per_class === null ? (
+        <p className="muted">No per-digit figures were recorded for this version.</p>
+      ) : (
+        <PerClass rows={details.per_class} />
+      )}
+      <Picture src={sources.confusion_matrix} alt="Confusion matrix on the test split" testId="confusion-matrix" missing={missing} />
+      <Picture src={sources.training_curves} alt="Training curves: loss and accuracy per epoch" testId="training-curves" missing={missing} />
+      {sources.report === null ? (
+        <p className="muted">No run report for this version.</p>
+      ) : (
+        <a href={sources.report} target="_blank" rel="noopener noreferrer" data-testid="report-link">
+          Full run report
+        </a>
+      )}
+    </div>
+  );
+}
+
+/** Details of a listed version: pictures and report straight from their presigned links. */
+export function ListedModelDetails({ model, onRefresh }: { model: ModelVersion; onRefresh: () => void }) {
+  const links = linksOf(model);
+  const expired = ATTACHMENTS.some((name) => {
+    const link = links[name];
+    return link !== null && !isFresh(link);
+  });
+  if (expired) {
+    return (
+      <p className="muted" data-testid={`details-${model.version}`}>
+        The links to this version&apos;s pictures have expired.{' '}
+        <button type="button" className="secondary" onClick={onRefresh}>
+          Refresh the list
+        </button>
+      </p>
+    );
+  }
+  const sources = { ...NO_SOURCES };
+  for (const name of ATTACHMENTS) sources[name] = links[name]?.url ?? null;
+  return (
+    <ModelDetailsView
+      details={detailsOf(model)}
+      sources={sources}
+      missing="The pipeline left no such picture next to this model."
+      testId={`details-${model.version}`}
+    />
+  );
+}
+
+/** Details of a stored version, from what was kept with it: works offline. */
+export function StoredModelDetails({
+  model,
+  load,
+}: {
+  model: StoredModel;
+  load: (sha256: string) => Promise<Attachments>;
+}) {
+  const [sources, setSources] = useState<Sources | null>(null);
+  useEffect(() => {
+    let urls: string[] = [];
+    let live = true;
+    load(model.sha256).then(
+      (blobs) => {
+        if (!live) return;
+        const found = { ...NO_SOURCES };
+        for (const name of ATTACHMENTS) {
+          const blob = blobs[name];
+          if (blob !== undefined) found[name] = URL.createObjectURL(blob);
+        }
+        urls = Object.values(found).filter((url) => url !== null);
+        setSources(found);
+      },
+      () => {
+        if (live) setSources(NO_SOURCES);
+      },
+    );
+    return () => {
+      live = false;
+      for (const url of urls) URL.revokeObjectURL(url);
+    };
+  }, [model.sha256, load]);
+  if (sources === null) return <p className="muted">Reading the stored details…</p>;
+  return (
+    <ModelDetailsView
+      details={storedDetails(model)}
+      sources={sources}
+      missing="No copy of this picture was kept with the stored model."
+      testId={`stored-details-${model.version}`}
+    />
+  );
+}
