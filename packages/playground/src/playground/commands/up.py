@@ -57,6 +57,9 @@ def site_service(settings: Settings) -> BackgroundService:
 def mlflow_service(settings: Settings) -> BackgroundService:
     """The MLflow tracking server: runs in sqlite under the state folder, artifacts in S3.
 
+    MLflow's own server in one process (`playground.mlflow_server`: about half the start-up
+    of ``mlflow server``, which imports MLflow twice and starts a job runner besides). The
+    database is created on the first start and reused after (``make down``/``make up``).
     Artifacts go through the server (``--serve-artifacts``) to the emulator's S3, under
     ``s3://<data bucket>/mlflow``, as a SageMaker managed tracking server keeps them in S3;
     the server reaches the emulator through ``MLFLOW_S3_ENDPOINT_URL`` (``mlflow_environment``).
@@ -68,13 +71,10 @@ def mlflow_service(settings: Settings) -> BackgroundService:
         command=[
             sys.executable,
             "-m",
-            "mlflow",
-            "server",
+            "playground.mlflow_server",
             *("--host", settings.emulator_host, "--port", str(settings.mlflow_port)),
             *("--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}"),
             *("--artifacts-destination", f"s3://{settings.data_bucket}/mlflow"),
-            "--serve-artifacts",
-            *("--workers", "1"),
         ],
         host=settings.emulator_host,
         port=settings.mlflow_port,
@@ -112,8 +112,9 @@ def up(
 ) -> None:
     """Start the emulator, seed the data, run the pipeline, serve the API and the site."""
     settings = settings_or_exit()
-    # MLflow takes seconds to start: launched first, waited for before the pipeline logs to
-    # it, so its start-up overlaps the emulator's and the seeding.
+    # MLflow takes seconds to start: launched first and waited for last, so its start-up
+    # overlaps everything else. The pipeline does not wait for it: its evaluate step, the one
+    # that logs, waits for a server that is still starting (tracking.py).
     tracking = mlflow_service(settings)
     try:
         tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings), wait=False)
@@ -133,11 +134,11 @@ def up(
     else:
         # In process: the CLI is already loaded, a second interpreter would only add start-up.
         data.seed(source="sample")
-    try:
-        with console.status("starting MLflow…"):
-            tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings))
-    except ServiceError as exc:
-        raise fail(str(exc)) from None
+    if not tracking.state().running:
+        raise fail(
+            f"the MLflow server exited; its log ({tracking.log_file}) ends with:\n"
+            f"{tracking.log_tail()}"
+        )
     if pipeline:
         _step("continuous-training pipeline", _python_cli("pipeline", "run"))
         # After the first run, so seeding a fresh stack does not also start a second one.
@@ -149,6 +150,11 @@ def up(
                 service.start(SERVICE_TIMEOUT_S, env=settings.aws_environment())
         except ServiceError as exc:
             raise fail(str(exc)) from None
+    try:  # ready before its address is printed
+        with console.status("starting MLflow…"):
+            tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings))
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
     table = Table(title="aws-mlops-playground is up", show_header=False)
     table.add_row("web app", f"[bold]{services[1].url}/[/]")
     table.add_row("model API", f"{services[0].url}/models")
