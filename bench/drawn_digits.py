@@ -170,8 +170,10 @@ def run_offline(drawings: list[Drawing], model: Path) -> list[dict[str, Any]]:
             "reading": "not_a_digit",
             "digit": None,
             "p": 0.0,
+            "inferences": 0,
         }
         if prepared.status == "digit":
+            result["inferences"] = 1
             (logits,) = session.run(None, {"input": prepared.input})
             z = logits[0] - logits[0].max()
             probabilities = np.exp(z) / np.exp(z).sum()
@@ -197,7 +199,8 @@ def draw_in_browser(
 
     Each result: ``id``, ``reading`` (``digit``, ``not_sure``, ``not_a_digit`` or ``none``, as
     PredictionView shows it), ``digit`` (shown or guessed, None without an answer), ``p`` (the
-    top probability shown) and ``seen`` (the 28x28 preview, base64 bytes).
+    top probability shown), ``seen`` (the 28x28 preview, base64 bytes) and ``inferences``
+    (how many times the app ran the model for the drawing's strokes: none for a tap).
     """
     node = shutil.which("node")
     if node is None:
@@ -303,9 +306,11 @@ def report(drawings: list[Drawing], results: list[dict[str, Any]], where: str) -
     print("digit readings: " + ", ".join(f"{k} {v}" for k, v in sorted(readings.items())))
     taps = [d for d in drawings if d.label is None]
     confident = [d for d in taps if by_id[d.id]["reading"] == "digit"]
+    runs = sum(by_id[d.id]["inferences"] for d in taps)
     print(
         f"taps and tiny scribbles: {len(taps)}, confident answers {len(confident)}"
-        f" (readings: {sorted({by_id[d.id]['reading'] for d in taps})})   target 0"
+        f" (readings: {sorted({by_id[d.id]['reading'] for d in taps})})   target 0;"
+        f" model runs for them {runs}"
     )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "drawn_digits.json").write_text(

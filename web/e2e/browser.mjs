@@ -61,13 +61,13 @@ export async function draw(page, strokes) {
   }
 }
 
-/** Clear, draw a digit, and return the digit shown once every stroke has been predicted. */
+/** Clear, draw a digit, and return the digit shown once every stroke has been read. */
 export async function drawAndRead(page, strokes) {
   await page.getByRole('button', { name: 'Clear' }).click();
-  const before = await page.evaluate(() => window.__digitRecogniser.predictions);
+  const before = await page.evaluate(() => window.__digitRecogniser.readings);
   await draw(page, strokes);
   await page.waitForFunction(
-    (n) => window.__digitRecogniser.predictions >= n,
+    (n) => window.__digitRecogniser.readings >= n,
     before + strokes.length,
     { timeout: 15_000 },
   );

@@ -87,19 +87,22 @@ try {
     await page.getByRole('button', { name: 'Clear' }).click();
     const before = await page.evaluate((scale) => {
       window.__benchPenScale = scale;
-      return window.__digitRecogniser.predictions;
+      const { readings, predictions } = window.__digitRecogniser;
+      return { readings, predictions };
     }, drawing.pen / APP_PEN);
     for (const stroke of drawing.strokes) {
       await (drawing.input === 'touch' ? touchStroke(stroke) : mouseStroke(stroke));
     }
-    // Every finished stroke is recognised once; wait for the last one.
+    // Every finished stroke is handled once (its answer or "draw a digit" shown); wait for
+    // the last one. Model runs are counted apart: a tap must run none.
     await page
-      .waitForFunction((target) => window.__digitRecogniser.predictions >= target, before + drawing.strokes.length, {
+      .waitForFunction((target) => window.__digitRecogniser.readings >= target, before.readings + drawing.strokes.length, {
         timeout: 10_000,
       })
       .catch(() => {
-        console.error(`drawing ${drawing.id}: no prediction counted within 10 s; reading what is shown`);
+        console.error(`drawing ${drawing.id}: no reading counted within 10 s; reading what is shown`);
       });
+    const inferences = (await page.evaluate(() => window.__digitRecogniser.predictions)) - before.predictions;
     const shown = await page.evaluate(() => {
       const answer = document.querySelector('[data-testid="prediction"]');
       const bars = [...document.querySelectorAll('[role="meter"]')].map((e) => Number(e.getAttribute('aria-valuenow')));
@@ -113,7 +116,7 @@ try {
       const digit = /^\d$/.test(text) ? Number(text) : p > 0 ? bars.indexOf(p) : null;
       return { reading: answer?.getAttribute('data-reading') ?? 'unknown', digit, p, seen: btoa(seen) };
     });
-    results.push({ id: drawing.id, ...shown });
+    results.push({ id: drawing.id, ...shown, inferences });
     if ((n + 1) % 100 === 0) {
       const seconds = (performance.now() - started) / 1000;
       console.log(`${n + 1}/${drawings.length} drawn (${seconds.toFixed(0)} s)`);

@@ -15,7 +15,7 @@ import {
   type StorageUsage,
   type StoredModel,
 } from './modelStore';
-import { grayFromImageData, preprocess } from './preprocessing';
+import { grayFromImageData, prepare } from './preprocessing';
 import { ModelSession, startRuntime, type Prediction } from './runtime';
 import { registerServiceWorker } from './siteUpdates';
 import { DrawingPad } from './components/DrawingPad';
@@ -43,8 +43,10 @@ interface Automation {
   chosenAt: number | null;
   readyAt: number | null;
   firstPredictionAt: number | null;
-  /** Predictions shown so far (one per finished stroke). */
+  /** Model runs whose answer was shown (a tap, a dot or a blank pad runs none). */
   predictions: number;
+  /** Finished strokes handled so far: each one's answer, or its "draw a digit", is shown. */
+  readings: number;
   classify: (batch: Float32Array, count: number) => Promise<number[]>;
 }
 
@@ -90,6 +92,7 @@ export function App() {
     readyAt: null,
     firstPredictionAt: null,
     predictions: 0,
+    readings: 0,
     classify: (batch, count) => {
       const session = activeRef.current?.session;
       if (session === undefined) return Promise.reject(new Error('no model in use'));
@@ -370,17 +373,24 @@ export function App() {
       setError('Choose a model first: download one from the list, or use a stored one.');
       return;
     }
-    const tensor = preprocess(grayFromImageData(image));
-    setInput(tensor);
+    const prepared = prepare(grayFromImageData(image));
+    setInput(prepared.input);
     const run = queue.current.then(async () => {
       try {
-        const result = await current.session.predict(tensor);
+        // Spec v2: the model runs only on a digit; a tap, a dot or nothing shows "draw a digit".
+        if (prepared.status !== 'digit') {
+          if (activeRef.current === current) setPrediction(null);
+          return;
+        }
+        const result = await current.session.predict(prepared.input);
         if (activeRef.current !== current) return;
         automation.current.firstPredictionAt ??= performance.now();
         automation.current.predictions += 1;
         setPrediction(result);
       } catch (e) {
         setError(message(e));
+      } finally {
+        automation.current.readings += 1;
       }
     });
     queue.current = run;

@@ -2,7 +2,7 @@
 
 A slice of the drawn-digit benchmark (bench/drawn_digits.py, web/e2e/drawn.mjs) with the
 fixture model (the pipeline's int8 file): plain digits 20% of the pad tall in the corners and
-the centre, and taps, which must never get a confident answer.
+the centre, and taps, which must never get a confident answer nor even run the model.
 """
 
 from __future__ import annotations
@@ -64,3 +64,5 @@ def test_small_digits_are_read_and_taps_are_not(
     for tap in taps:
         assert results[tap.id]["reading"] == "not_a_digit", (tap, results[tap.id]["reading"])
         assert results[tap.id]["p"] == 0.0  # no bars, no answer
+        assert results[tap.id]["inferences"] == 0, "a tap ran the model"
+    assert all(results[d.id]["inferences"] >= 1 for d in read)  # the counter does count

@@ -51,6 +51,7 @@ def test_writes_curves_and_metrics(trained: Any) -> None:
     metrics = json.loads((trained.output_dir / "metrics.json").read_text())
     assert metrics["hyperparameters"]["epochs"] == 5
     assert metrics["hyperparameters"]["augment"] is True
+    assert metrics["hyperparameters"]["drawn_share"] == 0.1  # synthetic drawn digits (strokes.py)
 
 
 def test_onnx_is_one_self_contained_file_with_the_contract_interface(trained: Any) -> None:
@@ -148,6 +149,7 @@ def test_same_seed_gives_the_same_weights(
     [
         (("--augment", "maybe"), "expected true or false, got 'maybe'"),
         (("--epochs", "0"), "--epochs, --batch-size, --num-cpus must be >= 1"),
+        (("--drawn-share", "1.5"), "--drawn-share must be between 0 and 1"),
     ],
 )
 def test_bad_hyperparameters_are_refused(

@@ -2,12 +2,13 @@
 
 Runs as a SageMaker training job in script mode. Data channels arrive in ``SM_CHANNEL_TRAIN``
 and ``SM_CHANNEL_VALIDATION`` (the prepare step's ``.npz`` files), hyperparameters as command
-line arguments (``--epochs 10 --lr 0.004 --augment true``). Writes ``model.onnx`` and
-``model.pt`` (state dict, for the parity check) to ``SM_MODEL_DIR`` and ``metrics.json`` and
-``training_curves.png`` to ``SM_OUTPUT_DATA_DIR``; the same two travel in the model directory
-too (``training_metrics.json``, ``training_curves.png``), so the evaluate step, which receives
-only ``model.tar.gz``, can put them in the run report. Logs one ``epoch=.. loss=..`` line per
-epoch, the format SageMaker metric definitions parse.
+line arguments (``--epochs 10 --lr 0.004 --augment true --drawn-share 0.1``). Writes
+``model.onnx`` and ``model.pt`` (state dict, for the parity check) to ``SM_MODEL_DIR`` and
+``metrics.json`` and ``training_curves.png`` to ``SM_OUTPUT_DATA_DIR``; the same two travel in
+the model directory too (``training_metrics.json``, ``training_curves.png``), so the evaluate
+step, which receives only ``model.tar.gz``, can put them in the run report. Logs one
+``epoch=.. loss=..`` line per epoch, the format SageMaker metric definitions parse. Besides
+MNIST, training sees synthetic drawn digits in styles MNIST lacks (``strokes.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from container import fail, opt_ml, parse_bool, sha256_file, write_json
 from model import DigitCNN, export_onnx, parameter_count, to_input
+from strokes import synthesise
 
 # Augmentation ranges. A drawing put through the preprocessing spec (contracts/preprocessing.md,
 # version 2) is centred, fitted into 20x20 and redrawn with MNIST's average stroke width, so
@@ -59,6 +61,11 @@ REDRAW_PROBABILITY = 0.5
 REDRAW_SCALE = 1
 STROKE_RADIUS = 1.3  # contracts/preprocessing.md: half the redrawn pen's width, output pixels
 INK_THRESHOLD = 0.1  # contracts/preprocessing.md
+# Synthetic drawn digits (strokes.py): styles MNIST hardly has (a 1 with a flag and a base, a
+# closed 4, a 7 with a bar, a 2 with a loop), drawn as spec v2 draws a drawing. SYNTH_PER_DIGIT
+# of each digit are made once per training run; in a batch, each image is swapped for a
+# random one of them with the probability given by --drawn-share, then augmented like the rest.
+SYNTH_PER_DIGIT = 400
 
 
 def load_split(channel_dir: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -224,6 +231,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
 
+    x_drawn, y_drawn = x_train[:0], y_train[:0]
+    if args.augment and args.drawn_share > 0:
+        started_synth = time.perf_counter()
+        x_drawn, y_drawn = synthesise(SYNTH_PER_DIGIT, args.seed)
+        x_drawn = x_drawn.contiguous(memory_format=channels_last)
+        seconds = time.perf_counter() - started_synth
+        print(f"synthesised {len(x_drawn)} drawn digits in {seconds:.1f} s", flush=True)
+
     model = DigitCNN().to(memory_format=channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
@@ -249,6 +264,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             if args.augment:
                 chosen = torch.rand(len(batch), generator=generator) < REDRAW_PROBABILITY
                 images = torch.where(chosen[:, None, None, None], x_redrawn[batch], images)
+                if len(x_drawn):
+                    swap = torch.rand(len(batch), generator=generator) < args.drawn_share
+                    pick = torch.randint(len(x_drawn), (len(batch),), generator=generator)
+                    images = torch.where(swap[:, None, None, None], x_drawn[pick], images)
+                    labels = torch.where(swap, y_drawn[pick], labels)
                 images = augment(images, generator)
             logits = model(images)
             loss = F.cross_entropy(logits, labels, label_smoothing=args.label_smoothing)
@@ -299,6 +319,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "label_smoothing": args.label_smoothing,
             "seed": args.seed,
             "augment": args.augment,
+            "drawn_share": args.drawn_share,
         },
         "history": history,
     }
@@ -344,6 +365,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--augment", type=parse_bool, default=True)
     parser.add_argument(
+        "--drawn-share",
+        type=float,
+        default=0.1,
+        help="share of each batch swapped for synthetic drawn digits (strokes.py); 0: none",
+    )
+    parser.add_argument(
         "--train-dir", default=env.get("SM_CHANNEL_TRAIN", str(opt_ml("input/data/train")))
     )
     parser.add_argument(
@@ -360,6 +387,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0 or args.num_cpus < 1:
         parser.error("--epochs, --batch-size, --num-cpus must be >= 1 and --lr > 0")
+    if not 0 <= args.drawn_share <= 1:
+        parser.error("--drawn-share must be between 0 and 1")
     return args
 
 
