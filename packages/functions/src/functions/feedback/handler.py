@@ -60,7 +60,8 @@ def _body(event: Mapping[str, Any]) -> bytes:
         except binascii.Error:
             raise ApiError(400, "invalid_feedback", "the body is not readable") from None
     check_size(len(text))
-    return text.encode("utf-8", errors="surrogateescape")
+    # A lone surrogate cannot be UTF-8: it becomes U+FFFD, and the JSON check refuses it.
+    return text.encode("utf-8", errors="replace")
 
 
 class FeedbackApi:
