@@ -221,6 +221,10 @@ def test_show_prints_the_registry_entry(run: Run, register: Register) -> None:
     assert model.sha256 in result.output
     assert model.model_data_url in result.output
     assert "metadata pipeline_execution_id" in result.output
+    # Each figure's ten digits on one row, not twenty metadata rows.
+    recall = "  ".join(f"{d}: {model.metadata[f'recall_{d}']}" for d in range(10))
+    assert recall in " ".join(result.output.split("│"))
+    assert "metadata recall_0" not in result.output
 
 
 @pytest.mark.parametrize("command", ["show", "approve", "reject"])

@@ -9,6 +9,7 @@ free text (contracts/registry-entry.md).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -190,11 +191,33 @@ def show(version: int = typer.Argument(..., min=1, help="The version number.")) 
         ("output", _tensor(metadata, "output")),
         ("size", _size(metadata.get("size_bytes"))),
         ("arn", item.get("ModelPackageArn", "-")),
+        *_per_digit(metadata),
     ]
-    rows += [(f"metadata {key}", value) for key, value in sorted(metadata.items())]
+    rows += [
+        (f"metadata {key}", value)
+        for key, value in sorted(metadata.items())
+        if not _PER_DIGIT.match(key)
+    ]
     for field, value in rows:
         table.add_row(field, str(value))
     console.print(table)
+
+
+_PER_DIGIT = re.compile(r"^(recall|precision)_([0-9]+)$")
+
+
+def _per_digit(metadata: dict[str, str]) -> list[tuple[str, str]]:
+    """One row per figure with every digit's value (`recall_<d>`, `precision_<d>`), if any."""
+    figures: dict[str, dict[int, str]] = {}
+    for key, value in metadata.items():
+        match = _PER_DIGIT.match(key)
+        if match:
+            figures.setdefault(match[1], {})[int(match[2])] = value
+    return [
+        (f"{kind} per digit", "  ".join(f"{d}: {v}" for d, v in sorted(figures[kind].items())))
+        for kind in ("recall", "precision")
+        if kind in figures
+    ]
 
 
 def _report(model_url: str | None) -> str:
