@@ -44,20 +44,27 @@ waited: list[float] = []  # seconds one `up` spent in the MLflow service's start
 
 
 class _TimedService(BackgroundService):
-    """The real MLflow service; the time `up` spends in its start and wait calls is noted."""
+    """The real MLflow service; the time `up` spends in its start and wait calls is noted
+    (once: `start` calls `wait_ready`)."""
 
     def start(self, *args: Any, **kwargs: Any) -> ServiceState:
-        began = time.perf_counter()
-        try:
-            return super().start(*args, **kwargs)
-        finally:
-            waited.append(time.perf_counter() - began)
+        return _timed(lambda: super(_TimedService, self).start(*args, **kwargs))
 
     def wait_ready(self, *args: Any, **kwargs: Any) -> None:
-        began = time.perf_counter()
-        try:
-            super().wait_ready(*args, **kwargs)
-        finally:
+        _timed(lambda: super(_TimedService, self).wait_ready(*args, **kwargs))
+
+
+_depth = [0]
+
+
+def _timed(call: Callable[[], Any]) -> Any:
+    _depth[0] += 1
+    began = time.perf_counter()
+    try:
+        return call()
+    finally:
+        _depth[0] -= 1
+        if _depth[0] == 0:
             waited.append(time.perf_counter() - began)
 
 

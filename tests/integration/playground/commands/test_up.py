@@ -94,6 +94,16 @@ def test_a_logged_run_keeps_everything_and_its_pictures_in_the_emulators_s3(
     )
     assert answer.text == "<html>report</html>"
 
+    # `make down`, `make up`: the database is reused, the run and its pictures are still there.
+    mlflow.stop()
+    mlflow.start(120.0, env=mlflow_environment(settings))
+    again = MlflowClient(tracking_uri=mlflow.url)
+    assert again.get_run(run_id).data.metrics == run.data.metrics
+    assert {a.path for a in again.list_artifacts(run_id, "pictures")} == {
+        "pictures/confusion_matrix.png",
+        "pictures/training_curves.png",
+    }
+
 
 def test_a_server_still_starting_is_waited_for(
     emulator: Settings, monkeypatch: pytest.MonkeyPatch, code_modules: Callable[[], Any]

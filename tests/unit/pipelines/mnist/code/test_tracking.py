@@ -88,3 +88,39 @@ def test_a_run_holds_params_per_epoch_metrics_tags_and_artifacts(
     assert [a.path for a in client.list_artifacts(run_id, "pictures")] == [
         "pictures/confusion_matrix.png"
     ]
+
+
+def test_metrics_are_numbers_at_step_zero_and_epochs_at_their_step(
+    code_modules: Callable[[], Any],
+) -> None:
+    with code_modules() as load:
+        tracking = load("tracking")
+        run = tracking.TrackedRun(
+            "execution x",
+            params={"text": "y" * 7000, "epochs": 3},
+            metrics={"test_accuracy": 0.97, "champion_p_value_worse": None},
+            history=[{"epoch": 1, "loss": 0.9, "note": "warm-up"}, {"epoch": 2, "loss": 0.5}],
+        )
+        points = run.metric_points()
+        params = run.param_values()
+
+    assert points == [("test_accuracy", 0.97, 0), ("loss", 0.9, 1), ("loss", 0.5, 2)]
+    assert params == {"text": "y" * 6000, "epochs": "3"}  # MLflow keeps at most 6,000
+
+
+def test_a_server_address_is_http_and_its_credentials_go_in_a_header(
+    code_modules: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    with code_modules() as load:
+        tracking = load("tracking")
+        with pytest.raises(ValueError, match="not an http"):
+            tracking.RestTracking("ftp://127.0.0.1:5000")
+        basic = tracking.RestTracking("https://me:secret@mlflow.example.com/prefix/")
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "t0ken")
+        bearer = tracking.RestTracking("http://127.0.0.1:5000")
+
+    assert basic.base == "https://mlflow.example.com/prefix"  # no password in any URL
+    assert basic.headers == {"Authorization": "Basic bWU6c2VjcmV0"}  # me:secret
+    assert bearer.headers == {"Authorization": "Bearer t0ken"}

@@ -30,9 +30,7 @@ import importlib.util
 import json
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,6 +236,10 @@ class RestTracking:
                 answer within ``REQUEST_TIMEOUT_S``, or connections refused until the wait
                 is over.
         """
+        # Here, not at the top: a step that logs nothing does not load the HTTP client.
+        import urllib.error
+        import urllib.request
+
         url = (base or self.base) + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
@@ -274,7 +276,8 @@ class RestTracking:
                 ) from None
 
 
-def _error_of(exc: urllib.error.HTTPError) -> dict[str, Any]:
+def _error_of(exc: Any) -> dict[str, Any]:
+    """MLflow's error document ({"error_code", "message"}) from an HTTPError, or {}."""
     try:
         document = json.loads(exc.read() or b"{}")
     except ValueError:
