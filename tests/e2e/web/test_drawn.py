@@ -2,7 +2,7 @@
 
 A slice of the drawn-digit benchmark (bench/drawn_digits.py, web/e2e/drawn.mjs) with the
 fixture model (the pipeline's int8 file): plain digits 20% of the pad tall in the corners and
-the centre, and taps, which must never get a confident answer nor even run the model.
+the centre, and taps and tiny scribbles, which must never get an answer nor even run the model.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def test_small_digits_are_read_and_taps_are_not(
     bench = load_bench()
     plan = bench.plan()
     small = [d for d in plan if d.kind == "digit" and d.size == 0.2 and d.style == 0]
-    taps = [d for d in plan if d.kind == "tap"][:8]
+    # Taps (a dot as wide as the pen) and tiny scribbles: ink, but too little to be a digit.
+    taps = [d for d in plan if d.kind == "tap"][:8] + [d for d in plan if d.kind == "scribble"][:4]
     assert {d.input for d in small} == {"mouse", "touch"}
     assert {d.input for d in taps} == {"mouse", "touch"}
     assert {d.position for d in small} > {"centre"}

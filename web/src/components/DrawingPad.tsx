@@ -54,6 +54,18 @@ export function DrawingPad({ disabled, onStrokeEnd, onClear }: Props) {
     ctx.stroke();
   };
 
+  // Where a stroke starts: a round dot as wide as the pen. (A zero-length line draws nothing
+  // in Chromium, so a tap would leave a blank pad instead of the dot the person made.)
+  const dot = (at: { x: number; y: number }) => {
+    const ctx = context();
+    if (ctx === null) return;
+    ctx.lineWidth = PEN_WIDTH;
+    ctx.fillStyle = '#fff';
+    ctx.beginPath();
+    ctx.arc(at.x, at.y, ctx.lineWidth / 2, 0, 2 * Math.PI);
+    ctx.fill();
+  };
+
   const sample = (event: PointerEvent, phase: PointerPhase): PointerSample => ({
     phase,
     pointerId: event.pointerId,
@@ -77,7 +89,7 @@ export function DrawingPad({ disabled, onStrokeEnd, onClear }: Props) {
     event.currentTarget.setPointerCapture(event.pointerId);
     const p = point(event);
     last.current = p;
-    line(p, p);
+    dot(p);
   };
 
   const down = (event: React.PointerEvent<HTMLCanvasElement>) => {
