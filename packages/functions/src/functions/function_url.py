@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,3 +106,77 @@ def log_line(**fields: Any) -> None:
     record = {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
     sys.stdout.write(json.dumps(record, default=str) + "\n")
     sys.stdout.flush()
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of a Function URL event a route reads."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    event: Mapping[str, Any]
+
+
+Route = Callable[[Request, dict[str, Any]], dict]
+
+
+def answer(
+    event: Any,
+    context: Any,
+    route: Route,
+    *,
+    unavailable: str,
+    log: dict[str, Any] | None = None,
+) -> dict:
+    """Answer one Function URL event (payload format 2.0) with `route`, and log it.
+
+    `route(request, log)` returns the answer or raises `ApiError` (its own answer); an AWS
+    service that does not answer becomes 503 `registry_unavailable` with `unavailable` as its
+    message; anything else 500 `internal_error` naming the request id, the traceback going to
+    the log only. One JSON log line per request: method, path, status, duration and what the
+    route added to `log`.
+    """
+    started = time.perf_counter()
+    event = event if isinstance(event, Mapping) else {}
+    request_context = mapping(event.get("requestContext"))
+    http = mapping(request_context.get("http"))
+    request = Request(
+        method=str(http.get("method") or "GET").upper(),
+        path=str(event.get("rawPath") or http.get("path") or "/"),
+        headers=request_headers(event),
+        event=event,
+    )
+    request_id = getattr(context, "aws_request_id", None) or str(
+        request_context.get("requestId") or uuid.uuid4()
+    )
+    fields: dict[str, Any] = dict(log or {})
+    try:
+        response = route(request, fields)
+    except ApiError as exc:
+        response = error_response(exc)
+        fields["error_code"] = exc.code
+    except Exception as exc:
+        if service_unavailable(exc):
+            response = error_response(
+                ApiError(503, "registry_unavailable", unavailable, {"Retry-After": "5"})
+            )
+            fields["error_code"] = "registry_unavailable"
+            fields["cause"] = f"{type(exc).__name__}: {exc}"
+        else:
+            response = error_response(
+                ApiError(500, "internal_error", f"internal error (request id {request_id})")
+            )
+            fields["error_code"] = "internal_error"
+            fields["traceback"] = traceback.format_exc()
+    log_line(
+        level="error" if response["statusCode"] >= 500 else "info",
+        message="request",
+        request_id=request_id,
+        method=request.method[:20],
+        path=request.path[:200],
+        status=response["statusCode"],
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        **fields,
+    )
+    return response

@@ -79,3 +79,11 @@ def test_a_malformed_correction_is_a_400_naming_the_member(api: Handler) -> None
 def test_an_event_that_is_not_a_mapping_is_answered(api: Handler) -> None:
     answer = api("nonsense")  # type: ignore[arg-type]
     assert answer["statusCode"] == 404
+
+
+@pytest.mark.parametrize("text", ["\ud800", '{"label": "\udcff"}', "\x00", "caf\u00e9"])
+def test_text_that_is_not_a_correction_is_a_400_never_a_500(api: Handler, text: str) -> None:
+    event = {**feedback_event(""), "body": text}
+    answer = api(event)
+    assert answer["statusCode"] == 400
+    assert _error(answer)["code"] == "invalid_feedback"

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
-import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -35,12 +32,10 @@ from functions.feedback.correction import (
 from functions.function_url import (
     CLIENT_CONFIG,
     ApiError,
-    error_response,
+    Request,
+    answer,
     json_response,
     log_line,
-    mapping,
-    request_headers,
-    service_unavailable,
 )
 from functions.get_models.registry import ANSWER_CACHE_SECONDS, ModelRegistry
 from mlops_settings import Settings, load_settings
@@ -65,7 +60,8 @@ def _body(event: Mapping[str, Any]) -> bytes:
         except binascii.Error:
             raise ApiError(400, "invalid_feedback", "the body is not readable") from None
     check_size(len(text))
-    return text.encode("utf-8", errors="surrogateescape")
+    # A lone surrogate cannot be UTF-8: it becomes U+FFFD, and the JSON check refuses it.
+    return text.encode("utf-8", errors="replace")
 
 
 class FeedbackApi:
@@ -108,72 +104,33 @@ class FeedbackApi:
 
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict:
         """Answer one Function URL event (payload format 2.0)."""
-        started = time.perf_counter()
-        event = event if isinstance(event, Mapping) else {}
-        request_context = mapping(event.get("requestContext"))
-        http = mapping(request_context.get("http"))
-        method = str(http.get("method") or "POST").upper()
-        path = str(event.get("rawPath") or http.get("path") or "/")
-        request_id = getattr(context, "aws_request_id", None) or str(
-            request_context.get("requestId") or uuid.uuid4()
+        return answer(
+            event,
+            context,
+            self._route,
+            unavailable="the model registry or the storage cannot be reached right now; "
+            "retry in a moment",
         )
-        log: dict[str, Any] = {}
-        try:
-            response = self._route(method, path, event, log)
-        except ApiError as exc:
-            response = error_response(exc)
-            log["error_code"] = exc.code
-            log["error"] = exc.message
-        except Exception as exc:
-            if service_unavailable(exc):
-                response = error_response(
-                    ApiError(
-                        503,
-                        "registry_unavailable",
-                        "the model registry or the storage cannot be reached right now; "
-                        "retry in a moment",
-                        {"Retry-After": "5"},
-                    )
-                )
-                log["error_code"] = "registry_unavailable"
-                log["cause"] = f"{type(exc).__name__}: {exc}"
-            else:
-                response = error_response(
-                    ApiError(500, "internal_error", f"internal error (request id {request_id})")
-                )
-                log["error_code"] = "internal_error"
-                log["traceback"] = traceback.format_exc()
-        log_line(
-            level="error" if response["statusCode"] >= 500 else "info",
-            message="request",
-            request_id=request_id,
-            method=method[:20],
-            path=path[:200],
-            status=response["statusCode"],
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            **log,
-        )
-        return response
 
-    def _route(self, method: str, path: str, event: Mapping[str, Any], log: dict) -> dict:
-        if path != PATH:
+    def _route(self, request: Request, log: dict[str, Any]) -> dict:
+        if request.path != PATH:
             raise ApiError(404, "not_found", "no such route; try POST /feedback")
-        if method == "OPTIONS":
+        if request.method == "OPTIONS":
             return {
                 "statusCode": 204,
                 "headers": {"Allow": ALLOW},
                 "body": "",
                 "isBase64Encoded": False,
             }
-        if method != "POST":
+        if request.method != "POST":
             raise ApiError(
                 405,
                 "method_not_allowed",
-                f"{method[:20]} is not allowed here; use POST",
+                f"{request.method[:20]} is not allowed here; use POST",
                 {"Allow": ALLOW},
             )
-        check_content_type(request_headers(event).get("content-type"))
-        body = _body(event)
+        check_content_type(request.headers.get("content-type"))
+        body = _body(request.event)
         check_size(len(body))
         correction = parse_correction(body)
         self._check_version(correction)

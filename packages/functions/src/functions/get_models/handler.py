@@ -13,9 +13,6 @@ written per request. CORS headers are the Function URL's to add (functions.get_m
 from __future__ import annotations
 
 import re
-import time
-import traceback
-import uuid
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,12 +23,9 @@ from botocore.config import Config
 from functions.function_url import (
     CLIENT_CONFIG,
     ApiError,
-    error_response,
+    answer,
     json_response,
     log_line,
-    mapping,
-    request_headers,
-    service_unavailable,
 )
 from functions.get_models.download import DownloadSigner, parse_s3_uri
 from functions.get_models.paging import InvalidPageTokenError, decode_page_token, encode_page_token
@@ -136,51 +130,15 @@ class ModelsApi:
 
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict:
         """Answer one Function URL event (payload format 2.0)."""
-        started = time.perf_counter()
-        event = event if isinstance(event, Mapping) else {}
-        request_context = mapping(event.get("requestContext"))
-        http = mapping(request_context.get("http"))
-        method = str(http.get("method") or "GET").upper()
-        path = str(event.get("rawPath") or http.get("path") or "/")
-        headers = request_headers(event)
-        request_id = getattr(context, "aws_request_id", None) or str(
-            request_context.get("requestId") or uuid.uuid4()
+        return answer(
+            event,
+            context,
+            lambda request, log: self._route(
+                request.method, request.path, _query(request.event), request.headers, log
+            ),
+            unavailable="the model registry cannot be reached right now; retry in a moment",
+            log={"registry_calls": 0},
         )
-        log: dict[str, Any] = {"registry_calls": 0}
-        try:
-            response = self._route(method, path, _query(event), headers, log)
-        except ApiError as exc:
-            response = error_response(exc)
-            log["error_code"] = exc.code
-        except Exception as exc:
-            if service_unavailable(exc):
-                response = error_response(
-                    ApiError(
-                        503,
-                        "registry_unavailable",
-                        "the model registry cannot be reached right now; retry in a moment",
-                        {"Retry-After": "5"},
-                    )
-                )
-                log["error_code"] = "registry_unavailable"
-                log["cause"] = f"{type(exc).__name__}: {exc}"
-            else:
-                response = error_response(
-                    ApiError(500, "internal_error", f"internal error (request id {request_id})")
-                )
-                log["error_code"] = "internal_error"
-                log["traceback"] = traceback.format_exc()
-        log_line(
-            level="error" if response["statusCode"] >= 500 else "info",
-            message="request",
-            request_id=request_id,
-            method=method,
-            path=path[:200],
-            status=response["statusCode"],
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            **log,
-        )
-        return response
 
     def _route(
         self,
