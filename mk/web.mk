@@ -39,7 +39,7 @@ web-lint: web-install
 web-e2e:
 	@+$(PREREQUISITES) web-e2e python uv node chromium
 	@$(MAKE) web-build
-	$(UV) run pytest tests/e2e/web/test_e2e.py tests/e2e/web/test_feedback.py
+	$(UV) run pytest tests/e2e/web/test_e2e.py tests/e2e/web/test_feedback.py tests/e2e/web/test_feedback_loop.py
 
 ## Vite dev server (set VITE_API_URL, e.g. to a running `playground serve api`).
 web-dev: web-install
