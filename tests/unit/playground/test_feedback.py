@@ -145,6 +145,7 @@ def test_decide_splits_accepted_rejected_and_kept() -> None:
         ({"accept_all": True, "reject": "1"}, "--accept-all decides on every sample"),
         ({"accept_all": True, "reject_all": True}, "decides on every sample"),
         ({"accept": "1", "reject": "2", "reject_rest": True}, "give no --reject with it"),
+        ({"reject_rest": True}, "give --accept with it (or --reject-all"),
         ({"reject": "9"}, "--reject '9': index 9 is out of range"),
     ],
 )

@@ -292,7 +292,8 @@ def decide(
 
     Raises:
         FeedbackError: no pending samples, nothing chosen, an index both accepted and
-            rejected, a bad selection, or a bulk option with another choice.
+            rejected, a bad selection, a bulk option with another choice, or --reject-rest
+            without --accept.
     """
     if not samples:
         raise FeedbackError("no pending feedback to review")
@@ -301,6 +302,12 @@ def decide(
         raise FeedbackError(f"{bulk[0]} decides on every sample; give no other choice with it")
     if reject_rest and reject:
         raise FeedbackError("--reject-rest rejects what --accept leaves; give no --reject with it")
+    if reject_rest and not accept:
+        # Alone it would reject every sample without saying so; --reject-all says it.
+        raise FeedbackError(
+            "--reject-rest rejects what --accept leaves; give --accept with it "
+            "(or --reject-all to reject every sample)"
+        )
     everything = list(range(len(samples)))
     accepted = everything if accept_all else parse_selection(accept, len(samples)) if accept else []
     if reject_all:
