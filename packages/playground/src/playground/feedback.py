@@ -24,6 +24,7 @@ import json
 import re
 import struct
 import tempfile
+import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -237,6 +238,26 @@ def counts(pending: Pending) -> Counts:
 
 
 # ---------------------------------------------------------------- selection
+
+
+MAX_REVIEWER_CHARS = 100
+
+
+def check_reviewer(name: str) -> str:
+    """The reviewer's name as recorded in the review and the manifest: `name` stripped.
+
+    Raises:
+        FeedbackError: a control character (a newline breaks `data ls`) or more than
+            MAX_REVIEWER_CHARS characters.
+    """
+    name = name.strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise FeedbackError("--reviewer has a control character (a newline?): give one line")
+    if len(name) > MAX_REVIEWER_CHARS:
+        raise FeedbackError(
+            f"--reviewer is {len(name)} characters long; at most {MAX_REVIEWER_CHARS}"
+        )
+    return name
 
 
 def parse_selection(text: str, count: int, option: str = "--accept") -> list[int]:
