@@ -279,6 +279,11 @@ test('when the only stored version in use is withdrawn, the app stops using it a
   // The versions this page refused (tampered, wrong shape) are never offered.
   assert.match((await notice.textContent()) ?? '', new RegExp(`Version ${GOOD} was withdrawn.*It is no longer in use\\. Download version ${NEWER}$`));
   await shot('9-withdrawn-offer');
+  // A reload reopens nothing, and still offers the newest approved version once the list is in.
+  await page.reload();
+  await activeModel('no model in use').waitFor({ timeout: 30_000 });
+  await notice.getByRole('button', { name: `Download version ${NEWER}` }).waitFor({ timeout: 30_000 });
+  assert.match((await notice.textContent()) ?? '', new RegExp(`Version ${GOOD} was withdrawn.*It is no longer in use\\. Download version ${NEWER}$`));
   await notice.getByRole('button', { name: `Download version ${NEWER}` }).click();
   await activeModel(`model v${NEWER}`).waitFor({ timeout: 30_000 });
   await notice.waitFor({ state: 'detached' });

@@ -51,6 +51,17 @@ after(async () => {
   await browser?.close();
 });
 
+test('the pad stays under the pen when the answer and the buttons appear after a first stroke', async () => {
+  await page.getByRole('button', { name: 'Clear' }).click();
+  const before = await page.getByTestId('drawing').boundingBox();
+  // The first stroke of a two-stroke 4: the answer and "Right" / "Wrong?" appear before the second.
+  await drawAndRead(page, [DIGITS['4'][0]]);
+  await page.getByTestId('feedback-right').waitFor();
+  const after = await page.getByTestId('drawing').boundingBox();
+  assert.deepEqual(after, before, 'the drawing pad moved between two strokes of one digit');
+  await page.getByRole('button', { name: 'Clear' }).click();
+});
+
 test('a drawn 1 corrected with "Wrong? It was a 7" is sent with the input the model saw', async () => {
   const { digit } = await drawAndRead(page, DIGITS['1']);
   assert.equal(digit, '1');

@@ -212,7 +212,9 @@ export function App() {
           }
         }
         const list = await refreshStored();
-        const current = activeRef.current;
+        // The model in use, or with none in use the one used last time: a reload after a
+        // withdrawal reopens nothing (resume), and only the listing can name what to offer.
+        const current = activeRef.current ?? recallInUse();
         const mine = list.find((m) => m.sha256 === current?.sha256);
         if (current !== null && !current.knowingly && mine?.withdrawn !== undefined) {
           await replaceWithdrawn(mine, list, approved);

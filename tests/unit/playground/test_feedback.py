@@ -145,6 +145,7 @@ def test_decide_splits_accepted_rejected_and_kept() -> None:
         ({"accept_all": True, "reject": "1"}, "--accept-all decides on every sample"),
         ({"accept_all": True, "reject_all": True}, "decides on every sample"),
         ({"accept": "1", "reject": "2", "reject_rest": True}, "give no --reject with it"),
+        ({"reject_rest": True}, "give --accept with it (or --reject-all"),
         ({"reject": "9"}, "--reject '9': index 9 is out of range"),
     ],
 )
@@ -222,3 +223,22 @@ def test_the_shard_holds_every_sample_in_order_and_the_mnist_files_are_copied(
 
 def test_received_at_is_the_lambdas_utc_time() -> None:
     assert datetime.fromisoformat(pending_sample().received_at) == BASE_TIME.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("a\nb", "a control character"),
+        ("Ann\tLee", "a control character"),
+        ("x" * 101, "101 characters long; at most 100"),
+    ],
+)
+def test_a_reviewer_name_that_would_break_the_records_is_refused(name: str, message: str) -> None:
+    with pytest.raises(fb.FeedbackError) as caught:
+        fb.check_reviewer(name)
+    assert message in str(caught.value)
+
+
+def test_a_reviewer_name_is_recorded_stripped() -> None:
+    assert fb.check_reviewer("  Ann Lee  ") == "Ann Lee"
+    assert fb.check_reviewer("x" * 100) == "x" * 100

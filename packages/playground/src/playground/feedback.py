@@ -24,6 +24,7 @@ import json
 import re
 import struct
 import tempfile
+import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -239,6 +240,26 @@ def counts(pending: Pending) -> Counts:
 # ---------------------------------------------------------------- selection
 
 
+MAX_REVIEWER_CHARS = 100
+
+
+def check_reviewer(name: str) -> str:
+    """The reviewer's name as recorded in the review and the manifest: `name` stripped.
+
+    Raises:
+        FeedbackError: a control character (a newline breaks `data ls`) or more than
+            MAX_REVIEWER_CHARS characters.
+    """
+    name = name.strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise FeedbackError("--reviewer has a control character (a newline?): give one line")
+    if len(name) > MAX_REVIEWER_CHARS:
+        raise FeedbackError(
+            f"--reviewer is {len(name)} characters long; at most {MAX_REVIEWER_CHARS}"
+        )
+    return name
+
+
 def parse_selection(text: str, count: int, option: str = "--accept") -> list[int]:
     """Indexes from ``"0,3,5-9"`` (spaces allowed), each checked against ``count`` samples.
 
@@ -292,7 +313,8 @@ def decide(
 
     Raises:
         FeedbackError: no pending samples, nothing chosen, an index both accepted and
-            rejected, a bad selection, or a bulk option with another choice.
+            rejected, a bad selection, a bulk option with another choice, or --reject-rest
+            without --accept.
     """
     if not samples:
         raise FeedbackError("no pending feedback to review")
@@ -301,6 +323,12 @@ def decide(
         raise FeedbackError(f"{bulk[0]} decides on every sample; give no other choice with it")
     if reject_rest and reject:
         raise FeedbackError("--reject-rest rejects what --accept leaves; give no --reject with it")
+    if reject_rest and not accept:
+        # Alone it would reject every sample without saying so; --reject-all says it.
+        raise FeedbackError(
+            "--reject-rest rejects what --accept leaves; give --accept with it "
+            "(or --reject-all to reject every sample)"
+        )
     everything = list(range(len(samples)))
     accepted = everything if accept_all else parse_selection(accept, len(samples)) if accept else []
     if reject_all:

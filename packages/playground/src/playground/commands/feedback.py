@@ -106,14 +106,14 @@ def _reviewer(given: str | None) -> str:
     if given is not None:
         if not given.strip():
             raise fail("--reviewer is empty: give your name", 2)
-        return given.strip()
+        return fb.check_reviewer(given)
     name = git_user_name()
     if not name:
         raise fail(
             "who is reviewing? give --reviewer NAME (no git config user.name to take it from)", 2
         )
     console.print(f"reviewer: {name} (from git config user.name; --reviewer NAME to change)")
-    return name
+    return fb.check_reviewer(name)
 
 
 def _prompted(samples: list[fb.Sample]) -> fb.Decision | None:
