@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mlops_settings import Settings
-from pipelines.mnist.code.idx import parse_idx, write_idx_gz
+from pipelines.mnist.code.idx import parse_idx, read_pair, write_idx_gz
 from playground import data
 from playground import feedback as fb
 from playground.cli import app
@@ -446,3 +446,47 @@ def test_in_a_terminal_saying_no_changes_nothing(
     assert result.exit_code == 1  # typer's abort
     assert "accept 6, reject 0, keep 0 pending: go ahead?" in text(result)
     assert bucket_state(emulator) == before
+
+
+def test_new_mnist_files_carry_the_reviewed_shard_forward(
+    emulator: Settings, six, tmp_path: Path
+) -> None:
+    """A `data seed` after a review keeps people's corrections in training."""
+    _, _, bodies = six
+    assert invoke("review", "--accept", "0,1", "--reject-rest", "--reviewer", "Ada").exit_code == 0
+    reviewed = data.list_versions(emulator)[-1]
+    mnist = read_pair(
+        FIXTURES / "train-images-idx3-ubyte.gz", FIXTURES / "train-labels-idx1-ubyte.gz"
+    )
+    folder = tmp_path / "smaller"
+    folder.mkdir()
+    write_idx_gz(mnist.images[:900], folder / "train-images-idx3-ubyte.gz")
+    write_idx_gz(mnist.labels[:900], folder / "train-labels-idx1-ubyte.gz")
+
+    said = cli.invoke(app, ["data", "seed", "--source", str(folder)], env={"COLUMNS": "200"})
+
+    assert said.exit_code == 0, said.output
+    assert "kept people's reviewed corrections" in said.output
+    result = data.seed(emulator, str(folder))  # the same files again: the same version
+    assert not result.created
+    newest = data.list_versions(emulator)[-1]
+    assert newest.version == result.version != reviewed.version
+    assert newest.feedback == {
+        "ids": [sample_id(b) for b in bodies[:2]],
+        "accepted": [],
+        "carried_from": reviewed.version,
+    }
+
+    def shard(version: data.DatasetVersion) -> list[tuple[str, str]]:
+        return sorted(
+            (o["key"].rsplit("/", 1)[-1], o["sha256"])
+            for o in version.objects
+            if "/feedback-" in o["key"]
+        )
+
+    assert shard(newest) == shard(reviewed) != []
+    assert newest.digits == 900 + 2
+    assert "2 (+0)" in cli.invoke(app, ["data", "ls"], env={"COLUMNS": "200"}).output
+    # The reviewed version's MNIST files seeded again are that same version: nothing starts.
+    again = data.seed(emulator, str(FIXTURES))
+    assert (again.version, again.created) == (reviewed.version, False)

@@ -414,15 +414,63 @@ def seed(
     with tempfile.TemporaryDirectory(prefix="mnist-raw-") as tmp:
         work = Path(tmp)
         if source == "sample":
-            return upload(settings, check_folder(SAMPLE_DIR, None, work), progress, "sample")
-        if source == "mirror":
+            files, label = check_folder(SAMPLE_DIR, None, work), "sample"
+        elif source == "mirror":
             sums = mirror_sha256 or MIRROR_SHA256
             download = work / "download"
             folder = download_mirror(settings.mnist_mirror_url, download, progress, sums)
-            files = check_folder(folder, sums, work)
-            return upload(settings, files, progress, f"mirror {settings.mnist_mirror_url}")
-        folder = Path(source)
-        return upload(settings, check_folder(folder, None, work), progress, f"folder {folder.name}")
+            files, label = check_folder(folder, sums, work), f"mirror {settings.mnist_mirror_url}"
+        else:
+            folder = Path(source)
+            files, label = check_folder(folder, None, work), f"folder {folder.name}"
+        shard, extra = carried_feedback(settings)
+        return upload(settings, files + shard, progress, label, extra)
+
+
+def carried_feedback(settings: Settings) -> tuple[list[CheckedFile], dict[str, Any]]:
+    """The latest version's feedback shard, to carry into a version of new MNIST files.
+
+    People's reviewed corrections stay in training when the MNIST files change
+    (contracts/feedback.md, "Accepted"): returns the shard's two files as server-side copies
+    and the manifest's ``feedback`` member (``ids`` unchanged, ``accepted`` empty,
+    ``carried_from`` the version they came from), or ``([], {})`` when there is no dataset
+    version or the latest has no shard.
+    """
+    s3 = _s3(settings)
+    try:
+        body = s3.get_object(
+            Bucket=settings.data_bucket, Key=f"{settings.raw_prefix}/{LATEST_NAME}"
+        )["Body"].read()
+    except ClientError as exc:
+        if _error_code(exc) in ("NoSuchKey", "404", "NoSuchBucket"):
+            return [], {}
+        raise
+    manifest = json.loads(body)
+    shard = [
+        item
+        for item in manifest.get("objects", [])
+        if str(item["key"]).rsplit("/", 1)[-1] in (FEEDBACK_IMAGES, FEEDBACK_LABELS)
+    ]
+    if not shard:
+        return [], {}
+    files = [
+        CheckedFile(
+            path=Path(str(item["key"]).rsplit("/", 1)[-1]),
+            name=str(item["key"]).rsplit("/", 1)[-1],
+            sha256=str(item["sha256"]),
+            count=int(item.get("count", 0)),
+            copy_from=str(item["key"]),
+            copy_version_id=str(item.get("version_id", "")),
+        )
+        for item in shard
+    ]
+    feedback = manifest.get("feedback") or {}
+    carried = {
+        "ids": list(feedback.get("ids", [])),
+        "accepted": [],
+        "carried_from": str(manifest.get("dataset_version", "")),
+    }
+    return files, {"feedback": carried}
 
 
 @dataclass(frozen=True)

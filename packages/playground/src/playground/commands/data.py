@@ -36,6 +36,11 @@ def seed(
         console.print(f"uploaded  {result.location}{name}")
     for name in result.unchanged:
         console.print(f"unchanged {result.location}{name}")
+    if any(name.startswith("feedback-") for name in result.uploaded + result.unchanged):
+        console.print(
+            "kept people's reviewed corrections: the latest version's feedback shard is part "
+            "of this version (contracts/feedback.md)"
+        )
     if result.created:
         console.print(
             f"dataset version {result.version} created and made the latest; its manifest "
