@@ -292,3 +292,24 @@ def test_a_function_that_adds_cors_itself_shows_the_duplicate_a_browser_refuses(
     finally:
         running.stop()
     assert _acao(answer) == ["*", SITE]
+
+
+def test_a_client_that_never_sends_its_body_is_let_go(
+    echo: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A declared body that never arrives frees its connection after the gateway's timeout."""
+    import socket
+
+    from playground import gateway
+
+    assert 0 < gateway._RequestHandler.timeout <= 60  # seconds; shortened for the test
+    monkeypatch.setattr(gateway._RequestHandler, "timeout", 0.5)
+    host, port = echo.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as stalled:
+        stalled.sendall(
+            b"POST /feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        # Other clients are answered meanwhile, and the stalled one is closed, not kept.
+        assert requests.get(f"{echo.url}/models", timeout=5).status_code == 207
+        assert stalled.recv(65536) == b""

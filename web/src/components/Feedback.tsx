@@ -96,7 +96,7 @@ export function Feedback({ feedbackUrl, model, prediction, input }: Props) {
       </span>
       <p className="muted" role="status" data-testid="feedback-status" data-status={outcome?.status ?? 'none'}>
         {outcome !== null && said(outcome)}
-        {waiting > 0 && ` · ${waiting} waiting to be sent`}
+        {waiting > 0 && `${outcome !== null ? ' · ' : ''}${waiting} waiting to be sent`}
       </p>
     </section>
   );

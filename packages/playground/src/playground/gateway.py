@@ -265,6 +265,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     error_content_type = "application/json"
     error_message_format = '{"error": {"code": "bad_request", "message": "%(message)s"}}'
+    # A client that declares a body and never sends it gives its thread back after this many
+    # seconds instead of holding it (a Function URL's own limit is the function's timeout).
+    timeout = 30
 
     def __getattr__(self, name: str) -> Any:
         # Any method goes to the handler, which answers 405 for those it does not serve.

@@ -246,5 +246,6 @@ def review(
         )
     console.print(
         f"review by {name} recorded at s3://{settings.data_bucket}/{result.record_key}; "
-        f"{len(decision.kept)} samples still pending (grid: {grid})"
+        f"{len(decision.kept)} {'sample' if len(decision.kept) == 1 else 'samples'} still "
+        f"pending (grid: {grid})"
     )

@@ -158,6 +158,7 @@ def up(
     table = Table(title="aws-mlops-playground is up", show_header=False)
     table.add_row("web app", f"[bold]{services[1].url}/[/]")
     table.add_row("model API", f"{services[0].url}/models")
+    table.add_row("feedback API", f"POST {services[0].url}/feedback")
     table.add_row("MLflow (runs, metrics, pictures)", tracking.url)
     table.add_row("AWS emulator", emulator.url)
     table.add_row("raw data", f"{settings.raw_data_uri}/")
