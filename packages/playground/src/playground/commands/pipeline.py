@@ -416,7 +416,7 @@ def show(
                 table.add_row(
                     str(gate["label"]),
                     f"{gate['value']:.6g}",
-                    f"{gate['comparison']} {gate['limit']} ({gate['parameter']})",
+                    f"{gate['comparison']} {gate['limit']:.6g} ({gate['parameter']})",
                     decision,
                 )
             console.print(table)
@@ -616,4 +616,23 @@ def _run(
             )
         else:
             hint = f"resume with: {again}"
+        execution = executions_.from_run(record)
+        failed_gates = [
+            gate for gate in execution.evaluation.get("gates") or [] if gate.get("passed") is False
+        ]
+        if failed_gates:
+            # Resuming would judge the same model by the same gate: say what failed and the way on.
+            reasons = "; ".join(
+                f"{gate['label']} {gate['value']:.6g} (needs {gate['comparison']} "
+                f"{gate['limit']:.6g}, {gate['parameter']})"
+                for gate in failed_gates
+            )
+            raise fail(
+                f"pipeline failed: the model did not pass the gate: {reasons}; report: "
+                f"{_report_uri(settings, execution)}\n"
+                "nothing was registered; resuming would judge the same model again. Train on "
+                "other data (`playground data seed`) or with other parameters (`playground "
+                f"pipeline run --param NAME=VALUE`); every value: playground pipeline show "
+                f"{record.execution_id}"
+            )
         raise fail(f"pipeline failed: {record.failure_reason}\n{hint}")
