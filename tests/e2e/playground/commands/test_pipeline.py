@@ -243,7 +243,7 @@ def test_a_worse_model_is_never_approved_against_a_champion_the_cache_has_not_se
     # 1. The weak model against an impossible threshold: the gate fails, nothing is registered.
     first = invoke("run", *weak, "--param", "AccuracyThreshold=0.999")
     assert first.exit_code == 1
-    assert "model gate failed: test accuracy" in text(first)
+    assert "the model did not pass the gate: test accuracy" in text(first)
     assert evaluation_of(emulator)["champion"]["decision"] == "no champion"
     assert packages(emulator) == []
 
