@@ -14,15 +14,14 @@ Targets: p50 <= 20 ms, p99 <= 60 ms, zero errors under load.
 
 from __future__ import annotations
 
-import json
 import statistics
-import threading
 import time
 from pathlib import Path
 
 import boto3
 import matplotlib
 import requests
+from loadgen import log_records, percentile, run_load, timed
 from tqdm import tqdm
 
 from functions.get_models.fixtures import register_model
@@ -38,24 +37,8 @@ LOAD_SECONDS = 30.0
 OUT = Path("build/bench")
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def timed_get(session: requests.Session, url: str) -> tuple[float, int]:
-    started = time.perf_counter()
-    answer = session.get(url, timeout=10)
-    answer.content  # noqa: B018 - read the whole body
-    return (time.perf_counter() - started) * 1000, answer.status_code
-
-
-def log_records(path: Path) -> list[dict]:
-    records = []
-    for line in path.read_text().splitlines():
-        if line.startswith("{"):
-            records.append(json.loads(line))
-    return records
+    return timed(session, "GET", url)
 
 
 def main() -> None:
@@ -99,35 +82,14 @@ def main() -> None:
         list_calls = [r["registry_calls"] for r in sequential_logs if r["path"] == "/models"]
 
         # Load: 50 clients, each its own connection, as many requests as they can for 30 s.
-        latencies: list[float] = []
-        errors: list[str] = []
-        lock = threading.Lock()
-        stop = time.monotonic() + LOAD_SECONDS
-
-        def client() -> None:
-            own = requests.Session()
-            mine: list[float] = []
-            while time.monotonic() < stop:
-                try:
-                    elapsed, status = timed_get(own, f"{api}/models")
-                    mine.append(elapsed)
-                    if status != 200:
-                        with lock:
-                            errors.append(f"HTTP {status}")
-                except requests.RequestException as exc:
-                    with lock:
-                        errors.append(type(exc).__name__)
-            with lock:
-                latencies.extend(mine)
-
         mark = len(log_records(gateway_log))
-        print(f"load: {CLIENTS} clients for {LOAD_SECONDS:.0f} s ...", flush=True)
-        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        time.sleep(0.2)
+        load = run_load(
+            CLIENTS,
+            LOAD_SECONDS,
+            lambda own: (*timed_get(own, f"{api}/models"), None),
+            expected_status=200,
+        )
+        latencies, errors = load.latencies, load.errors
         load_logs = log_records(gateway_log)[mark:]
         load_calls = [r["registry_calls"] for r in load_logs]
         server_ms = [r["duration_ms"] for r in load_logs]

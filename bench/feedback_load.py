@@ -18,14 +18,12 @@ Target: zero errors; one sample stored in about 1.3 KB.
 from __future__ import annotations
 
 import base64
-import json
 import os
-import threading
-import time
 from pathlib import Path
 
 import boto3
 import requests
+from loadgen import log_records, percentile, run_load, timed
 
 from functions.get_models.fixtures import register_model
 from playground.throwaway import throwaway_stack
@@ -34,11 +32,6 @@ CLIENTS = 50
 LOAD_SECONDS = 30.0
 DUPLICATES = 200
 OUT = Path("build/bench")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def correction(version: int, sha256: str, spec: int) -> dict:
@@ -55,15 +48,7 @@ def correction(version: int, sha256: str, spec: int) -> dict:
 
 
 def timed_post(session: requests.Session, url: str, body: dict) -> tuple[float, int]:
-    started = time.perf_counter()
-    answer = session.post(url, json=body, timeout=10)
-    answer.content  # noqa: B018 - read the whole body
-    return (time.perf_counter() - started) * 1000, answer.status_code
-
-
-def log_records(path: Path) -> list[dict]:
-    """The handler's JSON log lines (one per request) in the gateway's log."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+    return timed(session, "POST", url, json=body)
 
 
 def stored_objects(s3: object, bucket: str) -> list[int]:
@@ -98,41 +83,13 @@ def main() -> None:
         if warm[1] != 202:
             raise SystemExit(f"the first correction was answered {warm[1]}, not 202")
 
-        latencies: list[float] = []
-        errors: list[str] = []
-        sent: list[dict] = []
-        lock = threading.Lock()
-        stop = time.monotonic() + LOAD_SECONDS
-
-        def client() -> None:
-            own = requests.Session()
-            mine: list[float] = []
-            bodies: list[dict] = []
-            while time.monotonic() < stop:
-                body = correction(model.version, model.sha256, spec)
-                try:
-                    elapsed, status = timed_post(own, url, body)
-                    mine.append(elapsed)
-                    bodies.append(body)
-                    if status != 202:
-                        with lock:
-                            errors.append(f"HTTP {status}")
-                except requests.RequestException as exc:
-                    with lock:
-                        errors.append(type(exc).__name__)
-            with lock:
-                latencies.extend(mine)
-                sent.extend(bodies)
+        def one(own: requests.Session) -> tuple[float, int, dict]:
+            body = correction(model.version, model.sha256, spec)
+            return (*timed_post(own, url, body), body)
 
         mark = len(log_records(gateway_log))
-        print(f"load: {CLIENTS} clients for {LOAD_SECONDS:.0f} s ...", flush=True)
-        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-        time.sleep(0.2)
+        load = run_load(CLIENTS, LOAD_SECONDS, one, expected_status=202)
+        latencies, errors, sent = load.latencies, load.errors, load.payloads
         handler_ms = [r["duration_ms"] for r in log_records(gateway_log)[mark:]]
         session = requests.Session()
         again = [timed_post(session, url, body) for body in sent[:DUPLICATES]]
