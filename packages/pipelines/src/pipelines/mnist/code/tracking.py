@@ -105,11 +105,16 @@ def log_run(uri: str, run: TrackedRun, experiment: str = EXPERIMENT) -> str | No
     if reason:
         print(reason, flush=True)
         return None
+    began = time.monotonic()
     if uri.startswith(("http://", "https://")):
         run_id = RestTracking(uri).log(run, experiment)
     else:
         run_id = _log_with_client(uri, run, experiment)
-    print(f"MLflow run {run_id} in experiment {experiment} at {_shown(uri)}", flush=True)
+    print(
+        f"MLflow run {run_id} in experiment {experiment} at {_shown(uri)} "
+        f"(logged in {time.monotonic() - began:.1f} s)",
+        flush=True,
+    )
     return run_id
 
 
@@ -125,8 +130,7 @@ class RestTracking:
         parts = urllib.parse.urlsplit(uri.rstrip("/"))
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"not an http(s) tracking server: {uri}")
-        self.base = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        self.base += parts.path
+        self.base = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
         self.headers: dict[str, str] = {}
         token = os.environ.get("MLFLOW_TRACKING_TOKEN")
         user = os.environ.get("MLFLOW_TRACKING_USERNAME") or urllib.parse.unquote(
