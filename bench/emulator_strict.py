@@ -1,6 +1,6 @@
 """Strict mode's cost per request, and the emulator's start time against its history.
 
-1. Strict-mode cost: one journalled emulator (`playground.emulator`'s app, served over
+1. Strict-mode cost: one journalled emulator (`localaws.emulator`'s app, served over
    loopback HTTP from this process) serves the request mix of one pipeline run in rounds,
    strict mode on and off in turn: S3 PUTs of a run's sizes (model-size objects included),
    HEADs, GETs and a listing, a model package create, update, describe and list, an IAM
@@ -39,9 +39,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from localaws import snapshot
+from localaws.background import free_port
 from mlops_settings import Settings
-from playground import snapshot, stack
-from playground.background import free_port
+from playground import stack
 
 # Sizes (bytes) of the S3 objects one pipeline run writes, from a real local run.
 RUN_OBJECT_SIZES = [
@@ -159,7 +160,7 @@ def bench_cost(root: Path) -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
-    from playground.emulator import build_app
+    from localaws.emulator import build_app
 
     print("== strict-mode cost per request (one pipeline run's request mix, over HTTP)")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -70,8 +70,8 @@ def main() -> int:
 
 
 def bench(state: Path) -> int:
+    from localaws.local_runner import SUCCEEDED, LocalRunner
     from mlops_settings import load_settings
-    from pipelines.local_runner import SUCCEEDED, LocalRunner
     from pipelines.mnist import pipeline
     from playground import data
     from playground.commands.pipeline import git_commit

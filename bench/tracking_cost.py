@@ -37,7 +37,7 @@ from typing import Any
 
 import boto3
 
-from playground.background import BackgroundService, ServiceState, free_port
+from localaws.background import BackgroundService, ServiceState, free_port
 from playground.throwaway import throwaway_stack
 
 TARGET_RATIO = 1.05
@@ -139,7 +139,7 @@ def tracking_cost(
 ) -> tuple[float, list[float], list[float], float, float]:
     """The service's bare start-up (s), the with/without-tracking wall-time and CPU ratios,
     the median run without tracking (s) and what logging adds to a step (s)."""
-    from pipelines.local_runner import LocalRunner
+    from localaws.local_runner import LocalRunner
     from pipelines.mnist import pipeline
     from playground.commands.pipeline import git_commit
     from playground.commands.up import mlflow_environment, mlflow_service

@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 
-from playground.background import free_port
+from localaws.background import free_port
 
 UPLOADS = 5
 DEFINITION = {
@@ -69,9 +69,9 @@ def main() -> int:
 
     import numpy as np
 
+    from localaws.emulated_pipelines import EXECUTIONS_FOLDER
     from pipelines.mnist.code.idx import read_pair, write_idx_gz
     from playground import data, stack, triggers
-    from playground.emulated_pipelines import EXECUTIONS_FOLDER
 
     stack.start(settings)
     try:

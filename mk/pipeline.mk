@@ -21,7 +21,7 @@ pipeline-upsert:
 
 ## The definition, runner and CLI tests.
 pipeline-test:
-	uv run pytest tests/integration/pipelines/mnist/test_pipeline.py tests/unit/pipelines/local_runner tests/integration/pipelines/local_runner tests/integration/playground/commands/test_pipeline.py
+	uv run pytest tests/integration/pipelines/mnist/test_pipeline.py tests/unit/localaws/local_runner tests/integration/localaws/local_runner tests/integration/playground/commands/test_pipeline.py
 
 ## Full local run on the offline sample: time per step, overhead, accuracy, model sizes.
 pipeline-bench:

@@ -4,7 +4,7 @@
 locals {
   # The Function URL owns the API's CORS; the handler adds no CORS header (a browser refuses
   # an answer that carries Access-Control-Allow-Origin twice). The local gateway applies the
-  # same file (packages/playground/src/playground/gateway.py).
+  # same file (packages/playground/src/playground/api.py, with localaws.gateway).
   api_cors = jsondecode(file("${path.module}/../contracts/api-cors.json"))
 }
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from localaws.background import free_port
 from mlops_settings import Settings
-from playground.background import free_port
 from playground.throwaway import ThrowawayStack, foreign_variables, throwaway_stack
 
 __all__ = ["free_port"]

@@ -17,9 +17,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from localaws.background import free_port
 from mlops_settings import Settings
 from playground import stack, triggers
-from playground.background import free_port
 
 ROLE = "arn:aws:iam::123456789012:role/any"
 # A pipeline that runs nothing heavy: its one step fails with the parameters it was given, so

@@ -168,7 +168,7 @@ def api(emulator: Settings, boto_session: boto3.session.Session) -> ModelsApi:
 @pytest.fixture(scope="module")
 def offline_call(contract: Contract, boto_session: boto3.session.Session) -> Callable[..., Answer]:
     """The API with no registry behind it: for answers that must not need the registry."""
-    from playground.background import free_port
+    from localaws.background import free_port
 
     settings = Settings(endpoint_url=f"http://127.0.0.1:{free_port()}")
     return partial(invoke, ModelsApi(settings, boto_session), contract)

@@ -3,7 +3,7 @@
 The local stack as `make up` builds it (emulator in strict mode, bootstrap, the offline
 sample, a pipeline run that registers a model, the API reading it), then a person approving
 and rejecting the version with a reason as people type them. Every request any of these sent
-was checked against its AWS service model by the emulator (`playground.strict`); the test
+was checked against its AWS service model by the emulator (`localaws.strict`); the test
 fails on any refusal, naming each one (its operation and AWS's message).
 """
 
@@ -17,10 +17,10 @@ import pytest
 import requests
 from typer.testing import CliRunner, Result
 
+from localaws.background import free_port
 from mlops_settings import load_settings
-from playground.background import free_port
+from playground.api import start_models_api
 from playground.cli import app
-from playground.gateway import start_models_api
 
 runner = CliRunner()
 REASON = 'misreads 7s, see #12 (tried) — "thin" strokes; 50% of 9s'

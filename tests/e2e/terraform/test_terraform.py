@@ -35,7 +35,7 @@ import requests
 from functions.get_models.fixtures import written_entry
 from mlops_settings import Settings
 from playground import stack
-from playground.background import free_port
+from localaws.background import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 TERRAFORM_DIR = REPO / "terraform"

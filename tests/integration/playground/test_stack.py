@@ -14,9 +14,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from localaws.background import free_port
 from mlops_settings import Settings
 from playground import stack
-from playground.background import free_port
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ Two sources, one list:
 - SageMaker's `ListPipelineExecutions` (in AWS, or the emulator's answer locally).
 
 The emulator keeps, per API execution, the id of the local run that carried it out
-(`playground.emulated_pipelines.ExecutionBook`, `local_execution_id`); with it an API
+(`localaws.emulated_pipelines.ExecutionBook`, `local_execution_id`); with it an API
 execution and its local run are one entry, known by either id.
 """
 
@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localaws.emulated_pipelines import EXECUTIONS_FOLDER, TOKENS_FILE
+from localaws.local_runner import SUCCEEDED, RunRecord
+from localaws.local_runner.records import EXECUTING, RUNS_FOLDER
 from mlops_settings import Settings
-from pipelines.local_runner import SUCCEEDED, RunRecord
-from pipelines.local_runner.records import EXECUTING, RUNS_FOLDER
 from pipelines.mnist import pipeline as mnist
-from playground.emulated_pipelines import EXECUTIONS_FOLDER, TOKENS_FILE
 from playground.stack import StackPaths
 
 FOREGROUND = "pipeline run"

@@ -1,6 +1,6 @@
 """The local AWS stack: start, stop and inspect the emulator, and create what the system needs.
 
-The emulator runs as a background process (``python -m playground.emulator``) with a pid file,
+The emulator runs as a background process (``python -m localaws.emulator``) with a pid file,
 a log file and its journal under ``<state_dir>/emulator/``.
 """
 
@@ -18,9 +18,9 @@ import boto3
 from botocore.exceptions import ClientError
 
 from functions.get_models.cors import model_bucket_cors_rules
+from localaws.background import BackgroundService, ServiceError
+from localaws.emulator import HEALTH_PATH, JOURNAL_NAME
 from mlops_settings import Settings
-from playground.background import BackgroundService, ServiceError
-from playground.emulator import HEALTH_PATH, JOURNAL_NAME
 
 START_TIMEOUT_S = 180.0
 
@@ -79,7 +79,7 @@ def emulator_service(settings: Settings) -> BackgroundService:
         command=[
             sys.executable,
             "-m",
-            "playground.emulator",
+            "localaws.emulator",
             "--host",
             settings.emulator_host,
             "--port",
@@ -91,7 +91,7 @@ def emulator_service(settings: Settings) -> BackgroundService:
         host=settings.emulator_host,
         port=settings.emulator_port,
         health_path=HEALTH_PATH,
-        marker=b"playground.emulator",
+        marker=b"localaws.emulator",
         port_variable="PLAYGROUND_EMULATOR_PORT",
     )
 

@@ -1,7 +1,7 @@
 """A throwaway local stack for tests and benchmarks: started on free ports, gone afterwards.
 
 The same pieces `make up` runs, nothing else: the project's journalled emulator
-(``python -m playground.emulator``, see `playground.emulator`) with a temporary state folder,
+(``python -m localaws.emulator``, see `localaws.emulator`) with a temporary state folder,
 bootstrapped like `make up` (buckets, model bucket CORS, model package group), and on request
 the get_models API gateway and the built site as the same background services. Every process
 listens on a free loopback port, so several stacks (and a developer's `make up`) can run side by
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import requests
 
+from localaws.background import BackgroundService, free_port
 from mlops_settings import Settings
 from playground import stack
-from playground.background import BackgroundService, free_port
 
 START_TIMEOUT_S = 120.0
 RESET_PATH = "/moto-api/reset"

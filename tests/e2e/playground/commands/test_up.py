@@ -10,7 +10,7 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from playground.background import free_port
+from localaws.background import free_port
 from playground.cli import app
 
 runner = CliRunner()

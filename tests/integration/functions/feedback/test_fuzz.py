@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from functions.get_models.fixtures import register_model
 from mlops_settings import Settings
-from playground.gateway import start_models_api
+from playground.api import start_models_api
 from playground.throwaway import ThrowawayStack
 from support.feedback import correction
 

@@ -18,8 +18,9 @@ import pytest
 import requests
 
 from functions.get_models.fixtures import RegisteredModel
+from localaws.gateway import RunningGateway
 from mlops_settings import Settings
-from playground.gateway import RunningGateway, start_models_api
+from playground.api import start_models_api
 from support.feedback import correction, sample_id
 
 SITE = "http://site.example"

@@ -319,7 +319,7 @@ def test_registry_down_is_a_quick_503(
     path: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from playground.background import free_port
+    from localaws.background import free_port
 
     closed = emulator.model_copy(update={"endpoint_url": f"http://127.0.0.1:{free_port()}"})
     api = ModelsApi(closed, boto_session)

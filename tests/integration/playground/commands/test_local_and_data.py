@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from localaws.background import free_port
 from playground import data
-from playground.background import free_port
 from playground.cli import app
 
 runner = CliRunner()

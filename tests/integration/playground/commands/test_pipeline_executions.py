@@ -10,9 +10,9 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
+from localaws.local_runner import FAILED, SUCCEEDED, RunRecord, StepRecord
+from localaws.local_runner.records import RUNS_FOLDER
 from mlops_settings import Settings
-from pipelines.local_runner import FAILED, SUCCEEDED, RunRecord, StepRecord
-from pipelines.local_runner.records import RUNS_FOLDER
 from playground.cli import app
 
 cli = CliRunner()

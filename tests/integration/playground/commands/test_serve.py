@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from functions.get_models.fixtures import register_model
+from localaws.background import free_port
 from mlops_settings import Settings
-from playground.background import free_port
 
 READY = "get_models API listening on "
 

@@ -13,8 +13,8 @@ import boto3
 import pytest
 import requests
 
+from localaws.background import BackgroundService, free_port
 from mlops_settings import Settings
-from playground.background import BackgroundService, free_port
 from playground.commands.up import mlflow_environment, mlflow_service, tracking_uri
 
 HISTORY = [

@@ -1,7 +1,7 @@
 """The MNIST continuous-training pipeline, defined once with the SageMaker Python SDK v3.
 
 prepare -> train -> evaluate -> gate -> register. SageMaker Pipelines runs this definition in
-AWS; `pipelines.local_runner` runs the JSON it produces on one machine. The step scripts live
+AWS; `localaws.local_runner` runs the JSON it produces on one machine. The step scripts live
 in `code/` and are shipped as one source bundle, so they can share small modules (`idx.py`).
 
 This module holds the definition only. Building it needs the execution role (created by the

@@ -18,8 +18,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mlops_settings import Settings
-from pipelines.local_runner import (
+from localaws.local_runner import (
     FAILED,
     SUCCEEDED,
     LocalRunner,
@@ -28,6 +27,7 @@ from pipelines.local_runner import (
     StepRecord,
     load_run,
 )
+from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
 from playground import executions as executions_
 from playground import triggers

@@ -30,7 +30,7 @@ def api(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
 ) -> None:
     """Serve GET /models and POST /feedback on localhost until interrupted (Ctrl-C)."""
-    from playground.gateway import api_gateway
+    from playground.api import api_gateway
 
     settings = api_settings()
     chosen = settings.api_port if port is None else port

@@ -8,10 +8,10 @@ import sys
 import typer
 from rich.table import Table
 
+from localaws.background import BackgroundService, ServiceError
 from mlops_settings import Settings
 from playground import data as raw_data
 from playground import stack
-from playground.background import BackgroundService, ServiceError
 from playground.commands import data
 from playground.commands.local import start_emulator
 from playground.console import console, fail, settings_or_exit

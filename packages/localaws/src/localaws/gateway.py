@@ -6,13 +6,12 @@ goes back as the HTTP response. The same handler code runs behind the real Funct
 
 Like the real one, the gateway owns CORS: with a CORS configuration it answers preflight
 requests itself, without calling the handler, and adds the CORS headers to the handler's
-answers for allowed origins. The configuration is contracts/api-cors.json, the same file
-Terraform gives the Function URL's `cors {}` block, with the origins from the settings.
+answers for allowed origins. The configuration is an argument (`FunctionUrlCors`, read from
+the JSON file Terraform gives the Function URL's `cors {}` block by `from_contract`).
 
-In AWS each function has its own URL; locally one gateway serves them all on the API's port,
-each path on its own `FunctionUrl` (handler, CORS, rate limit): `/feedback` goes to the
-feedback function with contracts/feedback-cors.json and a token bucket per client (the
-settings' `feedback_rate_limit_*`), everything else to get_models.
+In AWS each function has its own URL; locally one gateway can serve several on one port, each
+path on its own `FunctionUrl` (handler, CORS, rate limit). Which functions, on which paths, is
+the project's wiring (`playground.api`).
 """
 
 from __future__ import annotations
@@ -32,10 +31,6 @@ from urllib.parse import parse_qsl
 
 LambdaHandler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 
-CONTRACTS = Path(__file__).resolve().parents[4] / "contracts"
-API_CORS_FILE = CONTRACTS / "api-cors.json"
-FEEDBACK_CORS_FILE = CONTRACTS / "feedback-cors.json"
-FEEDBACK_PATH = "/feedback"
 ANY = "*"
 
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded")
@@ -122,10 +117,14 @@ class FunctionUrlCors:
     allow_credentials: bool = False
 
     @classmethod
-    def from_contract(
-        cls, allow_origins: tuple[str, ...], path: Path = API_CORS_FILE
-    ) -> FunctionUrlCors:
-        """The configuration Terraform sets (contracts/api-cors.json) for these origins."""
+    def from_contract(cls, allow_origins: tuple[str, ...], path: Path) -> FunctionUrlCors:
+        """The configuration in `path` (the JSON Terraform gives the URL's `cors {}` block).
+
+        Args:
+            allow_origins: the origins allowed (they differ per deployment, so not in the file).
+            path: a JSON object with `allow_methods`, `allow_headers`, `expose_headers`,
+                `max_age` (seconds) and `allow_credentials`, each optional.
+        """
         config = json.loads(path.read_text())
         return cls(
             allow_origins=tuple(allow_origins),
@@ -402,65 +401,6 @@ def start_gateway(
 ) -> RunningGateway:
     """Serve `lambda_handler` on a background thread; port 0 picks a free port."""
     gateway = FunctionUrlGateway(lambda_handler, host, port, cors, routes)
-    thread = threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True)
-    thread.start()
-    return RunningGateway(gateway, thread)
-
-
-def api_gateway(
-    settings: Any, host: str = "127.0.0.1", port: int | None = None
-) -> FunctionUrlGateway:
-    """The local API: get_models on every path, the feedback function on `/feedback`.
-
-    Args:
-        settings: the playground settings; `endpoint_url` must already name the emulator
-            locally (see `playground.commands.serve.api_settings`).
-        host: address to bind (loopback by default).
-        port: port to listen on; `settings.api_port` by default, 0 for any free port.
-
-    Returns:
-        The gateway (not serving yet), each function with its Function URL's CORS
-        configuration for the settings' origins, and the feedback function with the
-        settings' rate limit per client (none when `feedback_rate_limit_per_minute` is 0).
-
-    Raises:
-        OSError: the port cannot be bound.
-    """
-    # Imported here so that other playground commands do not pay for the handlers' imports.
-    from functions.feedback.handler import FeedbackApi
-    from functions.get_models.handler import ModelsApi
-
-    origins = settings.cors_allow_origins
-    per_minute = settings.feedback_rate_limit_per_minute
-    feedback = FunctionUrl(
-        FeedbackApi(settings),
-        FunctionUrlCors.from_contract(origins, FEEDBACK_CORS_FILE),
-        TokenBuckets(per_minute, settings.feedback_rate_limit_burst) if per_minute else None,
-        name="feedback",
-    )
-    return FunctionUrlGateway(
-        ModelsApi(settings),
-        host,
-        settings.api_port if port is None else port,
-        FunctionUrlCors.from_contract(origins),
-        {FEEDBACK_PATH: feedback},
-    )
-
-
-def start_models_api(
-    settings: Any, host: str = "127.0.0.1", port: int | None = None
-) -> RunningGateway:
-    """Serve the local API (`api_gateway`) on a background thread.
-
-    Args:
-        settings: the playground settings, as for `api_gateway`.
-        host: address to bind (loopback by default).
-        port: port to listen on; `settings.api_port` by default, 0 for any free port.
-
-    Returns:
-        The running gateway; call `.stop()` to end it.
-    """
-    gateway = api_gateway(settings, host, port)
     thread = threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True)
     thread.start()
     return RunningGateway(gateway, thread)

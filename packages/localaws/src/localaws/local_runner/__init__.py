@@ -5,8 +5,8 @@
 (the executor, `LocalRunner`) puts them together.
 """
 
-from pipelines.local_runner.graph import PipelineError
-from pipelines.local_runner.records import (
+from localaws.local_runner.graph import PipelineError
+from localaws.local_runner.records import (
     FAILED,
     NOT_EXECUTED,
     SUCCEEDED,
@@ -14,7 +14,7 @@ from pipelines.local_runner.records import (
     StepRecord,
     load_run,
 )
-from pipelines.local_runner.runner import LocalRunner, QuietReporter, Reporter
+from localaws.local_runner.runner import LocalRunner, QuietReporter, Reporter
 
 __all__ = [
     "FAILED",

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from playground.gateway import TokenBuckets, function_url_event
+from localaws.gateway import TokenBuckets, function_url_event
 
 
 def test_event_is_function_url_payload_format_2() -> None:

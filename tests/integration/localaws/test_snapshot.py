@@ -21,9 +21,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from localaws import snapshot
+from localaws.background import free_port
 from mlops_settings import Settings
-from playground import snapshot, stack
-from playground.background import free_port
+from playground import stack
 
 BIG = 100 * 1024  # above the blob threshold, like model files and step outputs
 
@@ -244,7 +245,7 @@ def test_kill_9_during_compaction_loses_nothing(local: Settings, stage: str) -> 
         [
             sys.executable,
             "-m",
-            "playground.emulator",
+            "localaws.emulator",
             "--port",
             str(local.emulator_port),
             "--state-dir",

@@ -7,7 +7,7 @@ if the process is killed with SIGKILL a moment later. On start the state is rest
 in-process (no HTTP) before the emulator reports ready: from the latest snapshot plus the
 journal entries after it, or from the whole journal; a torn last line (a write that was never
 acknowledged) is dropped. Snapshots, out-of-line bodies and compaction (which keep restarts
-fast however long the history) are in `playground.snapshot`.
+fast however long the history) are in `localaws.snapshot`.
 
 Replays must give back the same identifiers and timestamps, so each journalled request runs
 with moto's random generator seeded from its sequence number and with moto's clock frozen at
@@ -15,10 +15,10 @@ the time it was first served. Reads (GET/HEAD, and Describe/List/Get actions sen
 not journalled.
 
 In strict mode (the default) every request is first checked against its AWS service model
-(`playground.strict`); one that breaks it gets AWS's 400 answer, never reaches moto, and is
+(`localaws.strict`); one that breaks it gets AWS's 400 answer, never reaches moto, and is
 not journalled. ``/_playground/violations`` reports what was refused since the start.
 
-Run as ``python -m playground.emulator --host H --port P --state-dir D [--no-strict]``
+Run as ``python -m localaws.emulator --host H --port P --state-dir D [--no-strict]``
 (``playground local start`` does that in the background).
 """
 
@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from playground import snapshot
-from playground.strict import StrictMode, request_from_environ
+from localaws import snapshot
+from localaws.strict import StrictMode, request_from_environ
 
 HEALTH_PATH = "/_playground/health"
 VIOLATIONS_PATH = "/_playground/violations"
@@ -56,7 +56,7 @@ _SEED_BASE = 20_240_601
 SNAPSHOT_EVERY_ENTRIES = 64
 SNAPSHOT_EVERY_BYTES = 16 * 1024 * 1024
 
-log = logging.getLogger("playground.emulator")
+log = logging.getLogger("localaws.emulator")
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -163,7 +163,7 @@ class Journal:
     """Append-only, fsynced log of the state-changing requests that succeeded.
 
     Bodies of 8 KiB or more are kept in content-addressed blob files beside it (written and
-    fsynced before the entry that names them); see `playground.snapshot`.
+    fsynced before the entry that names them); see `localaws.snapshot`.
     """
 
     def __init__(self, path: Path) -> None:
@@ -381,7 +381,7 @@ def build_app(state_dir: Path, strict: bool = True) -> JournalledApp:
     """Moto's server application wrapped in the journal kept under ``state_dir``.
 
     With ``strict``, requests that break their service model are refused before moto sees
-    them (see `playground.strict`); refusals are logged to ``violations.jsonl`` there.
+    them (see `localaws.strict`); refusals are logged to ``violations.jsonl`` there.
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
-    parser = argparse.ArgumentParser(prog="python -m playground.emulator")
+    parser = argparse.ArgumentParser(prog="python -m localaws.emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app(args.state_dir, strict=args.strict)
     log.info("strict mode %s", "on" if args.strict else "off (requests are not validated)")
     # SageMaker Pipelines and EventBridge deliveries, run locally (moto only records them).
-    from playground.emulated_pipelines import wrap
+    from localaws.emulated_pipelines import wrap
 
     server.app = wrap(app, args.host, args.port, args.state_dir)
     # Serve at once (health answers "not ready", the rest 503) while the journal replays.

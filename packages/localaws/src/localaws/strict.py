@@ -36,7 +36,7 @@ from xml.sax.saxutils import escape
 
 import regex
 
-log = logging.getLogger("playground.strict")
+log = logging.getLogger("localaws.strict")
 
 _MISSING: Any = object()
 _RECENT_VIOLATIONS = 100

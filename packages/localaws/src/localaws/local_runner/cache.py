@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.local_runner import jobs
-from pipelines.local_runner.expressions import Context, resolve
-from pipelines.local_runner.graph import PipelineError
-from pipelines.local_runner.records import StepRecord
+from localaws.local_runner import jobs
+from localaws.local_runner.expressions import Context, resolve
+from localaws.local_runner.graph import PipelineError
+from localaws.local_runner.records import StepRecord
 
 CACHE_FOLDER = "pipeline-cache"
 

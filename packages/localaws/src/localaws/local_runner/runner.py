@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.local_runner import jobs
-from pipelines.local_runner.cache import StepCache, duration_seconds
-from pipelines.local_runner.expressions import Context, ExpressionError, evaluate, resolve
-from pipelines.local_runner.graph import PipelineError, StepGraph, parse_parameters
-from pipelines.local_runner.records import (
+from localaws.local_runner import jobs
+from localaws.local_runner.cache import StepCache, duration_seconds
+from localaws.local_runner.expressions import Context, ExpressionError, evaluate, resolve
+from localaws.local_runner.graph import PipelineError, StepGraph, parse_parameters
+from localaws.local_runner.records import (
     EXECUTING,
     FAILED,
     NOT_EXECUTED,

@@ -1,14 +1,14 @@
 import pytest
 
-from pipelines.local_runner.cache import duration_seconds
-from pipelines.local_runner.expressions import (
+from localaws.local_runner.cache import duration_seconds
+from localaws.local_runner.expressions import (
     Context,
     ExpressionError,
     evaluate,
     resolve,
     split_path,
 )
-from pipelines.local_runner.graph import (
+from localaws.local_runner.graph import (
     PipelineError,
     dependencies,
     flatten_steps,

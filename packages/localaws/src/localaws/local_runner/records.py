@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.local_runner.graph import PipelineError
+from localaws.local_runner.graph import PipelineError
 
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-log = logging.getLogger("playground.emulator")
+log = logging.getLogger("localaws.emulator")
 
 BLOB_THRESHOLD = 8 * 1024
 SNAPSHOT_NAME = "snapshot.pickle"

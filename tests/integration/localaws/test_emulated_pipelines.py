@@ -17,11 +17,11 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
+from localaws.emulated_pipelines import next_fire
 from mlops_settings import Settings
 from pipelines.mnist.code.idx import read_pair, write_idx_gz
 from playground import data, stack
 from playground.cli import app
-from playground.emulated_pipelines import next_fire
 from support.live_emulator import ROLE, echo_pipeline, executions, live_stack, settle
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.local_runner import jobs
+from localaws.local_runner import jobs
 
 # The end of the runproc.sh the SDK's FrameworkProcessor generates (sagemaker 3.x).
 RUNPROC = """#!/bin/bash

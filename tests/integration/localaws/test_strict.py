@@ -18,11 +18,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
+from localaws import strict
+from localaws.background import free_port
+from localaws.emulator import VIOLATIONS_PATH
 from mlops_settings import Settings
-from playground import stack, strict
-from playground.background import free_port
+from playground import stack
 from playground.cli import app
-from playground.emulator import VIOLATIONS_PATH
 
 METADATA_PATTERN = r"([\p{L}\p{Z}\p{N}_.:\/=+\-@]*)${1,256}"
 

@@ -5,7 +5,7 @@ buses but not to SageMaker pipelines. This module is the missing hop, as WSGI mi
 the journalled emulator (one line in `emulator.main`):
 
 - ``StartPipelineExecution`` is answered by moto (and journalled), then the execution is handed
-  to the local runner in a background process (``python -m playground.pipeline_worker``), so
+  to the local runner in a background process (``python -m localaws.pipeline_worker``), so
   the emulator stays responsive. A repeated ``ClientRequestToken`` returns the first
   execution's ARN and starts nothing (SageMaker's idempotency).
 - An S3 ``Object Created`` event that matches an enabled EventBridge rule whose target is a
@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("playground.emulator.pipelines")
+log = logging.getLogger("localaws.emulator.pipelines")
 
 EXECUTIONS_FOLDER = "pipeline-executions"
 TOKENS_FILE = "tokens.json"
@@ -124,7 +124,7 @@ def _alive(pid: Any) -> bool:
 
 
 def _read_request_body(environ: dict[str, Any]) -> bytes:
-    from playground.emulator import _read_body
+    from localaws.emulator import _read_body
 
     return _read_body(environ)
 
@@ -209,7 +209,7 @@ class PipelineMiddleware:
         return self.app(environ, start_response)
 
     def _call_inner(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-        from playground.emulator import call_app
+        from localaws.emulator import call_app
 
         return call_app(self.app, environ)
 
@@ -271,7 +271,7 @@ class PipelineMiddleware:
                 [
                     sys.executable,
                     "-m",
-                    "playground.pipeline_worker",
+                    "localaws.pipeline_worker",
                     "--record",
                     str(path),
                     "--state-dir",

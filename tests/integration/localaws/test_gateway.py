@@ -22,16 +22,14 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from functions.feedback.handler import FeedbackApi
 from functions.get_models.fixtures import register_model
 from functions.get_models.handler import ModelsApi
-from mlops_settings import Settings
-from playground.gateway import (
-    API_CORS_FILE,
-    FEEDBACK_PATH,
+from localaws.gateway import (
     FunctionUrl,
     FunctionUrlCors,
     RunningGateway,
     start_gateway,
-    start_models_api,
 )
+from mlops_settings import Settings
+from playground.api import API_CORS_FILE, FEEDBACK_PATH, start_models_api
 
 CONTRACT = Path(__file__).resolve().parents[3] / "contracts" / "openapi.yaml"
 ERROR_CODES = set(
@@ -266,7 +264,7 @@ def test_preflights_never_reach_the_function_and_other_requests_do() -> None:
         calls.append(event["requestContext"]["http"]["method"])
         return {"statusCode": 204, "headers": {}, "body": ""}
 
-    running = start_gateway(handler, cors=FunctionUrlCors.from_contract(("*",)))
+    running = start_gateway(handler, cors=FunctionUrlCors.from_contract(("*",), API_CORS_FILE))
     try:
         preflight = requests.options(
             f"{running.url}/models",
@@ -286,7 +284,7 @@ def test_a_function_that_adds_cors_itself_shows_the_duplicate_a_browser_refuses(
     def handler(event: Mapping[str, Any], context: Any) -> Mapping[str, Any]:
         return {"statusCode": 200, "headers": {"Access-Control-Allow-Origin": "*"}, "body": ""}
 
-    running = start_gateway(handler, cors=FunctionUrlCors.from_contract((SITE,)))
+    running = start_gateway(handler, cors=FunctionUrlCors.from_contract((SITE,), API_CORS_FILE))
     try:
         answer = requests.get(f"{running.url}/models", headers={"Origin": SITE}, timeout=5)
     finally:
@@ -300,7 +298,7 @@ def test_a_client_that_never_sends_its_body_is_let_go(
     """A declared body that never arrives frees its connection after the gateway's timeout."""
     import socket
 
-    from playground import gateway
+    from localaws import gateway
 
     assert 0 < gateway._RequestHandler.timeout <= 60  # seconds; shortened for the test
     monkeypatch.setattr(gateway._RequestHandler, "timeout", 0.5)

@@ -16,8 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from mlops_settings import Settings
-from pipelines.local_runner import (
+from localaws.local_runner import (
     FAILED,
     NOT_EXECUTED,
     SUCCEEDED,
@@ -25,6 +24,7 @@ from pipelines.local_runner import (
     PipelineError,
     load_run,
 )
+from mlops_settings import Settings
 
 CODE = "pipelines/test/code"
 

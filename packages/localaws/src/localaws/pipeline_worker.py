@@ -1,10 +1,10 @@
 """Run one SageMaker pipeline execution that the emulator recorded, with the local runner.
 
-Started by the emulator (`playground.emulated_pipelines`) as
-``python -m playground.pipeline_worker --record PATH --state-dir DIR`` with boto3 pointed at
+Started by the emulator (`localaws.emulated_pipelines`) as
+``python -m localaws.pipeline_worker --record PATH --state-dir DIR`` with boto3 pointed at
 the emulator. Reads the execution's definition as SageMaker stored it
 (``DescribePipelineDefinitionForExecution``) and its parameters from the record, runs it with
-`pipelines.local_runner.LocalRunner` (the runner `playground pipeline run` uses, sharing its
+`localaws.local_runner.LocalRunner` (the runner `playground pipeline run` uses, sharing its
 step cache), and writes each step's progress into the record for Describe/List calls.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import boto3
 
-from pipelines.local_runner import SUCCEEDED, LocalRunner, PipelineError, StepRecord
-from playground.emulated_pipelines import FAILED, _now, write_json
+from localaws.emulated_pipelines import FAILED, _now, write_json
+from localaws.local_runner import SUCCEEDED, LocalRunner, PipelineError, StepRecord
 
 _STEP_STATUS = {SUCCEEDED: "Succeeded", FAILED: "Failed"}
 
@@ -113,7 +113,7 @@ def run(record_path: Path, state_dir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run."""
-    parser = argparse.ArgumentParser(prog="python -m playground.pipeline_worker")
+    parser = argparse.ArgumentParser(prog="python -m localaws.pipeline_worker")
     parser.add_argument("--record", type=Path, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
     args = parser.parse_args(argv)
