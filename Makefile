@@ -57,7 +57,7 @@ test:
 	@$(MAKE) setup
 	@$(MAKE) --keep-going python-test $(TEST_TARGETS)
 
-## Lint (ruff, format, mypy) and the unit tiers (Python tests/unit, web vitest): about a minute.
+## Lint (ruff, format, mypy, import contracts) and the unit tiers (Python tests/unit, web vitest): about a minute.
 check:
 	@+$(PREREQUISITES) check python uv node
 	@$(MAKE) uv web-install
@@ -87,11 +87,12 @@ e2e-test: uv
 lint: setup
 	@$(MAKE) python-lint $(LINT_TARGETS)
 
-## ruff, ruff format --check and mypy only.
+## ruff, ruff format --check, mypy and the import contracts (no circle; pyproject's importlinter).
 python-lint:
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+	$(UV) run lint-imports --no-cache
 
 ## Format the Python code.
 fmt: uv

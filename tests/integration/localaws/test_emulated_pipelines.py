@@ -172,6 +172,11 @@ def at(text: str) -> float:
         ("cron(0 3 ? * MON *)", "2026-11-30T03:00:00", "2026-12-07T03:00:00"),
         ("cron(15 */6 * * ? *)", "2026-11-30T06:20:00", "2026-11-30T12:15:00"),
         ("cron(0 0 1 JAN ? *)", "2026-11-30T00:00:00", "2027-01-01T00:00:00"),
+        # EventBridge numbers weekdays 1-7 = SUN-SAT: 2-6 is Monday to Friday.
+        ("cron(0 9 ? * 2-6 *)", "2026-12-05T10:00:00", "2026-12-07T09:00:00"),
+        ("cron(0 3 L * ? *)", "2026-11-30T04:00:00", "2026-12-31T03:00:00"),
+        ("cron(0 9 ? * 2#1 *)", "2026-12-08T00:00:00", "2027-01-04T09:00:00"),
+        ("cron(0 0 1 1 ? 2028-2030)", "2026-11-30T00:00:00", "2028-01-01T00:00:00"),
     ],
 )
 def test_schedule_expressions_fire_when_eventbridge_would(
@@ -181,8 +186,10 @@ def test_schedule_expressions_fire_when_eventbridge_would(
 
 
 def test_an_expression_it_cannot_read_never_fires() -> None:
-    assert next_fire("cron(0 3 L * ? *)", 0.0) is None
     assert next_fire("every monday", 0.0) is None
+    assert next_fire("cron(0 3 * * ?)", 0.0) is None  # five fields: not EventBridge's
+    assert next_fire("cron(61 3 * * ? *)", 0.0) is None
+    assert next_fire("cron(0 0 1 1 ? 2020)", at("2026-11-30T00:00:00")) is None
 
 
 @pytest.mark.slow

@@ -25,7 +25,6 @@ events moto raises during the replay are dropped (the executions they started ar
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import io
@@ -41,6 +40,10 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from cronsim import CronSim, CronSimError
+
+from localaws.wsgi import call_app, read_body
 
 log = logging.getLogger("localaws.emulator.pipelines")
 
@@ -124,9 +127,8 @@ def _alive(pid: Any) -> bool:
 
 
 def _read_request_body(environ: dict[str, Any]) -> bytes:
-    from localaws.emulator import _read_body
 
-    return _read_body(environ)
+    return read_body(environ)
 
 
 def _json_response(
@@ -209,7 +211,6 @@ class PipelineMiddleware:
         return self.app(environ, start_response)
 
     def _call_inner(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-        from localaws.emulator import call_app
 
         return call_app(self.app, environ)
 
@@ -500,40 +501,44 @@ def _install_event_hook(middleware: PipelineMiddleware) -> None:
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-_DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
+_WEEKDAY_NUMBER = re.compile(r"(?<![#/\d])([1-7])(?!\d)")
+_LAST_YEAR = 2199  # EventBridge's year field: 1970-2199
 
 
-def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            step = int(step_text)
-        if part in ("*", "?"):
-            start, end = low, high
-        elif "-" in part:
-            first, last = part.split("-", 1)
-            start, end = _value(first, names), _value(last, names)
-        else:
-            start = _value(part, names)
-            end = high if step > 1 else start
-        values.update(range(start, end + 1, step))
-    return {v for v in values if low <= v <= high}
+def _cronsim_expression(fields: list[str]) -> str:
+    """EventBridge's first five cron fields as cronsim reads them.
+
+    EventBridge numbers the days of the week 1-7 = SUN-SAT and writes "no value" as ``?``;
+    cron (and cronsim) numbers them 0-6 = SUN-SAT and writes ``*``. Numbers after ``#`` (the
+    nth weekday) and ``/`` (a step) are not days and stay as they are.
+    """
+    minutes, hours, days, months, weekdays = (field.replace("?", "*") for field in fields[:5])
+    weekdays = _WEEKDAY_NUMBER.sub(lambda m: str(int(m.group(1)) - 1), weekdays)
+    return " ".join((minutes, hours, days, months, weekdays))
 
 
-def _value(text: str, names: dict[str, int] | None) -> int:
-    return names[text.upper()] if names and text.upper() in names else int(text)
+def _years(field: str) -> set[int] | None:
+    """The years a cron expression's sixth field allows (None: any), e.g. `2027,2030-2032`."""
+    if field in ("*", "?"):
+        return None
+    years: set[int] = set()
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        first, _, last = span.partition("-")
+        start = 1970 if first == "*" else int(first)
+        end = int(last) if last else (_LAST_YEAR if step or first == "*" else start)
+        years.update(range(start, end + 1, int(step or 1)))
+    return years
 
 
 def next_fire(expression: str, after: float) -> float | None:
     """The first time (epoch seconds, UTC) strictly after ``after`` the expression fires.
 
     ``rate(N minute(s)|hour(s)|day(s))`` fires every N units counted from ``after``;
-    ``cron(minutes hours day-of-month month day-of-week year)`` as EventBridge reads it
-    (UTC, day of week 1-7 = SUN-SAT or names; ``?``/``*``/lists/ranges/steps; no L, W, #).
-    None when the expression is not understood.
+    ``cron(minutes hours day-of-month month day-of-week year)`` as EventBridge reads it (UTC,
+    day of week 1-7 = SUN-SAT or names, ``L``, ``W`` and ``#`` included; the rules are AWS's
+    "Schedule expressions for rules" page), evaluated by cronsim. None when the expression
+    is not understood or never fires again.
     """
     rate = _RATE.match(expression.strip())
     if rate:
@@ -542,31 +547,19 @@ def next_fire(expression: str, after: float) -> float | None:
     if not (expression.startswith("cron(") and expression.endswith(")")):
         return None
     fields = expression[5:-1].split()
-    if len(fields) != 6 or any(c in expression for c in "LW#"):
+    if len(fields) != 6:
         return None
-    minutes = _field(fields[0], 0, 59)
-    hours = _field(fields[1], 0, 23)
-    days = _field(fields[2], 1, 31)
-    months = _field(fields[3], 1, 12, _MONTHS)
-    weekdays = _field(fields[4], 1, 7, _DAYS)
-    years = _field(fields[5], 1970, 2199)
-    moment = dt.datetime.fromtimestamp(after, dt.UTC).replace(second=0, microsecond=0)
-    moment += dt.timedelta(minutes=1)
-    for _ in range(60 * 24 * 366 * 2):  # at most two years ahead, a minute at a time
-        weekday = (moment.isoweekday() % 7) + 1  # Monday=2 ... Sunday=1
-        if (
-            moment.minute in minutes
-            and moment.hour in hours
-            and moment.month in months
-            and moment.year in years
-            and (fields[2] == "?" or moment.day in days)
-            and (fields[4] == "?" or weekday in weekdays)
-        ):
-            return moment.timestamp()
-        if moment.hour not in hours or (moment.day not in days and fields[2] != "?"):
-            moment = moment.replace(minute=0) + dt.timedelta(hours=1)
-        else:
-            moment += dt.timedelta(minutes=1)
+    start = dt.datetime.fromtimestamp(after, dt.UTC).replace(second=0, microsecond=0)
+    try:
+        years = _years(fields[5])
+        times = CronSim(_cronsim_expression(fields), start)
+        for moment in times:
+            if moment.year > _LAST_YEAR or (years is not None and moment.year > max(years)):
+                return None
+            if moment.timestamp() > after and (years is None or moment.year in years):
+                return moment.timestamp()
+    except (CronSimError, ValueError):
+        return None
     return None
 
 

@@ -10,9 +10,12 @@ acknowledged) is dropped. Snapshots, out-of-line bodies and compaction (which ke
 fast however long the history) are in `localaws.snapshot`.
 
 Replays must give back the same identifiers and timestamps, so each journalled request runs
-with moto's random generator seeded from its sequence number and with moto's clock frozen at
-the time it was first served. Reads (GET/HEAD, and Describe/List/Get actions sent by POST) are
-not journalled.
+with moto's random generators (and `os.urandom`) seeded from its sequence number and with
+moto's clock frozen at the time it was first served; the ids an answer gave are journalled
+with it, so a replay by another moto version maps them (`localaws.replay`). An entry that
+fails on replay stops the start with a `ReplayError` naming it (exit code 3) and the way out,
+`repair_journal`. Reads (GET/HEAD, and Describe/List/Get actions sent by POST) are not
+journalled.
 
 In strict mode (the default) every request is first checked against its AWS service model
 (`localaws.strict`); one that breaks it gets AWS's 400 answer, never reaches moto, and is
@@ -41,13 +44,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from localaws import replay as replay_
 from localaws import snapshot
 from localaws.strict import StrictMode, request_from_environ
+from localaws.wsgi import StartResponse, WsgiApp, call_app, read_body
 
 HEALTH_PATH = "/_playground/health"
 VIOLATIONS_PATH = "/_playground/violations"
 VIOLATIONS_NAME = "violations.jsonl"
 JOURNAL_NAME = "journal.jsonl"
+REPLAY_FAILED = 3  # the exit code when a journal entry cannot be replayed
 _READ_ACTIONS = ("Describe", "List", "Get", "Search", "BatchDescribe", "BatchGet", "Query")
 _MUTATING_METHODS = {"PUT", "POST", "DELETE", "PATCH"}
 _SEED_BASE = 20_240_601
@@ -57,27 +63,6 @@ SNAPSHOT_EVERY_ENTRIES = 64
 SNAPSHOT_EVERY_BYTES = 16 * 1024 * 1024
 
 log = logging.getLogger("localaws.emulator")
-
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-def call_app(app: WsgiApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Run a WSGI request to the end: (status line, headers, the whole body)."""
-    captured: dict[str, Any] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):  # type: ignore[no-untyped-def]
-        captured["status"], captured["headers"] = status, headers
-        return lambda data: None
-
-    chunks = app(environ, start_response)
-    try:
-        body = b"".join(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close:
-            close()
-    return captured["status"], captured["headers"], body
 
 
 class FrozenClock:
@@ -112,22 +97,6 @@ class FrozenClock:
         shim.__dict__.update(_dt.__dict__)
         shim.datetime = self.datetime_class  # type: ignore[attr-defined]
         moto_utils.datetime = shim
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length = environ.get("CONTENT_LENGTH") or ""
-    if length.isdigit():
-        body = stream.read(int(length))
-    elif environ.get("wsgi.input_terminated"):
-        body = stream.read()
-    else:
-        body = b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    return bytes(body)
 
 
 def is_mutation(method: str, headers: dict[str, str], body: bytes) -> bool:
@@ -174,8 +143,13 @@ class Journal:
         self.count = 0  # the sequence number of the last acknowledged change
         self.torn = False
 
-    def entries(self) -> list[dict[str, Any]]:
-        """Every complete entry; a torn final line (never acknowledged) is dropped."""
+    def entries(self, corrupt: list[tuple[int, bytes]] | None = None) -> list[dict[str, Any]]:
+        """Every complete entry; a torn final line (never acknowledged) is dropped.
+
+        Args:
+            corrupt: when given, unreadable lines before the last are appended to it as
+                (line number, line) and skipped; otherwise the first raises `ReplayError`.
+        """
         self.torn = False
         if not self.path.exists():
             return []
@@ -185,10 +159,22 @@ class Journal:
             if not line.strip():
                 continue
             try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError:
+                entry = json.loads(line)
+                if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):
+                    raise ValueError("not a journal entry")
+                entries.append(entry)
+            except ValueError:
                 if number < len(lines) - 1 and any(x.strip() for x in lines[number:]):
-                    raise SystemExit(f"{self.path}: line {number} is corrupt") from None
+                    if corrupt is not None:
+                        corrupt.append((number, line))
+                        continue
+                    raise replay_.ReplayError(
+                        None,
+                        number,
+                        line[:120].decode("utf-8", "replace"),
+                        "the line is not a readable journal entry",
+                        str(self.path),
+                    ) from None
                 log.warning("dropping a torn last journal line (%d bytes)", len(line))
                 self.torn = True
         return entries
@@ -224,6 +210,8 @@ class JournalledApp:
         self.strict = strict or StrictMode(enabled=False)
         self.clock = FrozenClock()
         self.clock.install()
+        replay_.install_seeded_entropy()
+        self.aliases = replay_.Aliases()
         self._write_lock = threading.Lock()
         self.ready = False
         self._since_snapshot = (0, 0)  # entries, body bytes
@@ -239,19 +227,58 @@ class JournalledApp:
         random.seed(_SEED_BASE + seq)
         self.clock.frozen = moment
         try:
-            return call_app(self.app, environ)
+            # S3's multipart UploadIds (and uuid4) come from os.urandom.
+            with replay_.seeded(_SEED_BASE + seq):
+                return self._translated_call(environ)
         finally:
             self.clock.frozen = None
 
-    def replay(self) -> int:
+    def _translated_call(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Call moto with the clients' ids mapped in and the answer's ids mapped back."""
+        if not self.aliases:
+            return call_app(self.app, environ)
+        self._translate_in(environ)
+        status, headers, body = call_app(self.app, environ)
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        body = self.aliases.outbound_bytes(body, content_type)
+        headers = [
+            (k, self.aliases.outbound(v)) for k, v in headers if k.lower() != "content-length"
+        ] + [("Content-Length", str(len(body)))]
+        return status, headers, body
+
+    def _translate_in(self, environ: dict[str, Any]) -> None:
+        """Rewrite a request's path, query, headers and text body to the ids moto holds."""
+        aliases = self.aliases
+        for key in ("PATH_INFO", "QUERY_STRING", "RAW_URI", "REQUEST_URI"):
+            if isinstance(environ.get(key), str):
+                environ[key] = aliases.inbound(environ[key])
+        for key, value in list(environ.items()):
+            if key.startswith("HTTP_") and key != "HTTP_AUTHORIZATION" and isinstance(value, str):
+                environ[key] = aliases.inbound(value)
+        if replay_.is_text(environ.get("CONTENT_TYPE", "")):
+            body = read_body(environ)
+            try:
+                translated = aliases.inbound(body.decode("utf-8")).encode("utf-8")
+            except UnicodeDecodeError:
+                return
+            environ["wsgi.input"] = io.BytesIO(translated)
+            environ["CONTENT_LENGTH"] = str(len(translated))
+
+    def replay(self, on_failure: Callable[[dict[str, Any], str], None] | None = None) -> int:
         """Restore the state: compact if useful, load the snapshot, replay what follows it.
 
-        Returns how many journal entries it replayed (those after the snapshot, or all).
-        """
-        from werkzeug.test import EnvironBuilder
+        Args:
+            on_failure: called with (entry, reason) for each entry that fails, and the replay
+                goes on (`repair_journal`); without it the first failure raises.
 
+        Returns:
+            How many journal entries it replayed (those after the snapshot, or all).
+
+        Raises:
+            localaws.replay.ReplayError: an entry is unreadable or fails (no `on_failure`).
+        """
         journal = self.journal
-        entries = journal.entries()
+        entries = journal.entries([] if on_failure is not None else None)
         if snapshot.needs_compaction(entries, journal.snapshot_path):
             entries, _ = snapshot.compact(
                 journal.path, entries, journal.blobs, journal.snapshot_path
@@ -259,24 +286,62 @@ class JournalledApp:
         elif journal.torn:
             journal.truncate_torn_tail(entries)
         restored = snapshot.load_snapshot(journal.snapshot_path, journal.blobs) or 0
+        # Ids mapped before the snapshot; a whole replay learns them again from the answers.
+        known = snapshot.snapshot_aliases(journal.snapshot_path) if restored else {}
+        self.aliases = replay_.Aliases(known)
         tail = [e for e in entries if e["seq"] > restored]
         for entry in tail:
-            builder = EnvironBuilder(
-                method=entry["method"],
-                path=entry["path"],
-                query_string=entry["query"],
-                headers=entry["headers"],
-                data=snapshot.entry_body(entry, journal.blobs),
-            )
-            environ = builder.get_environ()
-            moment = _dt.datetime.fromisoformat(entry["time"])
-            self._seeded_call(entry["seq"], moment, environ)
+            failure = self.replay_entry(entry)
+            if failure is not None:
+                if on_failure is None:
+                    line = entries.index(entry) + 1  # the file holds one entry a line now
+                    raise replay_.ReplayError(
+                        entry.get("seq"),
+                        line,
+                        replay_.describe(entry),
+                        failure,
+                        str(journal.path),
+                    )
+                on_failure(entry, failure)
         journal.count = max([restored] + [e["seq"] for e in entries])
         if restored:
             log.info("restored the snapshot of change %d", restored)
         self._since_snapshot = (len(tail), 0)
         self.ready = True
         return len(tail)
+
+    def replay_entry(self, entry: dict[str, Any]) -> str | None:
+        """Apply one journal entry; returns why it failed, None when it succeeded.
+
+        The ids its answer gives that differ from the journalled answer become aliases.
+        """
+        from werkzeug.test import EnvironBuilder
+
+        try:
+            builder = EnvironBuilder(
+                method=entry["method"],
+                path=entry["path"],
+                query_string=entry["query"],
+                headers=entry["headers"],
+                data=snapshot.entry_body(entry, self.journal.blobs),
+            )
+            environ = builder.get_environ()
+            moment = _dt.datetime.fromisoformat(entry["time"])
+            status, headers, body = self._seeded_call(entry["seq"], moment, environ)
+        except FileNotFoundError as exc:
+            return f"its body is missing from the blob store ({exc.filename})"
+        except Exception as exc:  # moto's own failure, or a missing field
+            hint = " (it names something that does not exist)" if isinstance(exc, KeyError) else ""
+            return f"moto raised {type(exc).__name__}: {exc}{hint}"
+        code = int(status.split()[0])
+        if code >= 400:
+            detail = body[:300].decode("utf-8", "replace").strip()
+            return f"answered {status} where it first succeeded: {detail}"
+        recorded = entry.get("answer")
+        if isinstance(recorded, dict):
+            now = replay_.record_answer(headers, body) or {}
+            self.aliases.learn(replay_.differences(recorded, now))
+        return None
 
     def take_snapshot(self) -> None:
         """Write a snapshot of the current state (holds writes off while it pickles)."""
@@ -287,7 +352,10 @@ class JournalledApp:
             started = time.monotonic()
             try:
                 size = snapshot.save_snapshot(
-                    self.journal.snapshot_path, self.journal.count, self.journal.blobs
+                    self.journal.snapshot_path,
+                    self.journal.count,
+                    self.journal.blobs,
+                    self.aliases.forward,
                 )
             except Exception:  # a backend moto cannot pickle: restarts replay the journal
                 log.exception("cannot write a snapshot; restarts will replay the journal")
@@ -330,12 +398,13 @@ class JournalledApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/moto-api/") and path.rstrip("/") != "/moto-api/reset":
             return self.app(environ, start_response)
-        request_body = _read_body(environ) if method in _MUTATING_METHODS else b""
+        request_body = read_body(environ) if method in _MUTATING_METHODS else b""
         headers = _headers(environ)
         if path.rstrip("/") == "/moto-api/reset":
             with self._write_lock:
                 result = self.app(environ, start_response)
                 self.journal.clear()
+                self.aliases = replay_.Aliases()
                 return result
         refusal = self.strict.check(request_from_environ(environ, request_body))
         if refusal is not None:
@@ -343,23 +412,29 @@ class JournalledApp:
             start_response(refusal.status, refusal.headers)
             return [refusal.body]
         if not is_mutation(method, headers, request_body):
-            return self.app(environ, start_response)
+            if not self.aliases:
+                return self.app(environ, start_response)
+            status, out_headers, out_body = self._translated_call(environ)
+            start_response(status, out_headers)
+            return [out_body]
+        query = environ.get("QUERY_STRING", "")
         with self._write_lock:
             seq = self.journal.count + 1
             moment = _dt.datetime.now(_dt.UTC)
             status, out_headers, out_body = self._seeded_call(seq, moment, environ)
             if int(status.split()[0]) < 400:
-                self.journal.append(
-                    {
-                        "seq": seq,
-                        "time": moment.isoformat(),
-                        "method": method,
-                        "path": path,
-                        "query": environ.get("QUERY_STRING", ""),
-                        "headers": headers,
-                    },
-                    request_body,
-                )
+                entry: dict[str, Any] = {
+                    "seq": seq,
+                    "time": moment.isoformat(),
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "headers": headers,
+                }
+                answer = replay_.record_answer(out_headers, out_body)
+                if answer is not None:
+                    entry["answer"] = answer
+                self.journal.append(entry, request_body)
                 self.journal.count = seq
                 entries, size = self._since_snapshot
                 self._since_snapshot = (entries + 1, size + len(request_body))
@@ -427,7 +502,11 @@ def main(argv: list[str] | None = None) -> int:
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
     log.info("replaying the journal in %s", args.state_dir)
-    applied = app.replay()
+    try:
+        applied = app.replay()
+    except replay_.ReplayError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        return REPLAY_FAILED
     log.info("replayed %d journal entries; serving on http://%s:%d", applied, args.host, args.port)
     if applied:
         app.snapshot_soon()

@@ -321,8 +321,12 @@ class _SnapshotUnpickler(pickle.Unpickler):
         return BlobBuffer(self.blobs.path(digest), digest)
 
 
-def save_snapshot(path: Path, seq: int, blobs: BlobStore) -> int:
+def save_snapshot(
+    path: Path, seq: int, blobs: BlobStore, aliases: dict[str, str] | None = None
+) -> int:
     """Write moto's state as of journal entry ``seq``; returns the snapshot's size in bytes.
+
+    ``aliases`` ({id a client was given: id moto holds}, `localaws.replay`) are kept with it.
 
     Call with writes held off (the emulator holds its write lock). Bodies moved to blobs are
     then read from there, which also frees their memory.
@@ -341,6 +345,7 @@ def save_snapshot(path: Path, seq: int, blobs: BlobStore) -> int:
         "versions": _versions(),
         "seq": seq,
         "blobs": sorted(pickler.referenced),
+        "aliases": dict(aliases or {}),
     }
     data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL) + buffer.getvalue()
     write_atomically(path, data)
@@ -369,6 +374,16 @@ def snapshot_blobs(path: Path) -> set[str] | None:
     except Exception:  # the caller keeps every blob then
         log.warning("cannot read the header of %s", path)
         return None
+
+
+def snapshot_aliases(path: Path) -> dict[str, str]:
+    """The id aliases a snapshot was written with (empty when none or unreadable)."""
+    try:
+        with path.open("rb") as handle:
+            aliases = _header(handle).get("aliases", {})
+    except Exception:
+        return {}
+    return {str(k): str(v) for k, v in aliases.items()} if isinstance(aliases, dict) else {}
 
 
 def load_snapshot(path: Path, blobs: BlobStore) -> int | None:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -23,6 +23,10 @@ from localaws.emulator import HEALTH_PATH, JOURNAL_NAME
 from mlops_settings import Settings
 
 START_TIMEOUT_S = 180.0
+REPLAY_FAILURE = "cannot start: journal"  # how localaws.replay.ReplayError's message begins
+
+if TYPE_CHECKING:
+    from localaws.repair import RepairReport
 
 
 class StackError(ServiceError):
@@ -120,9 +124,27 @@ def start(settings: Settings, timeout: float = START_TIMEOUT_S) -> StackStatus:
     try:
         emulator_service(settings).start(timeout)
     except ServiceError as exc:
-        raise StackError(str(exc)) from None
+        message = str(exc)
+        # A journal entry that cannot be replayed: the emulator's own message says it all.
+        named = message.find(REPLAY_FAILURE)
+        raise StackError(message[named:] if named >= 0 else message) from None
     bootstrap(settings)
     return status(settings)
+
+
+def repair(settings: Settings) -> RepairReport:
+    """Rewrite the emulator's journal with every entry that still replays (it must be stopped).
+
+    Raises:
+        StackError: the emulator is running (stop it first).
+    """
+    if emulator_service(settings).state().running:
+        raise StackError(
+            "the emulator is running; stop it first (`playground local stop`), then repair"
+        )
+    from localaws.repair import repair_journal  # imports moto: only when repairing
+
+    return repair_journal(StackPaths.of(settings).root)
 
 
 def stop(settings: Settings, timeout: float = 10.0) -> bool:

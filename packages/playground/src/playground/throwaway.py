@@ -92,7 +92,7 @@ class ThrowawayStack:
 
     def start_api(self) -> str:
         """Start the API gateway (`playground serve api`) on this stack; returns its URL."""
-        from playground.commands.up import api_service
+        from playground.services import api_service
 
         return self._start(api_service(self.settings))
 
@@ -102,7 +102,7 @@ class ThrowawayStack:
         Raises:
             ServiceError: the site is not built (`make web-build`), with the log's tail.
         """
-        from playground.commands.up import site_service
+        from playground.services import site_service
 
         return self._start(site_service(self.settings))
 

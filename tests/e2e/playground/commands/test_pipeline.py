@@ -15,7 +15,7 @@ from pipelines.mnist import pipeline as mnist
 from pipelines.mnist.code import idx
 from playground import data
 from playground.cli import app
-from playground.commands.pipeline import git_commit
+from playground.provenance import git_commit
 
 SAMPLE = Path(__file__).parents[4] / "packages/pipelines/src/pipelines/mnist/data"
 PER_CLASS = 150  # a small slice keeps the end-to-end run short on two cores

@@ -15,7 +15,7 @@ import requests
 
 from localaws.background import BackgroundService, free_port
 from mlops_settings import Settings
-from playground.commands.up import mlflow_environment, mlflow_service, tracking_uri
+from playground.services import mlflow_environment, mlflow_service, tracking_uri
 
 HISTORY = [
     {"epoch": 1, "loss": 0.9, "val_loss": 0.8, "val_accuracy": 0.7},

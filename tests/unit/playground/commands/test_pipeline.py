@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from playground.commands.pipeline import git_commit
+from playground.provenance import git_commit
 
 
 def test_git_commit_is_forty_hex_or_unknown(tmp_path: Path):

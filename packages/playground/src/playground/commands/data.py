@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from playground import data as raw_data
-from playground.console import console, fail, settings_or_exit, transfer_progress
+from playground.cli_steps import seed_and_report
+from playground.console import console, fail, settings_or_exit
 
 app = typer.Typer(
     help="Put raw MNIST (IDX) into S3 as dataset versions and see which are there.",
@@ -26,33 +27,7 @@ def seed(
     ),
 ) -> None:
     """Check the raw files, then upload them as a new dataset version (manifest last)."""
-    settings = settings_or_exit()
-    try:
-        with transfer_progress() as progress:
-            result = raw_data.seed(settings, source, progress)  # type: ignore[arg-type]
-    except raw_data.DataError as exc:
-        raise fail(f"{exc}\nnothing was uploaded") from None
-    for name in result.uploaded:
-        console.print(f"uploaded  {result.location}{name}")
-    for name in result.unchanged:
-        console.print(f"unchanged {result.location}{name}")
-    if any(name.startswith("feedback-") for name in result.uploaded + result.unchanged):
-        console.print(
-            "kept people's reviewed corrections: the latest version's feedback shard is part "
-            "of this version (contracts/feedback.md)"
-        )
-    if result.created:
-        console.print(
-            f"dataset version {result.version} created and made the latest; its manifest "
-            f"{result.location}{raw_data.MANIFEST_NAME}, written last, starts the training "
-            "pipeline once its triggers are installed (`make up` or `playground pipeline "
-            "upsert`; see `playground pipeline list`)"
-        )
-    else:
-        console.print(
-            f"dataset version {result.version} already exists; it is the latest again "
-            "(the next run's input); nothing new to train"
-        )
+    seed_and_report(settings_or_exit(), source)
 
 
 @app.command("use")

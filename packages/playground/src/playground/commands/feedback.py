@@ -18,7 +18,7 @@ from rich.table import Table
 
 from mlops_settings import Settings
 from playground import feedback as fb
-from playground.commands.pipeline import aws_errors
+from playground.cli_steps import aws_errors
 from playground.console import console, errors, fail, settings_or_exit
 
 app = typer.Typer(

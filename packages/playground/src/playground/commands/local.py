@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from mlops_settings import Settings
 from playground import stack
+from playground.cli_steps import start_emulator
 from playground.console import console, fail, settings_or_exit
 
 app = typer.Typer(help="Start, stop and inspect the local AWS emulator.", no_args_is_help=True)
-
-
-def start_emulator(settings: Settings) -> stack.StackStatus:
-    """Start the emulator with a spinner, or exit with the reason."""
-    try:
-        with console.status("starting the AWS emulator (replaying its journal)…"):
-            return stack.start(settings)
-    except stack.StackError as exc:
-        raise fail(str(exc)) from None
 
 
 def strict_line(state: stack.StackStatus) -> str:
@@ -38,6 +29,26 @@ def start() -> None:
         f"{state.journal_entries} journalled changes, state in {state.state_dir})"
     )
     console.print(strict_line(state))
+
+
+@app.command()
+def repair() -> None:
+    """Drop the journal entries that no longer replay (keeping the old journal), so it starts."""
+    settings = settings_or_exit()
+    try:
+        with console.status("replaying the journal to find the entries that fail…"):
+            report = stack.repair(settings)
+    except stack.StackError as exc:
+        raise fail(str(exc)) from None
+    if not report.dropped:
+        console.print(f"every one of the {report.kept} journal entries replays; nothing to repair")
+        return
+    console.print(f"kept {report.kept} journal entries; dropped {len(report.dropped)}:")
+    for dropped in report.dropped:
+        where = f"entry {dropped.seq}" if dropped.seq is not None else f"line {dropped.line}"
+        console.print(f"  {where}: {dropped.what}\n    {dropped.reason}", markup=False)
+    console.print(f"the journal as it was is kept in {report.backup}")
+    console.print("start the emulator again with `playground local start`")
 
 
 @app.command()

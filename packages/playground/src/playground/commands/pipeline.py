@@ -6,15 +6,12 @@ import hashlib
 import json
 import re
 import secrets
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import boto3
 import typer
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import ClientError
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,9 +28,11 @@ from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
 from playground import executions as executions_
 from playground import triggers
-from playground.commands.up import tracking_uri
+from playground.cli_steps import aws_errors
 from playground.console import console, errors, fail, settings_or_exit
 from playground.definition_cache import load_definition
+from playground.provenance import git_commit
+from playground.services import tracking_uri
 from playground.stack import ensure_execution_role
 
 app = typer.Typer(
@@ -42,18 +41,6 @@ app = typer.Typer(
 )
 
 PARAM_HELP = "Pipeline parameter as Name=Value (repeatable), e.g. --param Epochs=3"
-
-
-@contextmanager
-def aws_errors(settings: Settings) -> Iterator[None]:
-    """Turn an unreachable endpoint or missing credentials into one line for a person."""
-    try:
-        yield
-    except EndpointConnectionError as exc:
-        hint = " (start it: playground local start)" if settings.target == "local" else ""
-        raise fail(f"cannot reach AWS at {exc.kwargs.get('endpoint_url')}{hint}") from None
-    except NoCredentialsError:
-        raise fail("no AWS credentials found (see the README's AWS section)") from None
 
 
 def parse_params(values: list[str]) -> dict[str, str]:
@@ -70,34 +57,6 @@ def parse_params(values: list[str]) -> dict[str, str]:
 # What register.py accepts as --git-commit (and SageMaker as a metadata value).
 GIT_COMMIT = re.compile(r"[0-9a-f]{40}(-dirty)?|unknown")
 GIT_COMMIT_HELP = "Commit the definition names as GitCommit's default (default: this checkout's)."
-
-
-def git_commit(folder: Path | None = None) -> str:
-    """The commit of the checkout holding the pipeline code.
-
-    Args:
-        folder: a folder inside the checkout (default: the pipeline code's folder).
-
-    Returns:
-        40 hex digits; with `-dirty` when the working tree has uncommitted changes (tracked
-        or untracked, ignored files aside), because then the code that runs is not that
-        commit; `unknown` outside a git checkout.
-    """
-    folder = folder or mnist.CODE_DIR
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-
-    try:
-        head = git("rev-parse", "HEAD")
-        changed = git("status", "--porcelain")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    if not re.fullmatch(r"[0-9a-f]{40}", head):
-        return "unknown"
-    return f"{head}-dirty" if changed else head
 
 
 def checked_commit(value: str | None) -> str:

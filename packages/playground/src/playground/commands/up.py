@@ -3,101 +3,24 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import typer
 from rich.table import Table
 
-from localaws.background import BackgroundService, ServiceError
-from mlops_settings import Settings
+from localaws.background import ServiceError
 from playground import data as raw_data
 from playground import stack
-from playground.commands import data
-from playground.commands.local import start_emulator
+from playground.cli_steps import seed_and_report, start_emulator
 from playground.console import console, fail, settings_or_exit
+from playground.services import (
+    api_service,
+    mlflow_environment,
+    mlflow_service,
+    python_cli,
+    site_service,
+)
 
 SERVICE_TIMEOUT_S = 120.0
-
-
-def _python_cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "playground", *args]
-
-
-def api_service(settings: Settings) -> BackgroundService:
-    """The get_models API gateway as a background service."""
-    return BackgroundService(
-        name="api",
-        folder=settings.state_dir.resolve() / "services",
-        command=_python_cli("serve", "api", "--port", str(settings.api_port)),
-        host=settings.emulator_host,
-        port=settings.api_port,
-        health_path="/models?limit=1",
-        marker=b"serve",
-        port_variable="PLAYGROUND_API_PORT",
-    )
-
-
-def site_service(settings: Settings) -> BackgroundService:
-    """The built web app as a background service, pointed at the API."""
-    api = api_service(settings)
-    return BackgroundService(
-        name="site",
-        folder=settings.state_dir.resolve() / "services",
-        command=_python_cli(
-            "site", "serve", "--port", str(settings.site_port), "--api-url", api.url
-        ),
-        host=settings.emulator_host,
-        port=settings.site_port,
-        health_path="/config.json",
-        marker=b"site",
-        port_variable="PLAYGROUND_SITE_PORT",
-    )
-
-
-def mlflow_service(settings: Settings) -> BackgroundService:
-    """The MLflow tracking server: runs in sqlite under the state folder, artifacts in S3.
-
-    MLflow's own server in one process (`playground.mlflow_server`: about half the start-up
-    of ``mlflow server``, which imports MLflow twice and starts a job runner besides). The
-    database is created on the first start and reused after (``make down``/``make up``).
-    Artifacts go through the server (``--serve-artifacts``) to the emulator's S3, under
-    ``s3://<data bucket>/mlflow``, as a SageMaker managed tracking server keeps them in S3;
-    the server reaches the emulator through ``MLFLOW_S3_ENDPOINT_URL`` (``mlflow_environment``).
-    """
-    folder = settings.state_dir.resolve() / "mlflow"
-    return BackgroundService(
-        name="mlflow",
-        folder=folder,
-        command=[
-            sys.executable,
-            "-m",
-            "playground.mlflow_server",
-            *("--host", settings.emulator_host, "--port", str(settings.mlflow_port)),
-            *("--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}"),
-            *("--artifacts-destination", f"s3://{settings.data_bucket}/mlflow"),
-        ],
-        host=settings.emulator_host,
-        port=settings.mlflow_port,
-        health_path="/health",
-        marker=b"mlflow",
-        port_variable="PLAYGROUND_MLFLOW_PORT",
-    )
-
-
-def mlflow_environment(settings: Settings) -> dict[str, str]:
-    """The MLflow server's environment: AWS pointed at the target, S3 artifacts included."""
-    environment = settings.aws_environment()
-    if environment.get("AWS_ENDPOINT_URL"):
-        environment["MLFLOW_S3_ENDPOINT_URL"] = environment["AWS_ENDPOINT_URL"]
-    return environment
-
-
-def tracking_uri(settings: Settings) -> str:
-    """Where the pipeline logs: the setting, else the local MLflow when it runs, else ''."""
-    if settings.mlflow_tracking_uri:
-        return settings.mlflow_tracking_uri
-    service = mlflow_service(settings)
-    return service.url if service.state().running else ""
 
 
 def _step(title: str, command: list[str]) -> None:
@@ -133,16 +56,16 @@ def up(
         console.print(f"{what} already in {settings.raw_data_uri}/; not seeding the sample")
     else:
         # In process: the CLI is already loaded, a second interpreter would only add start-up.
-        data.seed(source="sample")
+        seed_and_report(settings, "sample")
     if not tracking.state().running:
         raise fail(
             f"the MLflow server exited; its log ({tracking.log_file}) ends with:\n"
             f"{tracking.log_tail()}"
         )
     if pipeline:
-        _step("continuous-training pipeline", _python_cli("pipeline", "run"))
+        _step("continuous-training pipeline", python_cli("pipeline", "run"))
         # After the first run, so seeding a fresh stack does not also start a second one.
-        _step("pipeline and triggers in the emulator", _python_cli("pipeline", "upsert"))
+        _step("pipeline and triggers in the emulator", python_cli("pipeline", "upsert"))
     services = [api_service(settings), site_service(settings)]
     for service in services:
         try:

@@ -1,0 +1,150 @@
+"""A journal entry that cannot be replayed: a named message, then `playground local repair`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from typer.testing import CliRunner
+
+from localaws import snapshot
+from localaws.background import free_port
+from mlops_settings import Settings
+from playground import stack
+from playground.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
+    """A private emulator with some history, killed with SIGKILL (the journal is replayed)."""
+    monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", str(free_port()))
+    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv(snapshot.PAUSE_VARIABLE, raising=False)
+    saved = dict(os.environ)
+    settings = Settings()
+    for key, value in settings.aws_environment().items():
+        monkeypatch.setenv(key, value)
+    stack.start(settings)
+    s3 = s3_client(settings)
+    s3.put_object(Bucket=settings.data_bucket, Key="before.txt", Body=b"before")
+    started = s3.create_multipart_upload(Bucket=settings.data_bucket, Key="parts.bin")
+    part = s3.upload_part(
+        Bucket=settings.data_bucket,
+        Key="parts.bin",
+        UploadId=started["UploadId"],
+        PartNumber=1,
+        Body=b"p" * 100,
+    )
+    s3.complete_multipart_upload(
+        Bucket=settings.data_bucket,
+        Key="parts.bin",
+        UploadId=started["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    s3.put_object(Bucket=settings.data_bucket, Key="after.txt", Body=b"after")
+    pid = stack.status(settings).pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and stack.status(settings).running:
+        time.sleep(0.05)
+    yield settings
+    stack.stop(settings)
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def s3_client(settings: Settings) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.emulator_url,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=30),
+    )
+
+
+def journal(settings: Settings) -> Path:
+    return stack.StackPaths.of(settings).journal
+
+
+def line_of(settings: Settings, needle: str) -> int:
+    """The 1-based line of the first journal entry whose query contains `needle`."""
+    lines = journal(settings).read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if needle in json.loads(line)["query"])
+
+
+def read(settings: Settings, key: str) -> bytes:
+    answer = s3_client(settings).get_object(Bucket=settings.data_bucket, Key=key)
+    body: bytes = answer["Body"].read()
+    return body
+
+
+def test_an_unreadable_line_is_named_and_repair_keeps_everything_else(local: Settings) -> None:
+    lines = journal(local).read_text().splitlines()
+    broken = line_of(local, "partNumber=1")
+    lines[broken - 1] = lines[broken - 1][: len(lines[broken - 1]) // 2]  # half a line
+    journal(local).write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(stack.StackError) as failed:
+        stack.start(local)
+    message = str(failed.value)
+    assert f"line {broken}" in message
+    assert "not a readable journal entry" in message
+    assert "playground local repair" in message
+    assert "Traceback" not in message
+
+    result = runner.invoke(app, ["local", "repair"])
+    assert result.exit_code == 0, result.output
+    assert f"line {broken}" in result.output
+    backups = list(journal(local).parent.glob("journal.jsonl.before-repair-*"))
+    assert len(backups) == 1
+    assert backups[0].read_text().splitlines() == lines  # the old journal, kept as it was
+
+    stack.start(local)
+    assert read(local, "before.txt") == b"before"
+    assert read(local, "after.txt") == b"after"
+
+
+def test_an_entry_that_fails_on_replay_is_named_and_repaired(local: Settings) -> None:
+    lines = journal(local).read_text().splitlines()
+    failing = line_of(local, "partNumber=1")
+    entry = json.loads(lines[failing - 1])
+    upload_id = entry["query"].split("uploadId=")[1].split("&")[0]
+    entry["query"] = entry["query"].replace(upload_id, "no-such-upload-id")
+    lines[failing - 1] = json.dumps(entry)
+    journal(local).write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(stack.StackError) as failed:
+        stack.start(local)
+    message = str(failed.value)
+    assert f"entry {entry['seq']}" in message
+    assert f"s3 PUT /{local.data_bucket}/parts.bin?" in message
+    assert "moto raised KeyError: 'no-such-upload-id'" in message
+    assert "playground local repair" in message
+
+    # Repair refuses while an emulator serves the state; here none does.
+    result = runner.invoke(app, ["local", "repair"])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert f"entry {entry['seq']}" in output
+    assert "dropped 2" in output  # the part, then the completion that needed it
+
+    stack.start(local)
+    assert read(local, "before.txt") == b"before"
+    assert read(local, "after.txt") == b"after"
+    result = runner.invoke(app, ["local", "repair"])
+    assert result.exit_code == 1
+    assert "stop it first" in result.output
+    stack.stop(local)
+    result = runner.invoke(app, ["local", "repair"])
+    assert result.exit_code == 0, result.output
+    assert "nothing to repair" in result.output
