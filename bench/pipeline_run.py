@@ -74,8 +74,8 @@ def bench(state: Path) -> int:
     from mlops_settings import load_settings
     from pipelines.mnist import pipeline
     from playground import data
-    from playground.commands.pipeline import git_commit
     from playground.definition_cache import load_definition
+    from playground.provenance import git_commit
 
     settings = load_settings()
     data.seed(settings, "sample")

@@ -141,9 +141,9 @@ def tracking_cost(
     the median run without tracking (s) and what logging adds to a step (s)."""
     from localaws.local_runner import LocalRunner
     from pipelines.mnist import pipeline
-    from playground.commands.pipeline import git_commit
-    from playground.commands.up import mlflow_environment, mlflow_service
     from playground.definition_cache import load_definition
+    from playground.provenance import git_commit
+    from playground.services import mlflow_environment, mlflow_service
 
     service = mlflow_service(settings)
     began = time.perf_counter()
