@@ -172,7 +172,7 @@ class Journal:
                         None,
                         number,
                         line[:120].decode("utf-8", "replace"),
-                        "the line is not a readable journal entry",
+                        "the line is corrupt: not a readable journal entry",
                         str(self.path),
                     ) from None
                 log.warning("dropping a torn last journal line (%d bytes)", len(line))

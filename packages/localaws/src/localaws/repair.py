@@ -62,7 +62,7 @@ def repair_journal(state_dir: Path) -> RepairReport:
     dropped = [
         Dropped(
             line[:120].decode("utf-8", "replace"),
-            "the line is not a readable journal entry",
+            "the line is corrupt: not a readable journal entry",
             line=number,
         )
         for number, line in corrupt

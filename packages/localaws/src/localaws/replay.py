@@ -252,9 +252,8 @@ class ReplayError(Exception):
     journal: str
 
     def __str__(self) -> str:
-        where = f"entry {self.seq}" if self.seq is not None else "an entry"
-        if self.line is not None:
-            where += f" (line {self.line} of {self.journal})"
+        line = f"line {self.line} of {self.journal}" if self.line is not None else self.journal
+        where = f"entry {self.seq} ({line})" if self.seq is not None else line
         return (
             f"cannot start: journal {where} failed on replay.\n"
             f"  the entry: {self.what}\n"
