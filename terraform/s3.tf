@@ -194,16 +194,22 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
+locals {
+  model_bucket_cors = jsondecode(file("${path.module}/../contracts/model-bucket-cors.json"))
+}
+
 # The browser fetches model files from presigned URLs: only the site may read them cross-origin.
 resource "aws_s3_bucket_cors_configuration" "models" {
   bucket = aws_s3_bucket.this["models"].id
 
+  # The rule is contracts/model-bucket-cors.json, which the local stack applies too.
   cors_rule {
-    allowed_methods = ["GET", "HEAD"]
+    id              = local.model_bucket_cors.id
+    allowed_methods = local.model_bucket_cors.allowed_methods
     allowed_origins = [local.site_origin]
-    allowed_headers = ["*"]
-    expose_headers  = ["Content-Length", "ETag"]
-    max_age_seconds = 3600
+    allowed_headers = local.model_bucket_cors.allowed_headers
+    expose_headers  = local.model_bucket_cors.expose_headers
+    max_age_seconds = local.model_bucket_cors.max_age_seconds
   }
 
   lifecycle {

@@ -10,25 +10,41 @@ origin (the local target only).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-PREFLIGHT_MAX_AGE_SECONDS = 600
+# The rule itself (methods, headers, preflight max age) is written once, in the contract
+# Terraform's aws_s3_bucket_cors_configuration reads too; only the origins differ per stack.
+CONTRACT = Path(__file__).resolve().parents[5] / "contracts" / "model-bucket-cors.json"
 
 
 def model_bucket_cors_rules(origins: Iterable[str]) -> list[dict[str, Any]]:
-    """CORS rules for the model bucket so the site's origins can GET model files."""
+    """CORS rules for the model bucket so the site's origins can GET model files.
+
+    Args:
+        origins: the site origins allowed ("*" for any: the local target only).
+
+    Returns:
+        S3's `CORSRules` (one rule), everything but the origins from
+        contracts/model-bucket-cors.json.
+
+    Raises:
+        ValueError: no origin given.
+    """
     allowed = sorted(set(origins))
     if not allowed:
         raise ValueError("at least one origin is needed")
+    rule = json.loads(CONTRACT.read_text())
     return [
         {
-            "ID": "browser-downloads-models",
+            "ID": rule["id"],
             "AllowedOrigins": allowed,
-            "AllowedMethods": ["GET", "HEAD"],
-            "AllowedHeaders": ["*"],
-            "ExposeHeaders": ["Content-Length", "ETag"],
-            "MaxAgeSeconds": PREFLIGHT_MAX_AGE_SECONDS,
+            "AllowedMethods": list(rule["allowed_methods"]),
+            "AllowedHeaders": list(rule["allowed_headers"]),
+            "ExposeHeaders": list(rule["expose_headers"]),
+            "MaxAgeSeconds": int(rule["max_age_seconds"]),
         }
     ]
 
