@@ -43,6 +43,7 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
+from localaws.execution import ExecutionRecord, Status, now
 from localaws.wsgi import call_app, read_body
 
 log = logging.getLogger("localaws.emulator.pipelines")
@@ -51,14 +52,14 @@ EXECUTIONS_FOLDER = "pipeline-executions"
 TOKENS_FILE = "tokens.json"
 _PIPELINE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):pipeline/([\w-]+)$")
 _TARGET_PREFIX = "SageMaker."
-EXECUTING, SUCCEEDED, FAILED = "Executing", "Succeeded", "Failed"
+EXECUTING, SUCCEEDED, FAILED = Status.EXECUTING, Status.SUCCEEDED, Status.FAILED
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    return now()
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -96,15 +97,15 @@ class ExecutionBook:
         tokens[token] = arn
         write_json(self.folder / TOKENS_FILE, tokens)
 
-    def read(self, arn: str) -> dict[str, Any] | None:
+    def read(self, arn: str) -> ExecutionRecord | None:
         """An execution's record, with a dead worker's execution reported as failed."""
         path = self.path(arn)
         if not path.is_file():
             return None
-        record: dict[str, Any] = json.loads(path.read_text())
-        if record.get("status") == EXECUTING and not _alive(record.get("pid")):
-            record["status"] = FAILED
-            record["failure_reason"] = "the local runner stopped before the execution ended"
+        record = ExecutionRecord.read(path)
+        if record.status == Status.EXECUTING and not _alive(record.pid):
+            record.status = Status.FAILED
+            record.failure_reason = "the local runner stopped before the execution ended"
         return record
 
 
@@ -234,21 +235,17 @@ class PipelineMiddleware:
                 start_response(status, headers)
                 return [body]
             arn = str(json.loads(body)["PipelineExecutionArn"])
-            record = {
-                "execution_arn": arn,
-                "execution_id": execution_id(arn),
-                "pipeline_name": request.get("PipelineName"),
-                "parameters": request.get("PipelineParameters") or [],
-                "description": request.get("PipelineExecutionDescription") or "",
-                "display_name": request.get("PipelineExecutionDisplayName") or "",
-                "client_request_token": token,
-                "requested_at": _now(),
-                "status": EXECUTING,
-                "failure_reason": None,
-                "steps": {},
-                "pid": None,
-            }
-            write_json(self.book.path(arn), record)
+            record = ExecutionRecord(
+                execution_arn=arn,
+                execution_id=execution_id(arn),
+                pipeline_name=str(request.get("PipelineName") or ""),
+                parameters=list(request.get("PipelineParameters") or []),
+                description=str(request.get("PipelineExecutionDescription") or ""),
+                display_name=str(request.get("PipelineExecutionDisplayName") or ""),
+                client_request_token=token,
+                requested_at=_now(),
+            )
+            record.write(self.book.path(arn))
             if token:
                 self.book.remember(token, arn)
         if self.spawn:
@@ -286,10 +283,10 @@ class PipelineMiddleware:
             )
         self._workers.append(worker)
         with self.book.lock:
-            record = json.loads(path.read_text())
-            record["pid"] = worker.pid
-            record["log"] = str(log_path)
-            write_json(path, record)
+            record = ExecutionRecord.read(path)
+            record.pid = worker.pid
+            record.log = str(log_path)
+            record.write(path)
         log.info("execution %s: local runner started (pid %d)", execution_id(arn), worker.pid)
 
     def _rewrite(
@@ -323,13 +320,13 @@ class PipelineMiddleware:
         record = self.book.read(str(answer.get("PipelineExecutionArn", "")))
         if record is None:
             return
-        answer["PipelineExecutionStatus"] = record["status"]
-        if record.get("failure_reason"):
-            answer[reason_field] = record["failure_reason"]
+        answer["PipelineExecutionStatus"] = str(record.status)
+        if record.failure_reason:
+            answer[reason_field] = record.failure_reason
         elif reason_field in answer:
             answer[reason_field] = ""
-        if record.get("ended_at") and "LastModifiedTime" in answer:
-            answer["LastModifiedTime"] = _epoch(record["ended_at"])
+        if record.ended_at and "LastModifiedTime" in answer:
+            answer["LastModifiedTime"] = _epoch(record.ended_at)
 
     def _list_steps(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -344,19 +341,19 @@ class PipelineMiddleware:
                 {"__type": "ResourceNotFound", "message": f"Pipeline execution {arn} not found"},
             )
         steps = []
-        for name, step in record.get("steps", {}).items():
+        for name, step in record.steps.items():
             item: dict[str, Any] = {
                 "StepName": name,
-                "StepStatus": step["status"],
-                "StartTime": _epoch(step.get("started_at")),
+                "StepStatus": str(step.status),
+                "StartTime": _epoch(step.started_at),
                 "AttemptCount": 1,
                 "Metadata": {},
             }
-            if step.get("ended_at"):
-                item["EndTime"] = _epoch(step["ended_at"])
-            if step.get("failure"):
-                item["FailureReason"] = step["failure"]
-            if step.get("cached"):
+            if step.ended_at:
+                item["EndTime"] = _epoch(step.ended_at)
+            if step.failure:
+                item["FailureReason"] = step.failure
+            if step.cached:
                 item["CacheHitResult"] = {"SourcePipelineExecutionArn": arn}
             steps.append(item)
         ascending = request.get("SortOrder") == "Ascending"

@@ -11,6 +11,7 @@ step cache), and writes each step's progress into the record for Describe/List c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import threading
@@ -19,10 +20,8 @@ from typing import Any
 
 import boto3
 
-from localaws.emulated_pipelines import FAILED, _now, write_json
-from localaws.local_runner import SUCCEEDED, LocalRunner, PipelineError, StepRecord
-
-_STEP_STATUS = {SUCCEEDED: "Succeeded", FAILED: "Failed"}
+from localaws.execution import ExecutionRecord, Status, StepProgress, now
+from localaws.local_runner import LocalRunner, PipelineError, StepRecord
 
 
 class RecordReporter:
@@ -33,18 +32,23 @@ class RecordReporter:
         self.lock = threading.Lock()
 
     def update(self, change: dict[str, Any], step: str | None = None) -> None:
-        """Merge ``change`` into the record, or into one step's entry."""
+        """Set the fields in ``change`` on the record, or on one step's entry.
+
+        Raises:
+            TypeError: a field the record (or `StepProgress`) does not have.
+        """
         with self.lock:
-            record = json.loads(self.path.read_text())
+            record = ExecutionRecord.read(self.path)
             if step is None:
-                record.update(change)
+                record = dataclasses.replace(record, **change)
             else:
-                record.setdefault("steps", {}).setdefault(step, {}).update(change)
-            write_json(self.path, record)
+                progress = record.steps.get(step) or StepProgress()
+                record.steps[step] = dataclasses.replace(progress, **change)
+            record.write(self.path)
 
     def step_started(self, name: str, kind: str) -> None:
         """A step began."""
-        self.update({"type": kind, "status": "Executing", "started_at": _now()}, name)
+        self.update({"type": kind, "status": Status.EXECUTING, "started_at": now()}, name)
 
     def step_output(self, name: str, line: str) -> None:
         """The step's script printed a line (kept out of the record; it is in the log)."""
@@ -53,8 +57,8 @@ class RecordReporter:
         """A step ended: succeeded, failed or came from the cache."""
         self.update(
             {
-                "status": _STEP_STATUS.get(record.status, record.status),
-                "ended_at": _now(),
+                "status": Status.parse(record.status),
+                "ended_at": now(),
                 "cached": record.cached,
                 "failure": record.failure,
                 "seconds": round(record.seconds, 3),
@@ -66,10 +70,10 @@ class RecordReporter:
 def run(record_path: Path, state_dir: Path) -> int:
     """Run the execution described by the record; returns 0 when it succeeded."""
     reporter = RecordReporter(record_path)
-    record = json.loads(record_path.read_text())
-    reporter.update({"pid": os.getpid(), "started_at": _now()})
+    record = ExecutionRecord.read(record_path)
+    reporter.update({"pid": os.getpid(), "started_at": now()})
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    arn = str(record["execution_arn"])
+    arn = record.execution_arn
     try:
         sagemaker = boto3.client("sagemaker", region_name=region)
         document = json.loads(
@@ -80,35 +84,39 @@ def run(record_path: Path, state_dir: Path) -> int:
         account = arn.split(":")[4]
         runner = LocalRunner(
             document,
-            str(record["pipeline_name"]),
+            record.pipeline_name,
             state_dir,
             boto3.client("s3", region_name=region),
             region,
             account,
             reporter,
         )
-        parameters = {str(p["Name"]): str(p["Value"]) for p in record.get("parameters", [])}
+        parameters = {str(p["Name"]): str(p["Value"]) for p in record.parameters}
         result = runner.run(parameters)
     except (PipelineError, ValueError, KeyError) as exc:
-        reporter.update({"status": FAILED, "failure_reason": str(exc), "ended_at": _now()})
+        reporter.update({"status": Status.FAILED, "failure_reason": str(exc), "ended_at": now()})
         print(f"execution {arn} cannot run: {exc}", flush=True)
         return 1
     except Exception as exc:  # recorded, so Describe reports it rather than hanging
         reporter.update(
-            {"status": FAILED, "failure_reason": f"{type(exc).__name__}: {exc}", "ended_at": _now()}
+            {
+                "status": Status.FAILED,
+                "failure_reason": f"{type(exc).__name__}: {exc}",
+                "ended_at": now(),
+            }
         )
         raise
     reporter.update(
         {
-            "status": result.status,
+            "status": Status.parse(result.status),
             "failure_reason": result.failure_reason,
-            "ended_at": _now(),
+            "ended_at": now(),
             "local_execution_id": result.execution_id,
             "run_folder": result.folder,
         }
     )
     print(f"execution {arn}: {result.status} (local run {result.execution_id})", flush=True)
-    return 0 if result.status == SUCCEEDED else 1
+    return 0 if result.status == Status.SUCCEEDED else 1
 
 
 def main(argv: list[str] | None = None) -> int:

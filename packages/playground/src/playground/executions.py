@@ -14,15 +14,15 @@ execution and its local run are one entry, known by either id.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from localaws.emulated_pipelines import EXECUTIONS_FOLDER, TOKENS_FILE
+from localaws.execution import ExecutionRecord, Status
 from localaws.local_runner import SUCCEEDED, RunRecord
-from localaws.local_runner.records import EXECUTING, RUNS_FOLDER
+from localaws.local_runner.records import RUNS_FOLDER
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
 from playground.stack import StackPaths
@@ -54,7 +54,7 @@ class Execution:
 
     def outcome(self) -> str:
         """One phrase: running, passed the gate, gate failed (naming the failures), failed."""
-        if self.status in (EXECUTING, "Executing"):
+        if self.status == Status.EXECUTING:
             return "running"
         gates = self.evaluation.get("gates") or []
         failed = [g for g in gates if g.get("passed") is False]
@@ -116,11 +116,11 @@ def emulator_links(settings: Settings) -> dict[str, str]:
         if path.name == TOKENS_FILE:
             continue
         try:
-            record = json.loads(path.read_text())
-        except ValueError:
-            continue
-        if record.get("local_execution_id"):
-            links[path.stem] = str(record["local_execution_id"])
+            record = ExecutionRecord.read(path)
+        except (OSError, ValueError):
+            continue  # being written, or not a record
+        if record.local_execution_id:
+            links[path.stem] = record.local_execution_id
     return links
 
 

@@ -12,12 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localaws.execution import Status
 from localaws.local_runner.graph import PipelineError
 
-SUCCEEDED = "Succeeded"
-FAILED = "Failed"
-NOT_EXECUTED = "NotExecuted"
-EXECUTING = "Executing"
+# The one status enumeration (localaws.execution.Status), under the runner's old names.
+SUCCEEDED = Status.SUCCEEDED
+FAILED = Status.FAILED
+NOT_EXECUTED = Status.NOT_EXECUTED
+EXECUTING = Status.EXECUTING
 
 RUNS_FOLDER = "pipeline-runs"
 

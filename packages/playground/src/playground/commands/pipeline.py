@@ -443,7 +443,8 @@ class StepProgress:
 
     def step_finished(self, record: StepRecord) -> None:
         """Mark the step done, cached or failed."""
-        mark = {SUCCEEDED: "[green]✓[/]", FAILED: "[red]✗[/]"}.get(record.status, "·")
+        marks: dict[str, str] = {SUCCEEDED: "[green]✓[/]", FAILED: "[red]✗[/]"}
+        mark = marks.get(record.status, "·")
         note = " (cached)" if record.cached else ""
         self.progress.update(
             self.tasks[record.name],
