@@ -8,12 +8,12 @@ A dataset version is an immutable prefix, ``<raw prefix>/<version id>/``, holdin
 (always gzip, under the official names) and, written last, ``manifest.json``: a JSON object
 naming every object with its SHA-256, size and S3 version id (contracts/dataset-manifest.md).
 The version id is derived from the files' SHA-256 digests, so uploading the same data again is
-the same version and changes nothing. The manifest is written with ``If-None-Match: *``: of several uploads racing with the
-same data exactly one writes it, so one dataset change is one ``Object Created`` event for the
-manifest, the event that starts the pipeline. ``<raw prefix>/latest.json``, a copy of the
-newest manifest and the input of every triggered run, is written just *before* the manifest
-(an EventBridge rule cannot hand the manifest's key to the pipeline), so the run the event
-starts reads this version; it is never a trigger itself.
+the same version and changes nothing. The manifest is written with ``If-None-Match: *``: of
+several uploads racing with the same data exactly one writes it, so one dataset change is one
+``Object Created`` event for the manifest, the event that starts the pipeline. ``<raw
+prefix>/latest.json``, a copy of the newest manifest and the input of every triggered run, is
+written just *before* the manifest (an EventBridge rule cannot hand the manifest's key to the
+pipeline), so the run the event starts reads this version; it is never a trigger itself.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """A dataset version's raw objects, fetched exactly as its manifest names them.
 
-The pipeline's input is a dataset manifest (contracts/dataset-manifest.md: a JSON object
-written last by `playground data seed`): ``dataset_version``, ``objects`` (``key``,
-``sha256``, ``size`` and, with S3 versioning, ``version_id``) and the ``bucket``. SageMaker
-downloads the manifest into the step's input folder; this module downloads the objects it names (the exact versions when
-version ids are given) and refuses any whose SHA-256 differs, so a model's lineage names the
-bytes it was trained on.
+The pipeline's input is a dataset manifest (contracts/dataset-manifest.md: a JSON object written
+last by `playground data seed`): ``dataset_version``, ``objects`` (``key``, ``sha256``, ``size``
+and, with S3 versioning, ``version_id``) and the ``bucket``. SageMaker downloads the manifest
+into the step's input folder; this module downloads the objects it names (the exact versions
+when version ids are given) and refuses any whose SHA-256 differs, so a model's lineage names
+the bytes it was trained on.
 """
 
 from __future__ import annotations
