@@ -52,6 +52,13 @@ CACHE_EXPIRY = "P30D"
 
 STEP_FILES = ("prepare.py", "train.py", "evaluate.py", "register.py")
 EVALUATION_FILE = "evaluation.json"
+# Step output names (ProcessingOutput.OutputName), shared with the CLI that reads them back
+# from an execution's step properties (playground.commands.pipeline).
+PREPARED_SPLITS = ("train", "validation", "test")
+REPORT_OUTPUT = "report"  # prepare's report; register reads the dataset manifest from it
+EVALUATION_OUTPUT = "evaluation"  # evaluate's evaluation.json and its pictures
+MODEL_OUTPUT = "model"
+REGISTRATION_OUTPUT = "registration"
 # Where a processing job finds the dataset manifest (prepare fetches the objects it names).
 DATASET_DIR = "/opt/ml/processing/input/dataset"
 
@@ -253,7 +260,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
 
     # 1. Prepare: validate the raw IDX files (non-zero exit on bad data) and split them by
     # each image's content hash.
-    prepare_outputs = ["train", "validation", "test", "report"]
+    prepare_outputs = [*PREPARED_SPLITS, REPORT_OUTPUT]
     prepare = ProcessingStep(
         name=PREPARE,
         description="Validate the raw MNIST files and split them into train/validation/test.",
@@ -303,7 +310,9 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
 
     # 3. Evaluate: int8 (calibrated on train, chosen on validation), then accuracy, recall,
     # parity and size of the shipped file on test, and McNemar's test against the champion.
-    evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path=EVALUATION_FILE)
+    evaluation = PropertyFile(
+        name="Evaluation", output_name=EVALUATION_OUTPUT, path=EVALUATION_FILE
+    )
     evaluate = ProcessingStep(
         name=EVALUATE,
         description="int8, then the shipped file's accuracy, parity and size; the champion.",
@@ -319,14 +328,14 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 ),
                 *(
                     s3_input(split, prepared(split), f"/opt/ml/processing/{split}")
-                    for split in ("train", "validation", "test")
+                    for split in PREPARED_SPLITS
                 ),
-                s3_input("manifest", prepared("report"), "/opt/ml/processing/manifest"),
+                s3_input("manifest", prepared(REPORT_OUTPUT), "/opt/ml/processing/manifest"),
                 dataset_input,
             ],
             outputs=[
-                s3_output(EVALUATE, "evaluation", "/opt/ml/processing/evaluation"),
-                s3_output(EVALUATE, "model", "/opt/ml/processing/output/model"),
+                s3_output(EVALUATE, EVALUATION_OUTPUT, "/opt/ml/processing/evaluation"),
+                s3_output(EVALUATE, MODEL_OUTPUT, "/opt/ml/processing/output/model"),
             ],
             arguments=[
                 "--model-package-group",
@@ -353,7 +362,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 "--dataset-dir",
                 DATASET_DIR,
                 "--prepare-uri",
-                prepared("report"),
+                prepared(REPORT_OUTPUT),
                 "--model-uri",
                 train.properties.ModelArtifacts.S3ModelArtifacts,
                 "--mlflow-tracking-uri",
@@ -380,18 +389,22 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             inputs=[
                 s3_input(
                     "model",
-                    evaluate.properties.ProcessingOutputConfig.Outputs["model"].S3Output.S3Uri,
+                    evaluate.properties.ProcessingOutputConfig.Outputs[MODEL_OUTPUT].S3Output.S3Uri,
                     "/opt/ml/processing/model",
                 ),
                 s3_input(
                     "evaluation",
-                    evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
+                    evaluate.properties.ProcessingOutputConfig.Outputs[
+                        EVALUATION_OUTPUT
+                    ].S3Output.S3Uri,
                     "/opt/ml/processing/evaluation",
                 ),
-                s3_input("manifest", prepared("report"), "/opt/ml/processing/manifest"),
+                s3_input("manifest", prepared(REPORT_OUTPUT), "/opt/ml/processing/manifest"),
                 dataset_input,
             ],
-            outputs=[s3_output(REGISTER, "registration", "/opt/ml/processing/output/registration")],
+            outputs=[
+                s3_output(REGISTER, REGISTRATION_OUTPUT, "/opt/ml/processing/output/registration")
+            ],
             arguments=[
                 "--model-package-group",
                 settings.model_package_group,

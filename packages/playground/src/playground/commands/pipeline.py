@@ -392,8 +392,8 @@ def show(
                 f"MLflow run: {tracked['mlflow_run_id']} (experiment {experiment}, at {server})"
             )
         pictures = [
-            ("confusion matrix", execution.output_uri(mnist.EVALUATE, "evaluation")),
-            ("class balance", execution.output_uri(mnist.PREPARE, "report")),
+            ("confusion matrix", execution.output_uri(mnist.EVALUATE, mnist.EVALUATION_OUTPUT)),
+            ("class balance", execution.output_uri(mnist.PREPARE, mnist.REPORT_OUTPUT)),
         ]
         console.print("pictures (also inline in the report):")
         names = {"confusion matrix": "confusion_matrix.png", "class balance": "class_balance.png"}
@@ -459,7 +459,7 @@ def _registration(record: RunRecord, s3: Any) -> dict[str, Any] | None:
         return None
     outputs = step.properties.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for output in outputs:
-        if output.get("OutputName") == "registration":
+        if output.get("OutputName") == mnist.REGISTRATION_OUTPUT:
             bucket, _, key = str(output["S3Output"]["S3Uri"]).removeprefix("s3://").partition("/")
             try:
                 body = s3.get_object(Bucket=bucket, Key=f"{key.rstrip('/')}/registration.json")
