@@ -151,6 +151,8 @@ def test_ids_another_moto_would_make_are_mapped_to_what_clients_were_told(
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
     assert read(local, "parts.bin") == b"x" * 10
+    head = s3.head_object(Bucket=local.data_bucket, Key="parts.bin")
+    assert head["ContentLength"] == 10
     kill_9(local)
     set_snapshot_aside(local)
     stack.start(local)

@@ -240,11 +240,12 @@ class JournalledApp:
         self._translate_in(environ)
         status, headers, body = call_app(self.app, environ)
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-        body = self.aliases.outbound_bytes(body, content_type)
-        headers = [
-            (k, self.aliases.outbound(v)) for k, v in headers if k.lower() != "content-length"
-        ] + [("Content-Length", str(len(body)))]
-        return status, headers, body
+        translated = self.aliases.outbound_bytes(body, content_type)
+        headers = [(k, self.aliases.outbound(v)) for k, v in headers]
+        if translated != body:  # a HEAD's Content-Length stays the object's
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(translated))))
+        return status, headers, translated
 
     def _translate_in(self, environ: dict[str, Any]) -> None:
         """Rewrite a request's path, query, headers and text body to the ids moto holds."""
