@@ -6,6 +6,13 @@
 # execution. The data files, latest.json and the pipeline's own outputs match nothing.
 
 locals {
+  # Both rules' names and the manifest pattern are contracts/pipeline-triggers.json, which the
+  # local stack (packages/playground/src/playground/triggers.py) reads too.
+  triggers = jsondecode(templatefile("${path.module}/../contracts/pipeline-triggers.json", {
+    data_bucket = local.data_bucket
+    raw_prefix  = var.raw_prefix
+  }))
+
   # The commit the definition was written from (its GitCommit default): every triggered run
   # records which code it runs.
   definition_git_commit = local.create_pipeline ? one([
@@ -17,22 +24,15 @@ locals {
 resource "aws_cloudwatch_event_rule" "new_dataset_version" {
   count = local.create_pipeline ? 1 : 0
 
-  name        = "${var.name_prefix}-new-dataset-version"
-  description = "A new dataset manifest under s3://${local.data_bucket}/${var.raw_prefix}/ starts ${var.pipeline_name}."
-  event_pattern = jsonencode({
-    source      = ["aws.s3"]
-    detail-type = ["Object Created"]
-    detail = {
-      bucket = { name = [local.data_bucket] }
-      object = { key = [{ wildcard = "${var.raw_prefix}/*/manifest.json" }] }
-    }
-  })
+  name          = "${var.name_prefix}${local.triggers.new_dataset_version.name_suffix}"
+  description   = "A new dataset manifest under s3://${local.data_bucket}/${var.raw_prefix}/ starts ${var.pipeline_name}."
+  event_pattern = jsonencode(local.triggers.new_dataset_version.event_pattern)
 }
 
 resource "aws_cloudwatch_event_rule" "schedule" {
   count = local.create_pipeline ? 1 : 0
 
-  name                = "${var.name_prefix}-training-schedule"
+  name                = "${var.name_prefix}${local.triggers.schedule.name_suffix}"
   description         = "Periodic run of ${var.pipeline_name} on the newest dataset version (latest.json), so the model is retrained even without new data."
   schedule_expression = var.training_schedule
 }

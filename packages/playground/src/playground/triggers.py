@@ -16,28 +16,39 @@ targets", "Dynamic path parameters").
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from string import Template
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from mlops_settings import Settings
 
+# Both rules are written once, here and for Terraform (templatefile in terraform/events.tf):
+# ${data_bucket} and ${raw_prefix} are filled in by each side.
+CONTRACT = Path(__file__).resolve().parents[4] / "contracts" / "pipeline-triggers.json"
+
+
+def _contract(settings: Settings) -> dict[str, Any]:
+    text = Template(CONTRACT.read_text()).substitute(
+        data_bucket=settings.data_bucket, raw_prefix=settings.raw_prefix
+    )
+    return dict(json.loads(text))
+
 
 def rule_names(settings: Settings) -> tuple[str, str]:
-    """(new dataset version rule, schedule rule), named after the pipeline."""
-    return f"{settings.pipeline_name}-new-dataset-version", f"{settings.pipeline_name}-schedule"
+    """(new dataset version rule, schedule rule): the pipeline's name + the contract's suffixes."""
+    contract = _contract(settings)
+    return (
+        settings.pipeline_name + contract["new_dataset_version"]["name_suffix"],
+        settings.pipeline_name + contract["schedule"]["name_suffix"],
+    )
 
 
 def manifest_event_pattern(settings: Settings) -> dict[str, Any]:
     """Matches the creation of a dataset manifest, and no other object (no data file)."""
-    return {
-        "source": ["aws.s3"],
-        "detail-type": ["Object Created"],
-        "detail": {
-            "bucket": {"name": [settings.data_bucket]},
-            "object": {"key": [{"wildcard": f"{settings.raw_prefix}/*/manifest.json"}]},
-        },
-    }
+    return dict(_contract(settings)["new_dataset_version"]["event_pattern"])
 
 
 def install(
@@ -67,6 +78,7 @@ def install(
         data_rule: {"EventPattern": json.dumps(manifest_event_pattern(settings))},
         schedule_rule: {"ScheduleExpression": settings.training_schedule},
     }
+    changed += _remove_renamed_rule(events, settings, schedule_rule)
     for name, shape in wanted.items():
         events.put_rule(Name=name, State="ENABLED", **shape)
         listed = list(fixed)
@@ -79,3 +91,23 @@ def install(
         events.put_targets(Rule=name, Targets=[target])
         changed.append(f"EventBridge rule {name}")
     return changed
+
+
+def _remove_renamed_rule(events: Any, settings: Settings, schedule_rule: str) -> list[str]:
+    """Delete the schedule rule under its name before the contract ("<pipeline>-schedule").
+
+    Left in place, a stack set up before would run the pipeline twice on every schedule.
+    """
+    old = f"{settings.pipeline_name}-schedule"
+    if old == schedule_rule:
+        return []
+    try:
+        targets = events.list_targets_by_rule(Rule=old)["Targets"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return []
+        raise
+    if targets:
+        events.remove_targets(Rule=old, Ids=[t["Id"] for t in targets])
+    events.delete_rule(Name=old)
+    return [f"EventBridge rule {old} removed (renamed {schedule_rule})"]
