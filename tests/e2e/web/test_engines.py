@@ -13,105 +13,20 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mlops_settings import Settings
-from playground.background import free_port
-from playground.commands.site import make_server, start_in_thread
 from playground.throwaway import ThrowawayStack
+from support.switchable_site import SwitchableSite
 from support.webstack import DIST, WEB, register_versions, require_tools
 
 pytestmark = pytest.mark.slow
 
 ENGINES = ("chromium", "firefox", "webkit")
 NODE_TIMEOUT_S = 300
-MODES = ("ok", "503", "down")
-
-
-class SwitchableSite:
-    """The built site (playground's site server), answering as `mode` says.
-
-    ok: as usual; 503: every request gets 503 Service Unavailable (an origin in trouble);
-    down: every connection is closed unanswered (the network failing). `control_url` takes
-    POST /site/<mode>.
-    """
-
-    def __init__(self, dist: Path, api_url: str) -> None:
-        self.mode = "ok"
-        self.server = make_server(dist, "127.0.0.1", free_port(), api_url)
-        site_handler = self.server.RequestHandlerClass
-        outer = self
-
-        class Failing(BaseHTTPRequestHandler):
-            def handle_one_request(self) -> None:
-                self.raw_requestline = self.rfile.readline(65537)
-                if not self.raw_requestline or not self.parse_request():
-                    return
-                if outer.mode == "down":
-                    self.close_connection = True  # no status line at all
-                    return
-                body = b"<!doctype html><title>503</title>the origin is unavailable"
-                self.send_response(HTTPStatus.SERVICE_UNAVAILABLE)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body)
-                self.close_connection = True
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
-        def switch(*args: Any, **kwargs: Any) -> object:
-            if outer.mode == "ok":
-                return site_handler(*args, **kwargs)
-            return Failing(*args, **kwargs)
-
-        self.server.RequestHandlerClass = switch  # type: ignore[assignment]
-        self.control = ThreadingHTTPServer(("127.0.0.1", free_port()), self._control_handler())
-
-    def _control_handler(self) -> type[BaseHTTPRequestHandler]:
-        outer = self
-
-        class Control(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                mode = self.path.removeprefix("/site/")
-                if mode not in MODES:
-                    self.send_error(HTTPStatus.NOT_FOUND, f"modes: {', '.join(MODES)}")
-                    return
-                outer.mode = mode
-                self.send_response(HTTPStatus.NO_CONTENT)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
-        return Control
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    @property
-    def control_url(self) -> str:
-        return f"http://127.0.0.1:{self.control.server_address[1]}"
-
-    def __enter__(self) -> SwitchableSite:
-        start_in_thread(self.server)
-        threading.Thread(target=self.control.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for server in (self.server, self.control):
-            server.shutdown()
-            server.server_close()
 
 
 def missing_engines() -> list[str]:
@@ -163,7 +78,8 @@ def test_every_engine_lists_downloads_recognises_and_survives_a_failing_site(
                     timeout=NODE_TIMEOUT_S,
                 )
                 seconds[engine] = time.monotonic() - start
-                print(f"== {engine}: {seconds[engine]:.0f} s", result.stdout[-6000:], result.stderr[-2000:])
+                print(f"== {engine}: {seconds[engine]:.0f} s")
+                print(result.stdout[-6000:], result.stderr[-2000:])
                 if timings.is_file():
                     print(f"== {engine} timings: {json.loads(timings.read_text())}")
                 if result.returncode != 0:
