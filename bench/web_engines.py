@@ -51,7 +51,7 @@ def main() -> None:
         raise SystemExit("node is not installed")
     rows: list[tuple[str, str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as scratch, throwaway_stack() as local:
-        versions = webstack.register_versions(local.settings)
+        versions = webstack.register_versions(local.settings, beside=webstack.attachments())
         api_url = local.start_api()
         with switchable.SwitchableSite(webstack.DIST, api_url) as site:
             for engine in ENGINES:

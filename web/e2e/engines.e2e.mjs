@@ -1,8 +1,8 @@
 // The app in one engine (ENGINE: chromium, firefox or webkit; see engines.mjs), in each of
-// its session kinds (a normal profile and a private one): the list, a download, digits drawn
-// on a phone-sized screen, and a reload while the site answers 503 and then not at all, after
-// which the stored model must still read a digit, or the app must say in plain words why it
-// cannot. Started by tests/e2e/web/test_engines.py, which owns the servers.
+// its session kinds (a normal profile and a private one): the list, a download, digits and a
+// tap drawn on a phone-sized screen, a correction sent, the details of the model, and a reload
+// while the site answers 503 and then not at all, after which the stored model must still
+// read a digit, or the app must say in plain words why it cannot. Started by tests/e2e/web/test_engines.py, which owns the servers.
 //
 // Environment: ENGINE, SITE_URL, GOOD_VERSION, CONTROL_URL (POST /site/ok|503|down switches
 // what the site server answers), optional TIMINGS (a JSON file: ms to the first prediction per
@@ -99,6 +99,25 @@ for (const kind of kindsOf(ENGINE)) {
       assert.notEqual(first.time, '0.00 ms', 'a run faster than the clock reads as "< 1 ms"');
       assert.match(first.time ?? '', /^(< )?\d+(\.\d+)? ms$/);
       for (const digit of ['1', '4']) assert.equal((await drawAndRead(session, DIGITS[digit])).digit, digit);
+
+      // A tap is not a digit: no answer, and the model does not run.
+      const runs = await session.evaluate(() => window.__digitRecogniser.predictions);
+      await drawAndRead(session, [[[140, 140], [141, 141]]]);
+      assert.equal(await session.evaluate(() => document.querySelector('[data-testid="prediction"]').dataset.reading), 'not_a_digit');
+      assert.equal(await session.evaluate(() => window.__digitRecogniser.predictions), runs, 'a tap ran the model');
+
+      // A correction of the last digit goes to the feedback service at once.
+      await drawAndRead(session, DIGITS[7]);
+      await session.click('[data-testid="feedback-right"]');
+      await session.waitForSelector('[data-testid="feedback-status"][data-status="sent"]');
+
+      // The details of the model in use: its figures, one row per digit.
+      await session.click(`button[aria-label="Details of version ${GOOD}"]`);
+      await session.waitForSelector(`[data-testid="details-${GOOD}"] [data-testid="per-class"]`);
+      assert.equal(
+        await session.evaluate((v) => document.querySelectorAll(`[data-testid="details-${v}"] [data-testid="per-class"] tbody tr`).length, GOOD),
+        10,
+      );
 
       for (const text of await notices(session)) {
         assert.doesNotMatch(text, /\(null\)|undefined|\[object/, `a notice a person cannot read: ${text}`);
