@@ -51,6 +51,7 @@ def main() -> None:
         raise SystemExit("node is not installed")
     rows: list[tuple[str, str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as scratch, throwaway_stack() as local:
+        local.activate()
         versions = webstack.register_versions(local.settings, beside=webstack.attachments())
         api_url = local.start_api()
         with switchable.SwitchableSite(webstack.DIST, api_url) as site:
@@ -62,7 +63,6 @@ def main() -> None:
                     cwd=webstack.WEB,
                     env={
                         **os.environ,
-                        **local.environment,
                         "CHROMIUM_PATH": chromium,
                         "ENGINE": engine,
                         "SITE_URL": site.url,
