@@ -78,7 +78,7 @@ for (const kind of kindsOf(ENGINE)) {
       await session?.close();
     });
 
-    test(`the list, a download and drawn digits, on a ${screen.width} px screen at DPR ${screen.dpr}`, async () => {
+    test(`the list, a download and drawn digits, on a ${screen.width} px screen at DPR ${screen.dpr}`, async (t) => {
       await site('ok');
       session = await open(ENGINE, { kind, ...screen });
       const start = Date.now();
@@ -99,6 +99,22 @@ for (const kind of kindsOf(ENGINE)) {
       assert.notEqual(first.time, '0.00 ms', 'a run faster than the clock reads as "< 1 ms"');
       assert.match(first.time ?? '', /^(< )?\d+(\.\d+)? ms$/);
       for (const digit of ['1', '4']) assert.equal((await drawAndRead(session, DIGITS[digit])).digit, digit);
+
+      // A finger as wide as Chrome DevTools' example touch (51.7 px) draws a 1, and pressing
+      // harder mid-stroke (a contact of a palm's size for a moment) neither erases nor ends it.
+      if (session.canTouch) {
+        const before = await session.evaluate(() => window.__digitRecogniser.predictions);
+        await session.click('.pad button');
+        const start = await session.evaluate(() => window.__digitRecogniser.readings);
+        await session.touchStroke(DIGITS[1][0], (k) =>
+          k >= 10 && k <= 13 ? { width: 110, height: 100, pressure: 1 } : { width: 51.7, height: 44, pressure: 0.4 },
+        );
+        await session.waitFor((n) => window.__digitRecogniser.readings >= n, start + 1, { what: 'the touch stroke to be read' });
+        assert.equal(await session.text('[data-testid="prediction"]'), '1', 'a finger drew a 1');
+        assert.equal(await session.evaluate(() => window.__digitRecogniser.predictions), before + 1, 'one stroke, one answer');
+      } else {
+        t.diagnostic(`${ENGINE}'s automation has no touch with a contact size: touch is not tried here`);
+      }
 
       // A tap is not a digit: no answer, and the model does not run.
       const runs = await session.evaluate(() => window.__digitRecogniser.predictions);

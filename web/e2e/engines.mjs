@@ -9,7 +9,9 @@
 // A session is "private" (an incognito context, a Firefox private window, WebKit's ephemeral
 // automation session) or a normal profile in a fresh folder. WebKitGTK's automation session is
 // always ephemeral, so WebKit has the private session only; WebDriver classic cannot set the
-// device pixel ratio, so WebKit runs at the display's (1).
+// device pixel ratio, so WebKit runs at the display's (1), and WebKitGTK turns touch actions
+// into mouse events, so touch with a contact size is tried in Chromium (DevTools protocol)
+// and Firefox (WebDriver BiDi) only. MiniBrowser's window is at least about 450 px wide.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -116,6 +118,30 @@ class Session {
     for (const stroke of strokes) await this.impl.mouseStroke(densify(stroke).map(at));
   }
 
+  /** Whether the engine's automation can touch with a contact size (WebKitGTK's cannot). */
+  get canTouch() {
+    return this.impl.touchStroke !== undefined;
+  }
+
+  /**
+   * One finger along `points` (pad pixels) on the element `selector`; `contact(k)` gives the
+   * contact at point k: {width, height} in CSS px and pressure 0 to 1.
+   */
+  async touchStroke(points, contact, selector = '[data-testid="drawing"]') {
+    if (!this.canTouch) throw new Error(`${this.engine}'s automation cannot touch with a contact size`);
+    const box = await this.evaluate((s) => {
+      const r = document.querySelector(s).getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    }, selector);
+    await this.impl.touchStroke(
+      densify(points).map(([x, y], k) => ({
+        x: Math.round(box.x + (x * box.width) / 280),
+        y: Math.round(box.y + (y * box.height) / 280),
+        ...contact(k),
+      })),
+    );
+  }
+
   async close() {
     await this.cleanup();
   }
@@ -148,6 +174,16 @@ function playwrightImpl(page) {
       await page.mouse.down();
       for (const p of rest) await page.mouse.move(...p);
       await page.mouse.up();
+    },
+    // Touch through the DevTools protocol: radius is half the contact's size, force its pressure.
+    async touchStroke(contacts) {
+      const cdp = await page.context().newCDPSession(page);
+      const point = (c) => ({ x: c.x, y: c.y, radiusX: c.width / 2, radiusY: c.height / 2, force: c.pressure, id: 1 });
+      const [first, ...rest] = contacts;
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point(first)] });
+      for (const c of rest) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [point(c)] });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+      await cdp.detach();
     },
   };
 }
@@ -195,6 +231,26 @@ async function openFirefox({ kind, width, height, dpr }) {
       await page.mouse.down();
       for (const p of rest) await page.mouse.move(...p);
       await page.mouse.up();
+    },
+    // WebDriver BiDi's touch pointer carries the contact's size and pressure; puppeteer's
+    // touchscreen does not pass them, so the actions go to the page's browsing context.
+    async touchStroke(contacts) {
+      const size = (c) => ({ width: Math.round(c.width), height: Math.round(c.height), pressure: c.pressure });
+      const [first, ...rest] = contacts;
+      const move = (c, duration) => ({ type: 'pointerMove', x: c.x, y: c.y, origin: 'viewport', duration, ...size(c) });
+      await page.mainFrame().browsingContext.performActions([
+        {
+          type: 'pointer',
+          id: 'finger',
+          parameters: { pointerType: 'touch' },
+          actions: [
+            move(first, 0),
+            { type: 'pointerDown', button: 0, ...size(first) },
+            ...rest.map((c) => move(c, 10)),
+            { type: 'pointerUp', button: 0 },
+          ],
+        },
+      ]);
     },
   };
   return new Session('firefox', kind, impl, async () => {
