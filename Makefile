@@ -1,6 +1,6 @@
 # aws-mlops-playground: every command installs what it needs first (uv through pip when it is
 # missing, then `uv sync --frozen`), so a new machine runs nothing else before these. What it
-# cannot install (Python 3.11, Node, terraform, chromium) is checked first by
+# cannot install (Python 3.11, Node, terraform, chromium, firefox-esr, WebKitGTK's driver) is checked first by
 # mk/prerequisites.sh, which names each missing tool and how to get it.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,7 +28,7 @@ help:
 
 ## Check for the tools `make test` needs and cannot install (TOOLS="python node" for fewer).
 prerequisites:
-	@+$(PREREQUISITES) test $(or $(TOOLS),python uv node terraform chromium)
+	@+$(PREREQUISITES) test $(or $(TOOLS),python uv node terraform chromium firefox webkit)
 
 ## Install uv with pip when it is missing.
 uv:
@@ -53,7 +53,7 @@ down: uv
 
 ## Set up, then run every test: all tiers, web, Terraform, linters (what CI runs).
 test:
-	@+$(PREREQUISITES) test python uv node terraform chromium
+	@+$(PREREQUISITES) test python uv node terraform chromium firefox webkit
 	@$(MAKE) setup
 	@$(MAKE) --keep-going python-test $(TEST_TARGETS)
 

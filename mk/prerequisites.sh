@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Usage: mk/prerequisites.sh TARGET TOOL...   (TOOL: python uv node terraform chromium)
+# Usage: mk/prerequisites.sh TARGET TOOL...   (TOOL: python uv node terraform chromium firefox webkit)
 #
 # Checks that the tools TARGET needs are on this machine, before anything runs. Prints nothing
 # when they are; otherwise one message naming every missing tool and how to get it, and exits 2.
 # uv counts as present when pip can install it (the Makefile's `uv` step does that).
-# Nothing is installed here: CI (.ci/run) installs chromium with apt-get when it runs as root.
+# Nothing is installed here: CI (.ci/run) installs the three browsers with apt-get when it runs
+# as root.
 set -uo pipefail
 
 target=$1
@@ -40,6 +41,21 @@ chromium_ok() {
 	has chromium || has chromium-browser || has google-chrome || has google-chrome-stable
 }
 
+firefox_ok() {
+	if [[ -n ${FIREFOX_PATH:-} ]]; then
+		[[ -x $FIREFOX_PATH ]]
+		return
+	fi
+	has firefox-esr
+}
+
+# WebKitWebDriver and its MiniBrowser (webkit2gtk-driver), and Xvfb unless there is a display.
+webkit_ok() {
+	has WebKitWebDriver || return 1
+	[[ -x ${WEBKIT_MINIBROWSER:-/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser} ]] || return 1
+	[[ -n ${DISPLAY:-} ]] || has xvfb-run
+}
+
 for tool in "$@"; do
 	case $tool in
 	python)
@@ -62,6 +78,12 @@ for tool in "$@"; do
 				missing+=("chromium (none of chromium, chromium-browser, google-chrome on PATH): apt-get install chromium, or set CHROMIUM_PATH to a Chromium or Chrome binary")
 			fi
 		fi
+		;;
+	firefox)
+		firefox_ok || missing+=("firefox (Firefox ESR for the browser tests): apt-get install firefox-esr, or set FIREFOX_PATH to a Firefox binary")
+		;;
+	webkit)
+		webkit_ok || missing+=("WebKit (WebKitWebDriver, MiniBrowser, Xvfb) for the browser tests: apt-get install webkit2gtk-driver xvfb (WEBKIT_MINIBROWSER names another MiniBrowser)")
 		;;
 	*)
 		echo "mk/prerequisites.sh: unknown tool '$tool'" >&2

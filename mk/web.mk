@@ -35,9 +35,9 @@ web-test: web-install
 web-lint: web-install
 	cd $(WEB) && npm run lint
 
-## The browser end-to-end test alone (chromium against emulator + API + site).
+## The browser end-to-end tests alone (chromium, and firefox and webkit in test_engines.py).
 web-e2e:
-	@+$(PREREQUISITES) web-e2e python uv node chromium
+	@+$(PREREQUISITES) web-e2e python uv node chromium firefox webkit
 	@$(MAKE) web-build
 	$(UV) run pytest tests/e2e/web
 

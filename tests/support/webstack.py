@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +73,32 @@ def require_tools() -> str:
     return chromium
 
 
+def _png(width: int, height: int) -> bytes:
+    """A grey PNG of `width` x `height` pixels (8-bit greyscale, no filter)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def attachments() -> dict[str, bytes]:
+    """A run report and two pictures to keep next to a model, as the evaluate step leaves them."""
+    return {
+        "report.html": b"<!doctype html><title>run report</title><section id=confusion></section>",
+        "confusion_matrix.png": _png(40, 40),
+        "training_curves.png": _png(60, 30),
+    }
+
+
 def tampered_copy(model: bytes) -> bytes:
     """A valid, different ONNX file (so it registers under its own sha256)."""
     proto = onnx.load_from_string(model)
@@ -93,9 +122,12 @@ def wrong_shape_model() -> bytes:
     return model.SerializeToString()
 
 
-def register_versions(settings: Settings) -> Versions:
+def register_versions(settings: Settings, beside: Mapping[str, bytes] | None = None) -> Versions:
     """Register the real model twice, approved, and tamper with the second one's file; then a
-    model of the wrong shape (its registry entry claims the contract's, as a bad one might)."""
+    model of the wrong shape (its registry entry claims the contract's, as a bad one might).
+
+    `beside`: files next to the good model (a run report and pictures, as `attachments()`).
+    """
     s3 = boto3.client("s3")
     sagemaker = boto3.client("sagemaker")
     # The browser downloads from S3 directly, so the bucket must allow the site's origin.
@@ -103,7 +135,9 @@ def register_versions(settings: Settings) -> Versions:
     model = MODEL.read_bytes()
     accuracy = float(json.loads((FIXTURES / "model.json").read_text())["metrics"]["val_accuracy"])
 
-    def register(seed: int, data: bytes) -> RegisteredModel:
+    def register(
+        seed: int, data: bytes, files: Mapping[str, bytes] | None = None
+    ) -> RegisteredModel:
         return register_model(
             sagemaker,
             s3,
@@ -113,9 +147,10 @@ def register_versions(settings: Settings) -> Versions:
             seed=seed,
             model_bytes=data,
             accuracy=accuracy,
+            beside=files,
         )
 
-    good = register(1, model)
+    good = register(1, model, beside)
     second = tampered_copy(model)
     tampered = register(2, second)
     flipped = bytearray(second)

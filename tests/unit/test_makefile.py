@@ -56,7 +56,16 @@ def _make(bin_dir: Path, *args: str, **env: str) -> tuple[subprocess.CompletedPr
     environment = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("CHROMIUM_PATH", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+        if k
+        not in (
+            "CHROMIUM_PATH",
+            "FIREFOX_PATH",
+            "WEBKIT_MINIBROWSER",
+            "DISPLAY",
+            "MAKEFLAGS",
+            "MAKELEVEL",
+            "MFLAGS",
+        )
     }
     environment.update({"PATH": str(bin_dir), **env})
     started = time.monotonic()
@@ -90,26 +99,55 @@ def test_make_test_without_terraform_and_chromium_names_both_at_once(bin_dir: Pa
     assert done.stdout == ""
 
 
-def test_all_tools_present_lets_make_test_past_the_check(bin_dir: Path) -> None:
-    for name in ("terraform", "chromium", "node", "npm"):
+# The three browsers' programs: Chromium, Firefox ESR, WebKitGTK's driver and Xvfb's runner.
+BROWSERS = ("chromium", "firefox-esr", "WebKitWebDriver", "xvfb-run")
+
+
+def _minibrowser(tmp_path: Path) -> str:
+    """A stand-in MiniBrowser (WebKitGTK's lives outside PATH), for WEBKIT_MINIBROWSER."""
+    _stand_in(tmp_path, "MiniBrowser")
+    return str(tmp_path / "MiniBrowser")
+
+
+def test_all_tools_present_lets_make_test_past_the_check(bin_dir: Path, tmp_path: Path) -> None:
+    for name in ("terraform", *BROWSERS, "node", "npm"):
         if not (bin_dir / name).exists():
             _stand_in(bin_dir, name)
-    done, _ = _make(bin_dir, "prerequisites")
+    done, _ = _make(bin_dir, "prerequisites", WEBKIT_MINIBROWSER=_minibrowser(tmp_path))
 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
 
 
 def test_a_chromium_path_that_is_not_a_program_is_named(bin_dir: Path, tmp_path: Path) -> None:
-    for name in ("terraform", "chromium", "node", "npm"):
+    for name in ("terraform", *BROWSERS, "node", "npm"):
         if not (bin_dir / name).exists():
             _stand_in(bin_dir, name)
     wrong = tmp_path / "no-such-browser"
-    done, _ = _make(bin_dir, "prerequisites", CHROMIUM_PATH=str(wrong))
+    done, _ = _make(
+        bin_dir,
+        "prerequisites",
+        CHROMIUM_PATH=str(wrong),
+        WEBKIT_MINIBROWSER=_minibrowser(tmp_path),
+    )
 
     assert done.returncode != 0
     assert f"CHROMIUM_PATH={wrong} is not an executable" in done.stderr
     assert "terraform" not in done.stderr
+
+
+def test_make_test_without_firefox_and_webkit_names_what_to_install(
+    bin_dir: Path, tmp_path: Path
+) -> None:
+    for name in ("terraform", "chromium", "node", "npm"):
+        if not (bin_dir / name).exists():
+            _stand_in(bin_dir, name)
+    done, _ = _make(bin_dir, "prerequisites", WEBKIT_MINIBROWSER=str(tmp_path / "none"))
+
+    assert done.returncode == 2
+    assert "apt-get install firefox-esr" in done.stderr
+    assert "apt-get install webkit2gtk-driver xvfb" in done.stderr
+    assert "chromium" not in done.stderr.replace("the browser tests", "")
 
 
 def test_make_up_does_not_ask_for_terraform_or_chromium(bin_dir: Path) -> None:

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DIGITS, drawAndRead, inkNear, launch, path, penAndTouch, touch } from './browser.mjs';
+import { DIGITS, drawAndRead, inkNear, isAppError, launch, path, penAndTouch, touch } from './browser.mjs';
 
 const SITE_URL = required('SITE_URL');
 const GOOD = required('GOOD_VERSION');
@@ -37,7 +37,7 @@ const listings = []; // the /models responses the browser saw
 /** Collect what the page logs as an error, and uncaught exceptions, into `errors`. */
 function watch(target, errors) {
   target.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
+    if (isAppError(msg)) errors.push(`${msg.text()} (${msg.location().url})`);
   });
   target.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
 }
@@ -130,7 +130,9 @@ test('the good model downloads, is verified, stored, and put in use; storage and
 test('drawn digits are recognised, with bars, timing and the 28x28 preview', async () => {
   const results = {};
   for (const digit of ['0', '1', '2', '3', '4']) {
-    const { digit: predicted, milliseconds } = await drawAndRead(page, DIGITS[digit]);
+    const { digit: predicted, milliseconds, time } = await drawAndRead(page, DIGITS[digit]);
+    assert.match(time ?? '', /^(< )?\d+(\.\d+)? ms$/);
+    assert.notEqual(time, '0.00 ms');
     results[digit] = predicted;
     assert.ok(milliseconds > 0 && milliseconds < 1000, `inference time ${milliseconds} ms`);
   }
@@ -149,9 +151,13 @@ test('touch: one finger draws its stroke; a second finger and a resting palm nei
   await page.getByRole('button', { name: 'Clear' }).click();
   const before = await page.evaluate(() => window.__digitRecogniser.predictions);
   // The palm lands first and rests (sliding a little), then one finger draws a 1 while a
-  // second finger touches down and lifts again.
-  const palm = path(3, [235, 150], [235, 220], 28, 45);
-  const finger = path(1, [140, 40], [140, 240], 24);
+  // second finger touches down and lifts again. The finger's contact is as wide as Chrome
+  // DevTools' example touch (51.7 px), and grows to a palm's size for a moment as it presses
+  // harder mid-stroke: the ink it has drawn stays, and the stroke goes on.
+  const palm = path(3, [235, 150], [235, 220], 28, 60);
+  const finger = path(1, [140, 40], [140, 240], 24, 51.7 / 2).map((c, k) =>
+    k >= 12 && k <= 14 ? { ...c, radius: 56, force: 1 } : { ...c, force: 0.4 },
+  );
   const second = path(2, [40, 250], [70, 250], 6);
   const frames = palm.map((p, k) => [
     p,
@@ -367,5 +373,24 @@ test('with WebAssembly switched off in the browser, the app says so, lists the m
     assert.deepEqual(errors, []);
   } finally {
     await noWasm.close();
+  }
+});
+
+test('with the Wi-Fi off but the model service reachable (a LAN, the local playground), the app lists the models and says online', async () => {
+  const lan = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  // What a browser says with no Wi-Fi: navigator.onLine false, and an offline event.
+  await lan.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'onLine', { configurable: true, get: () => false });
+  });
+  try {
+    const tab = await lan.newPage();
+    await tab.goto(SITE_URL);
+    await tab.getByTestId(`model-${GOOD}`).waitFor({ timeout: 20_000 });
+    await tab.evaluate(() => window.dispatchEvent(new Event('offline')));
+    await tab.waitForTimeout(1_000);
+    assert.equal(await tab.getByTestId('network-status').textContent(), 'online');
+    assert.equal(await tab.getByTestId('api-offline').count(), 0);
+  } finally {
+    await lan.close();
   }
 });

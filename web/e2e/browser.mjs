@@ -73,7 +73,8 @@ export async function drawAndRead(page, strokes) {
   );
   return {
     digit: (await page.getByTestId('prediction').textContent())?.trim(),
-    milliseconds: Number.parseFloat((await page.getByTestId('inference-time').textContent()) ?? 'NaN'),
+    milliseconds: Number.parseFloat((await page.getByTestId('inference-time').getAttribute('data-milliseconds')) ?? 'NaN'),
+    time: (await page.getByTestId('inference-time').textContent())?.trim(),
   };
 }
 
@@ -87,7 +88,8 @@ async function padBox(page) {
 /**
  * Touch contacts through the DevTools protocol (Input.dispatchTouchEvent), as a tablet sends
  * them: `frames` is a list of moments, each the list of contacts down at that moment
- * ({id, x, y, radius} in pad pixels; radius in CSS px, so PointerEvent width = 2 * radius).
+ * ({id, x, y, radius, force} in pad pixels; radius in CSS px, so PointerEvent width = 2 * radius;
+ * force 0 to 1, the PointerEvent's pressure, 0.5 when not given).
  * A contact missing from the next moment has lifted.
  */
 export async function touch(page, frames) {
@@ -98,7 +100,7 @@ export async function touch(page, frames) {
     y: box.y + c.y * box.sy,
     radiusX: c.radius ?? 6,
     radiusY: c.radius ?? 6,
-    force: 1,
+    force: c.force ?? 0.5,
     id: c.id,
   });
   let down = new Map();
@@ -167,3 +169,11 @@ export async function penAndTouch(page) {
     close: () => cdp.detach(),
   };
 }
+
+/**
+ * Whether a console message is an error of the app's. Chromium logs every failed request as
+ * "Failed to load resource"; with the network off, the app still asks the model service
+ * (reachability is judged by its answers, never by navigator.onLine), so that one is expected.
+ */
+export const isAppError = (msg) =>
+  msg.type() === 'error' && !/^Failed to load resource: net::ERR_INTERNET_DISCONNECTED$/.test(msg.text());

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { launch } from './browser.mjs';
+import { isAppError, launch } from './browser.mjs';
 
 const env = (name) => {
   const value = process.env[name];
@@ -33,7 +33,7 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
   page = await context.newPage();
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
+    if (isAppError(msg)) errors.push(`${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   await page.goto(SITE_URL);

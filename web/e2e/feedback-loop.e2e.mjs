@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DIGITS, drawAndRead, launch } from './browser.mjs';
+import { DIGITS, drawAndRead, isAppError, launch } from './browser.mjs';
 
 const SITE_URL = required('SITE_URL');
 const GOOD = required('GOOD_VERSION');
@@ -52,7 +52,7 @@ before(async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   page = await context.newPage();
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
+    if (isAppError(msg)) errors.push(`${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   page.on('response', (response) => {

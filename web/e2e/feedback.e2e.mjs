@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DIGITS, drawAndRead, launch } from './browser.mjs';
+import { DIGITS, drawAndRead, isAppError, launch } from './browser.mjs';
 
 const { SITE_URL, GOOD_VERSION, RESULTS, ARTIFACTS } = process.env;
 if (!SITE_URL || !GOOD_VERSION || !RESULTS) throw new Error('set SITE_URL, GOOD_VERSION and RESULTS');
@@ -33,7 +33,7 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   page = await context.newPage();
   page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(`${msg.text()} (${msg.location().url})`);
+    if (isAppError(msg)) consoleErrors.push(`${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
   page.on('requestfinished', (request) => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DIGITS, drawAndRead, launch } from './browser.mjs';
+import { DIGITS, drawAndRead, isAppError, launch } from './browser.mjs';
 
 const env = (name) => {
   const value = process.env[name];
@@ -33,7 +33,7 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   page = await context.newPage();
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
+    if (isAppError(msg)) errors.push(`${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
 });
@@ -96,7 +96,7 @@ test('after a deploy, the next visit online shows the new build, and its worker 
   // A second tab stays open on the first build through the deploy.
   const stale = await context.newPage();
   stale.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
+    if (isAppError(msg)) errors.push(`${msg.text()} (${msg.location().url})`);
   });
   await stale.goto(SITE_URL);
   await stale.getByTestId('site-build').filter({ hasText: FIRST }).waitFor();

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ModelApi, type ModelVersion } from './api/client';
+import { ApiUnreachableError, ModelApi, type ModelVersion } from './api/client';
 import { checkStanding, newerApproved, replacementFor } from './approval';
 import { ChecksumMismatchError, verifySha256 } from './checksum';
 import { loadConfig } from './config';
@@ -56,6 +56,9 @@ declare global {
   }
 }
 
+/** How often an unreachable model service is asked again, in ms. */
+const RECHECK_MS = 10_000;
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export function App() {
@@ -69,10 +72,13 @@ export function App() {
   const [notice, setNotice] = useState<string | null>(null);
   const [withdrawn, setWithdrawn] = useState<Withdrawn | null>(null);
   const [siteUpdate, setSiteUpdate] = useState<string | null>(null);
+  const [noOffline, setNoOffline] = useState<string | null>(null);
   const [storage, setStorage] = useState<StorageUsage | null>(null);
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [input, setInput] = useState<Float32Array | null>(null);
-  const [online, setOnline] = useState(navigator.onLine);
+  // Whether the model service answered its last request (null before the first): the
+  // header's online/offline. Never navigator.onLine, which says nothing about this service.
+  const [reachable, setReachable] = useState<boolean | null>(null);
   const [feedbackUrl, setFeedbackUrl] = useState<string | null>(null);
   // Listed versions this page refused (checksum or contract): never announced as an upgrade.
   const [refused, setRefused] = useState<ReadonlySet<string>>(new Set());
@@ -229,18 +235,18 @@ export function App() {
         setListing({ status: 'unconfigured' });
         return;
       }
-      if (!navigator.onLine) {
-        setListing({ status: 'offline' });
-        return;
-      }
-      setListing({ status: 'loading' });
+      setListing((before) => (before.status === 'ok' ? before : { status: 'loading' }));
       let models: ModelVersion[];
       try {
         models = await client.listModels();
       } catch (e) {
-        setListing({ status: 'error', message: message(e) });
+        // No answer at all is "offline"; an answer, even an error status, means reachable.
+        const unreachable = e instanceof ApiUnreachableError;
+        setReachable(!unreachable);
+        setListing(unreachable ? { status: 'offline' } : { status: 'error', message: message(e) });
         return;
       }
+      setReachable(true);
       setListing({ status: 'ok', models });
       await review(client, models);
     },
@@ -275,7 +281,7 @@ export function App() {
         setRuntimeError(message(e));
       },
     );
-    if (import.meta.env.PROD) registerServiceWorker(setSiteUpdate);
+    if (import.meta.env.PROD) registerServiceWorker(setSiteUpdate, setNoOffline);
   }, []);
 
   useEffect(() => {
@@ -294,21 +300,19 @@ export function App() {
     })();
   }, [refreshStored, refreshListing, resume]);
 
+  // The browser's online and offline events only prompt a new question to the service; while
+  // it cannot be reached, it is asked again every RECHECK_MS.
   useEffect(() => {
-    const up = () => {
-      setOnline(true);
-      void refreshListing(api);
-    };
-    const down = () => {
-      setOnline(false);
-    };
-    window.addEventListener('online', up);
-    window.addEventListener('offline', down);
+    const check = () => void refreshListing(api);
+    window.addEventListener('online', check);
+    window.addEventListener('offline', check);
+    const timer = reachable === false && api !== null ? window.setInterval(check, RECHECK_MS) : undefined;
     return () => {
-      window.removeEventListener('online', up);
-      window.removeEventListener('offline', down);
+      window.removeEventListener('online', check);
+      window.removeEventListener('offline', check);
+      window.clearInterval(timer);
     };
-  }, [api, refreshListing]);
+  }, [api, reachable, refreshListing]);
 
   const choose = async (listed: ModelVersion) => {
     // Listed means approved: a stored copy is used even if it was marked withdrawn before.
@@ -410,8 +414,12 @@ export function App() {
     <div className="app">
       <header className="top">
         <h1>Digit recogniser</h1>
-        <span className={online ? 'status online' : 'status offline'} data-testid="network-status">
-          {online ? 'online' : 'offline'}
+        <span
+          className={reachable === false ? 'status offline' : 'status online'}
+          data-testid="network-status"
+          title="Whether the model service answered its last request"
+        >
+          {reachable === null ? 'connecting' : reachable ? 'online' : 'offline'}
         </span>
         <span className="status" data-testid="active-model">
           {active === null ? 'no model in use' : `model v${active.version}${active.knowingly ? ' (withdrawn)' : ''}`}
@@ -430,6 +438,12 @@ export function App() {
           if (newer !== null) void choose(newer);
         }}
       />
+      {noOffline !== null && (
+        <p className="warning" role="status" data-testid="no-offline">
+          This page will not open without the network: {noOffline}. Drawing and recognising work
+          while it stays open.
+        </p>
+      )}
       <main>
         <ModelsPanel
           listing={listing}
@@ -453,7 +467,7 @@ export function App() {
             }}
           />
           <PredictionView prediction={prediction} input={input} />
-          <Feedback feedbackUrl={feedbackUrl} model={active} prediction={prediction} input={input} />
+          <Feedback feedbackUrl={feedbackUrl} reachable={reachable === true} model={active} prediction={prediction} input={input} />
         </section>
       </main>
       <footer className="muted" data-testid="site-build">

@@ -139,8 +139,6 @@ export class FeedbackSender {
     readonly feedbackUrl: string,
     readonly queue: FeedbackQueue = new FeedbackQueue(),
     private readonly fetchImpl: typeof fetch = (input, init) => fetch(input, init),
-    /** Whether the browser says it is online; offline, nothing is attempted, only queued. */
-    private readonly isOnline: () => boolean = () => typeof navigator === 'undefined' || navigator.onLine,
   ) {}
 
   /** Send one correction now, or queue it when the service cannot be reached. */
@@ -180,7 +178,8 @@ export class FeedbackSender {
   }
 
   private async deliver(correction: Correction): Promise<Delivery> {
-    if (!this.isOnline()) return { done: false };
+    // Always tried: navigator.onLine says nothing about this service (a LAN or the local
+    // playground answers with the Wi-Fi off), and offline the fetch fails at once.
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.feedbackUrl}/feedback`, {

@@ -2,9 +2,11 @@
  * Models kept in this browser (IndexedDB), so a chosen model is downloaded once and works
  * offline. Metadata and bytes live in two object stores so listing never reads the bytes.
  * Keyed by sha256: the file is content-addressed like in S3. What the details view showed
- * (ModelDetails) is kept in the metadata; the run report and the pictures, as Blobs, sit in
- * the bytes store next to the model under `<sha256>/<attachment>`, so the details view works
- * offline too.
+ * (ModelDetails) is kept in the metadata; the run report and the pictures sit in the bytes
+ * store next to the model under `<sha256>/<attachment>`, so the details view works offline
+ * too. They are kept as bytes with their media type, never as Blobs: WebKit's private windows
+ * (Safari private browsing, WebKitGTK's ephemeral sessions) keep no Blob in IndexedDB and
+ * abort the whole transaction, without an error, when asked to.
  */
 import type { ClassMetrics, InputSpec, ModelVersion, Provenance } from './api/client';
 
@@ -122,9 +124,26 @@ export function toStoredModel(
   };
 }
 
+/** An attachment as stored: its bytes and media type (read back as a Blob). */
+interface StoredBlob {
+  readonly type: string;
+  readonly bytes: ArrayBuffer;
+}
+
+const isStoredBlob = (value: unknown): value is StoredBlob =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as StoredBlob).type === 'string' &&
+  (value as StoredBlob).bytes instanceof ArrayBuffer;
+
+/** What the browser said when it refused without an error (a transaction aborted, error null). */
+export const NO_REASON =
+  'the browser refused without giving a reason, as some do in private windows; the model works until this page is closed';
+
 function storageError(error: unknown): StorageError {
+  if (error === null || error === undefined) return new StorageError('unavailable', NO_REASON);
   const name = error instanceof DOMException || error instanceof Error ? error.name : '';
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
   if (name === 'QuotaExceededError') return new StorageError('full', 'quota exceeded');
   if (name === 'SecurityError' || name === 'NotAllowedError' || name === 'InvalidStateError') {
     return new StorageError('denied', message || name);
@@ -222,7 +241,9 @@ export class ModelStore {
     );
     ATTACHMENTS.forEach((name, i) => {
       const value = values[i];
+      // Blobs: kept by this app before attachments were stored as bytes.
       if (value instanceof Blob) found[name] = value;
+      else if (isStoredBlob(value)) found[name] = new Blob([value.bytes], { type: value.type });
     });
     return found;
   }
@@ -237,6 +258,10 @@ export class ModelStore {
       return blob === undefined ? [] : [[name, blob] as const];
     });
     await this.checkSpace(bytes.byteLength + blobs.reduce((sum, [, blob]) => sum + blob.size, 0));
+    // Read before the transaction: it must not wait on anything else once open.
+    const kept = await Promise.all(
+      blobs.map(async ([name, blob]) => [name, { type: blob.type, bytes: await blob.arrayBuffer() } satisfies StoredBlob] as const),
+    );
     const db = await this.open();
     let tx: IDBTransaction;
     try {
@@ -245,7 +270,7 @@ export class ModelStore {
       const store = tx.objectStore(BYTES);
       store.put(bytes.slice().buffer, model.sha256);
       for (const name of ATTACHMENTS) store.delete(attachmentKey(model.sha256, name));
-      for (const [name, blob] of blobs) store.put(blob, attachmentKey(model.sha256, name));
+      for (const [name, value] of kept) store.put(value, attachmentKey(model.sha256, name));
     } catch (error) {
       throw storageError(error);
     }

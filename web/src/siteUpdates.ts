@@ -6,9 +6,17 @@
  */
 import { Workbox } from 'workbox-window';
 
-/** Register the worker; call `onNewerBuild(build)` when a worker of another build takes over. */
-export function registerServiceWorker(onNewerBuild: (build: string) => void): void {
-  if (!('serviceWorker' in navigator)) return;
+/**
+ * Register the worker; call `onNewerBuild(build)` when a worker of another build takes over,
+ * and `onNoOffline(why)` when this browser keeps no service worker for the site (Firefox's
+ * private windows, a browser with them switched off, a page not served over HTTPS or
+ * localhost), so the person can be told that a reload needs the network.
+ */
+export function registerServiceWorker(onNewerBuild: (build: string) => void, onNoOffline: (why: string) => void): void {
+  if ((navigator as Partial<Navigator>).serviceWorker === undefined) {
+    onNoOffline('this browser window keeps no offline copy of sites, as private windows in some browsers do');
+    return;
+  }
   const wb = new Workbox('./sw.js');
   wb.addEventListener('controlling', (event) => {
     if (!event.isUpdate) return;
@@ -18,5 +26,6 @@ export function registerServiceWorker(onNewerBuild: (build: string) => void): vo
   });
   wb.register().catch((error: unknown) => {
     console.warn('offline support unavailable:', error);
+    onNoOffline(`this browser refused to keep an offline copy of the site: ${error instanceof Error ? error.message : String(error)}`);
   });
 }

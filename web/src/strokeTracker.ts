@@ -6,16 +6,23 @@
  * - A pen outranks touch: a pen coming down during a touch stroke takes the stroke over (the
  *   touch was most likely the hand resting), and the touch stroke's ink is discarded. Touch
  *   that starts while a pen is down, or shortly after it lifted, is ignored.
- * - A palm never draws: a touch whose contact is wider or taller than PALM_MIN_PX (CSS px,
- *   PointerEvent width/height) is ignored; a touch stroke whose contact grows to that size
- *   (a hand settling on the screen) is discarded.
+ * - A palm never draws: a touch whose contact is PALM_MIN_PX (CSS px, PointerEvent
+ *   width/height) or more across is ignored. A touch stroke whose contact grows to that size
+ *   before it has drawn anything (a hand landing edge first) is discarded; once it has drawn,
+ *   the stroke is kept: the palm-sized moments draw nothing, and the stroke goes on when the
+ *   contact shrinks back (a finger pressing harder) and ends when it lifts.
  * - Only the main button of a mouse draws.
  *
  * Plain data in, a decision out: no DOM, so the rules are tested without a browser.
  */
 
-/** A finger tip is reported at about 10 to 40 CSS px across; a resting palm well above. */
-export const PALM_MIN_PX = 50;
+/**
+ * The contact size from which a touch is a palm, in CSS px (about 26 mm at the CSS reference
+ * density of 96 px per inch, about 16 mm on a phone at 160 px per inch). Fingertips report
+ * contacts of about 8 to 20 mm, wider when pressed hard (Chrome DevTools' example touch is
+ * 51.7 px wide); the side or heel of a resting hand reports 30 mm and more.
+ */
+export const PALM_MIN_PX = 100;
 /** A hand resting after the pen lifts (between strokes of one digit) still must not draw. */
 export const PEN_GRACE_MS = 600;
 
@@ -56,7 +63,7 @@ export const isPalm = (s: Pick<PointerSample, 'pointerType' | 'width' | 'height'
   s.pointerType === 'touch' && Math.max(s.width, s.height) >= PALM_MIN_PX;
 
 export class StrokeTracker {
-  private active: { readonly id: number; readonly type: string } | null = null;
+  private active: { readonly id: number; readonly type: string; drawn: boolean } | null = null;
   private readonly pensDown = new Set<number>();
   private penLiftedAt = -Infinity;
 
@@ -91,11 +98,11 @@ export class StrokeTracker {
     if (isPalm(s)) return ignore('palm');
     if (s.pointerType === 'touch' && this.penNearby(s)) return ignore('touch-near-pen');
     if (this.active === null) {
-      this.active = { id: s.pointerId, type: s.pointerType };
+      this.active = { id: s.pointerId, type: s.pointerType, drawn: false };
       return { action: 'start' };
     }
     if (s.pointerType === 'pen' && this.active.type === 'touch') {
-      this.active = { id: s.pointerId, type: s.pointerType };
+      this.active = { id: s.pointerId, type: s.pointerType, drawn: false };
       return { action: 'takeover' };
     }
     return ignore('other-pointer');
@@ -105,9 +112,12 @@ export class StrokeTracker {
     if (this.active === null) return ignore('no-stroke');
     if (this.active.id !== s.pointerId) return ignore('other-pointer');
     if (isPalm(s)) {
+      // Ink already drawn is never taken back: only a stroke that drew nothing yet was a palm.
+      if (this.active.drawn) return ignore('palm');
       this.active = null;
       return { action: 'discard' };
     }
+    this.active.drawn = true;
     return { action: 'draw' };
   }
 

@@ -6,13 +6,15 @@
  *
  * Updates: pages come from the network when it answers within 3 s, so a returning visitor
  * gets a new deploy on the first visit after it; this worker installs the new build's files in
- * the background, takes over at once, and drops the old build's files. Offline, a page is this
- * build's precached index.html, which always matches the precached scripts.
+ * the background, takes over at once, and drops the old build's files. Offline, or when the
+ * origin answers 5xx, a page is this build's precached index.html, which always matches the
+ * precached scripts.
  */
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute, type PrecacheEntry } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { NetworkFirst, NetworkOnly } from 'workbox-strategies';
+import { precachedAppOnFailure } from './navigation';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | PrecacheEntry)[] };
 declare const __SITE_BUILD__: string;
@@ -22,10 +24,9 @@ clientsClaim();
 cleanupOutdatedCaches();
 
 // Registered before the precache's own route, which would answer "/" from the cache first.
-const offlinePage = {
-  handlerDidError: async () => (await matchPrecache('index.html')) ?? Response.error(),
-};
-registerRoute(new NavigationRoute(new NetworkOnly({ networkTimeoutSeconds: 3, plugins: [offlinePage] })));
+// No answer, or a 5xx, opens this build's precached app (navigation.ts).
+const appWhenTheOriginFails = precachedAppOnFailure(() => matchPrecache('index.html'));
+registerRoute(new NavigationRoute(new NetworkOnly({ networkTimeoutSeconds: 3, plugins: [appWhenTheOriginFails] })));
 precacheAndRoute(self.__WB_MANIFEST);
 
 // Every route here matches GET only (registerRoute's default), so a correction's

@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IDBObjectStore as FakeObjectStore } from 'fake-indexeddb';
 import { ModelStore, StorageError, type StoredModel } from '../src/modelStore';
 
 function meta(version: number, sha: string): StoredModel {
@@ -16,8 +17,17 @@ function meta(version: number, sha: string): StoredModel {
   };
 }
 
+/** fake-indexeddb's own IDBObjectStore.put, to call from a mock in its place. */
+const realStorePut = () =>
+  Object.getOwnPropertyDescriptor(FakeObjectStore.prototype, 'put')?.value as (
+    this: IDBObjectStore,
+    value: unknown,
+    key?: IDBValidKey,
+  ) => IDBRequest<IDBValidKey>;
+
 afterEach(() => {
   vi.unstubAllGlobals();
+  vi.restoreAllMocks();
 });
 
 describe('models stored in the browser', () => {
@@ -71,6 +81,47 @@ describe('models stored in the browser', () => {
 
     await reloaded.remove('e'.repeat(64));
     expect(await reloaded.attachments('e'.repeat(64))).toEqual({});
+  });
+
+  it('keeps a model and its report in a WebKit private window, which aborts any Blob put without an error', async () => {
+    // WebKit's ephemeral sessions abort a transaction that stores a Blob; its error is null.
+    const realPut = realStorePut();
+    vi.spyOn(FakeObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, value, key) {
+      if (value instanceof Blob) {
+        this.transaction.abort();
+        return {} as IDBRequest<IDBValidKey>;
+      }
+      return realPut.call(this, value, key);
+    });
+    const factory = new IDBFactory();
+    const report = new Blob(['<!doctype html><title>run</title>'], { type: 'text/html;charset=utf-8' });
+    await new ModelStore(factory).put({ ...meta(6, 'f'), attachments: ['report'] }, new Uint8Array([9]), { report });
+
+    const reloaded = new ModelStore(factory);
+    expect((await reloaded.list()).map((m) => m.version)).toEqual([6]);
+    expect(Array.from((await reloaded.bytes('f'.repeat(64))) ?? [])).toEqual([9]);
+    const kept = await reloaded.attachments('f'.repeat(64));
+    expect(kept.report?.type).toBe('text/html;charset=utf-8');
+    expect(await kept.report?.text()).toBe('<!doctype html><title>run</title>');
+  });
+
+  it('says in plain words, never "(null)", when the browser refuses without a reason', async () => {
+    const realPut = realStorePut();
+    vi.spyOn(FakeObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, value, key) {
+      const tx = this.transaction;
+      queueMicrotask(() => {
+        try {
+          tx.abort();
+        } catch {
+          // aborted by an earlier put of the same transaction
+        }
+      });
+      return realPut.call(this, value, key);
+    });
+    const put = new ModelStore(new IDBFactory()).put(meta(1, 'a'), new Uint8Array([1]));
+    await expect(put).rejects.toMatchObject({ problem: 'unavailable' });
+    await expect(put).rejects.toThrow(/refused without giving a reason.*private windows.*works until this page is closed/);
+    await expect(put).rejects.not.toThrow(/null/);
   });
 
   it('counts the pictures in the space a model needs', async () => {

@@ -95,11 +95,43 @@ describe('palms never draw', () => {
     expect(t.handle(sample('down', 1, 'touch', { width: PALM_MIN_PX - 1, height: 30 })).action).toBe('start');
   });
 
-  it('discards a touch stroke whose contact grows to a palm', () => {
+  it('discards a touch whose contact grows to a palm before it has drawn (a hand landing)', () => {
     const t = new StrokeTracker();
+    const palm = { width: PALM_MIN_PX + 20, height: PALM_MIN_PX };
+    expect(actions(t, [sample('down', 1), sample('move', 1, 'touch', palm), sample('up', 1)])).toEqual([
+      'start',
+      'discard',
+      'ignore:other-pointer',
+    ]);
+  });
+
+  it('draws with finger contacts of realistic sizes, Chrome DevTools\' 51.7 px example touch included', () => {
+    for (const width of [8, 23, 45, 51.7, 64]) {
+      const t = new StrokeTracker();
+      expect(
+        actions(t, [
+          sample('down', 1, 'touch', { width, height: width * 0.8 }),
+          sample('move', 1, 'touch', { width, height: width * 0.8 }),
+          sample('up', 1, 'touch', { width, height: width * 0.8 }),
+        ]),
+        `a ${width} px contact`,
+      ).toEqual(['start', 'draw', 'end']);
+    }
+  });
+
+  it('keeps a stroke already drawn when the finger presses harder, and goes on drawing after', () => {
+    const t = new StrokeTracker();
+    const pressed = { width: PALM_MIN_PX + 10, height: PALM_MIN_PX + 4 };
     expect(
-      actions(t, [sample('down', 1), sample('move', 1), sample('move', 1, 'touch', { width: 90, height: 70 }), sample('up', 1)]),
-    ).toEqual(['start', 'draw', 'discard', 'ignore:other-pointer']);
+      actions(t, [
+        sample('down', 1),
+        sample('move', 1),
+        sample('move', 1, 'touch', { width: 60, height: 55 }),
+        sample('move', 1, 'touch', pressed),
+        sample('move', 1, 'touch', { width: 40, height: 40 }),
+        sample('up', 1),
+      ]),
+    ).toEqual(['start', 'draw', 'draw', 'ignore:palm', 'draw', 'end']);
   });
 });
 

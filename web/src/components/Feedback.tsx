@@ -6,6 +6,8 @@ import type { Prediction } from '../runtime';
 interface Props {
   /** Where corrections go; null: the site has no feedback service configured. */
   readonly feedbackUrl: string | null;
+  /** Whether the model service answered its last request: the queue is sent when it does. */
+  readonly reachable: boolean;
   /** The model in use. */
   readonly model: { readonly version: number; readonly sha256: string } | null;
   readonly prediction: Prediction | null;
@@ -24,10 +26,10 @@ function said(outcome: Outcome): string {
 /**
  * "Right" and "Wrong? It was a …" under a prediction: sends the correction (the model's input
  * as bytes, the predicted and the corrected digit, the model and the spec version; nothing
- * about the person), or queues it while offline and sends the queue when the browser is
- * online again. One correction per prediction.
+ * about the person), or queues it when the service cannot be reached and sends the queue when the
+ * service answers again (or the browser says it is back online). One correction per prediction.
  */
-export function Feedback({ feedbackUrl, model, prediction, input }: Props) {
+export function Feedback({ feedbackUrl, reachable, model, prediction, input }: Props) {
   const sender = useMemo(() => (feedbackUrl === null ? null : new FeedbackSender(feedbackUrl)), [feedbackUrl]);
   // The outcome belongs to the input it corrected: a new drawing shows the buttons again.
   const [answered, setAnswered] = useState<{ readonly input: Float32Array; readonly outcome: Outcome } | null>(null);
@@ -57,7 +59,7 @@ export function Feedback({ feedbackUrl, model, prediction, input }: Props) {
     return () => {
       window.removeEventListener('online', flush);
     };
-  }, [sender]);
+  }, [sender, reachable]);
 
   if (sender === null || model === null || prediction === null || input === null || !input.some((v) => v > 0)) return null;
 

@@ -99,8 +99,8 @@ export function ModelsPanel(props: Props) {
       )}
       {listing.status === 'offline' && (
         <p className="muted" data-testid="api-offline">
-          Offline: the list of approved models loads when the connection is back. Models stored
-          in this browser work.
+          Offline: the model service cannot be reached, so the list of approved models loads
+          when it answers again. Models stored in this browser work.
         </p>
       )}
       {listing.status === 'error' && (

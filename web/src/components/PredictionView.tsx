@@ -1,6 +1,11 @@
 import { useEffect, useRef } from 'react';
 import { isSure, MIN_CONFIDENCE } from '../preprocessing';
 import type { Prediction } from '../runtime';
+import { formatDuration, timerResolution } from '../duration';
+
+// Measured once, on the first answer shown: the step of this browser's clock.
+let clockStep: number | null = null;
+const resolution = () => (clockStep ??= timerResolution());
 
 interface Props {
   readonly prediction: Prediction | null;
@@ -53,7 +58,9 @@ export function PredictionView({ prediction, input }: Props) {
           {state === 'not_sure' && shown !== null &&
             `Not sure: maybe ${shown.digit} (${((shown.probabilities[shown.digit] ?? 0) * 100).toFixed(1)}%, below ${MIN_CONFIDENCE * 100}%) · `}
           {prediction !== null && (
-            <span data-testid="inference-time">{prediction.milliseconds.toFixed(2)} ms</span>
+            <span data-testid="inference-time" data-milliseconds={prediction.milliseconds}>
+              {formatDuration(prediction.milliseconds, resolution())}
+            </span>
           )}
         </span>
       </div>

@@ -1,0 +1,45 @@
+/**
+ * Durations as a person reads them, honest about the clock that measured them.
+ *
+ * Browsers coarsen `performance.now()` against timing attacks: Firefox to 1 ms unless the page
+ * is cross-origin isolated, WebKit to 1 ms, Chromium to 5 µs or 100 µs (see "Reduced time
+ * precision" on MDN's performance.now() page). A model run that takes 0.3 ms then measures
+ * 0 ms; it is shown as "< 1 ms", never as "0.00 ms".
+ */
+
+/**
+ * The step of `performance.now()` in this browser, in ms: the smallest non-zero difference
+ * seen between successive readings within `budgetMs` (0.001 ms when the clock is finer than
+ * the loop can see). The clock is injectable for tests.
+ */
+export function timerResolution(now: () => number = () => performance.now(), budgetMs = 5): number {
+  const start = now();
+  let last = start;
+  let step = Infinity;
+  let changes = 0;
+  while (changes < 5) {
+    const t = now();
+    if (t !== last) {
+      step = Math.min(step, t - last);
+      last = t;
+      changes += 1;
+    }
+    if (t - start > budgetMs) break;
+  }
+  return Number.isFinite(step) ? Math.max(step, 0.001) : budgetMs;
+}
+
+/**
+ * A measured duration for display: "< R ms" below the clock's resolution R, whole ms for a
+ * clock of 1 ms or coarser, else two decimals ("0.42 ms").
+ *
+ * @param milliseconds the measured duration (a difference of two `performance.now()`).
+ * @param resolution the clock's step in ms (`timerResolution()`).
+ */
+export function formatDuration(milliseconds: number, resolution: number): string {
+  if (milliseconds < resolution) return `< ${trim(resolution)} ms`;
+  if (resolution >= 1) return `${Math.round(milliseconds)} ms`;
+  return `${milliseconds.toFixed(2)} ms`;
+}
+
+const trim = (ms: number) => (ms >= 1 ? String(Math.round(ms)) : String(Number(ms.toPrecision(1))));

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, timerResolution } from '../src/duration';
+
+/** A clock that advances `tick` ms of real time per call, read in steps of `step` ms. */
+function coarseClock(step: number, tick = 0.01) {
+  let t = 1000;
+  return () => {
+    t += tick;
+    return Math.floor(t / step) * step;
+  };
+}
+
+describe('the clock behind the time shown under a prediction', () => {
+  it('finds a 1 ms step (Firefox, WebKit) and a 0.1 ms step (Chromium)', () => {
+    expect(timerResolution(coarseClock(1))).toBeCloseTo(1, 6);
+    expect(timerResolution(coarseClock(0.1))).toBeCloseTo(0.1, 6);
+  });
+
+  it('never reads "0.00 ms" under a coarse clock: a run shorter than a step is "< 1 ms"', () => {
+    expect(formatDuration(0, 1)).toBe('< 1 ms');
+    expect(formatDuration(0, 0.1)).toBe('< 0.1 ms');
+    expect(formatDuration(0, 0.005)).toBe('< 0.005 ms');
+  });
+
+  it('shows whole ms for a 1 ms clock and two decimals for a fine one', () => {
+    expect(formatDuration(3, 1)).toBe('3 ms');
+    expect(formatDuration(0.4213, 0.005)).toBe('0.42 ms');
+  });
+});
