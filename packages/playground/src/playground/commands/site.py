@@ -2,23 +2,32 @@
 
 The site is static; the only thing that differs between stacks is the API's URL, which the
 app reads at run time from ``config.json`` next to index.html. This server answers that file
-from memory (the build stays untouched) and serves everything else from the build folder.
+from memory (the build stays untouched) and serves everything else from the build folder,
+encoded as CloudFront sends it (`playground.cloudfront`): a file with a precompressed ``.gz``
+copy beside it is sent as that copy with ``Content-Encoding: gzip`` (as web/deploy.sh uploads
+it), and other files CloudFront would compress are gzip-compressed, so a local visitor
+transfers the bytes a visitor of the deployed site does.
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import io
 import json
+import os
 import re
 import threading
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO, ClassVar
 
 import typer
 
 from mlops_settings import load_settings
+from playground import cloudfront
 
 app = typer.Typer(help="The web app: serve the built site on localhost.", no_args_is_help=True)
 
@@ -50,9 +59,73 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         ".js": "text/javascript",
     }
 
+    # Compressed copies of files CloudFront would compress, by (path, mtime): a build is
+    # compressed once per server, not once per request.
+    _compressed: ClassVar[dict[tuple[str, int], bytes]] = {}
+
     def __init__(self, *args: Any, config: bytes, **kwargs: Any) -> None:
         self._config = config
         super().__init__(*args, **kwargs)
+
+    def send_head(self) -> BinaryIO | None:
+        """Headers for GET and HEAD: the file as CloudFront would send it to this client."""
+        if self.path.split("?")[0].endswith(".gz"):
+            # The deploy uploads a .gz copy under its plain name only; no .gz key exists.
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        path = self.translate_path(self.path)
+        if os.path.isdir(path) and self.path.split("?")[0].endswith("/"):
+            path = os.path.join(path, "index.html")
+        if not os.path.isfile(path) or not cloudfront.accepts_gzip(
+            self.headers.get("Accept-Encoding")
+        ):
+            return super().send_head()
+        content_type = self.guess_type(path)
+        body = self._gzipped(path, content_type)
+        if body is None:
+            return super().send_head()
+        mtime = os.stat(path).st_mtime
+        if self._not_modified_since(mtime):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.end_headers()
+            return None
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Last-Modified", self.date_time_string(mtime))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def _gzipped(self, path: str, content_type: str) -> bytes | None:
+        """The gzip bytes to send for ``path``, or None when CloudFront would send it as is."""
+        precompressed = f"{path}.gz"
+        if os.path.isfile(precompressed):
+            with open(precompressed, "rb") as f:
+                return f.read()
+        size = os.stat(path).st_size
+        if not cloudfront.compresses(content_type, None, size):
+            return None
+        key = (path, os.stat(path).st_mtime_ns)
+        if key not in self._compressed:
+            with open(path, "rb") as f:
+                self._compressed[key] = cloudfront.gzip_bytes(f.read())
+        return self._compressed[key]
+
+    def _not_modified_since(self, mtime: float) -> bool:
+        """Whether the request's If-Modified-Since (without If-None-Match) covers ``mtime``."""
+        since = self.headers.get("If-Modified-Since")
+        if since is None or "If-None-Match" in self.headers:
+            return False
+        try:
+            ims = email.utils.parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        if ims.tzinfo is None:
+            ims = ims.replace(tzinfo=datetime.UTC)
+        modified = datetime.datetime.fromtimestamp(mtime, datetime.UTC).replace(microsecond=0)
+        return modified <= ims
 
     def do_GET(self) -> None:
         """Answer config.json from memory, the rest from the build folder."""
