@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from playground.cli import app
-from playground.commands.site import SiteError, make_server
+from playground.commands.site import SiteError, make_server, site_policy
 
 
 @pytest.fixture
@@ -37,3 +37,14 @@ def test_the_command_explains_a_missing_build(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "no built site" in result.output
+
+
+def test_the_policy_names_only_this_stacks_origins_and_no_inline_script() -> None:
+    policy = site_policy("http://127.0.0.1:8787/models", "http://localhost:4566")
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split("; ")}
+    assert list(directives) == sorted(directives)  # the order Terraform's keys() gives
+    assert directives["connect-src"] == ["'self'", "http://127.0.0.1:8787", "http://localhost:4566"]
+    assert directives["img-src"] == ["'self'", "blob:", "http://localhost:4566"]
+    assert "'unsafe-inline'" not in " ".join(directives["script-src"] + directives["style-src"])
+    assert "'unsafe-eval'" not in directives["script-src"]
+    assert directives["frame-ancestors"] == ["'none'"]

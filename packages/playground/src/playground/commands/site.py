@@ -6,7 +6,8 @@ from memory (the build stays untouched) and serves everything else from the buil
 encoded as CloudFront sends it (`playground.cloudfront`): a file with a precompressed ``.gz``
 copy beside it is sent as that copy with ``Content-Encoding: gzip`` (as web/deploy.sh uploads
 it), and other files CloudFront would compress are gzip-compressed, so a local visitor
-transfers the bytes a visitor of the deployed site does.
+transfers the bytes a visitor of the deployed site does. Every answer carries the site's
+Content Security Policy, built from contracts/site-csp.json as CloudFront's is.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, ClassVar
+from urllib.parse import urlsplit
 
 import typer
 
@@ -35,6 +37,8 @@ app = typer.Typer(help="The web app: serve the built site on localhost.", no_arg
 # one in the repository this package is installed from (uv workspace, editable).
 DEFAULT_DIST = Path("web/dist")
 REPO_DIST = Path(__file__).resolve().parents[5] / "web" / "dist"
+# The policy's one source, read by terraform/cloudfront.tf too (contracts/site-csp.md).
+CSP_FILE = Path(__file__).resolve().parents[5] / "contracts" / "site-csp.json"
 
 
 def default_dist() -> Path:
@@ -63,8 +67,9 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     # compressed once per server, not once per request.
     _compressed: ClassVar[dict[tuple[str, int], bytes]] = {}
 
-    def __init__(self, *args: Any, config: bytes, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, config: bytes, policy: str, **kwargs: Any) -> None:
         self._config = config
+        self._policy = policy
         super().__init__(*args, **kwargs)
 
     def send_head(self) -> BinaryIO | None:
@@ -149,6 +154,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         else:
             cache = "no-cache"
         self.send_header("Cache-Control", cache)
+        self.send_header("Content-Security-Policy", self._policy)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -167,14 +173,52 @@ def site_config(api_url: str) -> bytes:
     return json.dumps({"api_url": url, "feedback_url": url}).encode()
 
 
-def make_server(dist: Path, host: str, port: int, api_url: str) -> ThreadingHTTPServer:
-    """A server for the build folder; call serve_forever() (or run it in a thread)."""
+def origin(url: str) -> str:
+    """The origin (scheme://host[:port]) of an http(s) URL, as CSP names it."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def site_policy(api_url: str, model_url: str, contract: Path = CSP_FILE) -> str:
+    """The ``Content-Security-Policy`` value for a site whose APIs and model files are here.
+
+    Args:
+        api_url: the model API's URL (locally the feedback API is the same gateway).
+        model_url: where presigned model links point (locally the emulator).
+        contract: contracts/site-csp.json: directives in key order, each source once,
+            placeholders replaced, the same way terraform/cloudfront.tf builds CloudFront's.
+    """
+    directives: dict[str, list[str]] = json.loads(contract.read_text())["directives"]
+    origins = {
+        "{api_origin}": origin(api_url),
+        "{feedback_origin}": origin(api_url),
+        "{model_origin}": origin(model_url),
+    }
+    return "; ".join(
+        " ".join([name, *dict.fromkeys(origins.get(source, source) for source in directives[name])])
+        for name in sorted(directives)
+    )
+
+
+def make_server(
+    dist: Path, host: str, port: int, api_url: str, model_url: str | None = None
+) -> ThreadingHTTPServer:
+    """A server for the build folder; call serve_forever() (or run it in a thread).
+
+    ``model_url`` is where presigned model links point (default: the API's origin), for the
+    policy's ``connect-src`` and ``img-src``.
+    """
     if not (dist / "index.html").is_file():
         raise SiteError(
             f"no built site in {dist} (index.html missing): build it with `make web-build` "
             "(npm run build in web/)"
         )
-    handler = partial(_SiteHandler, directory=str(dist.resolve()), config=site_config(api_url))
+    handler = partial(
+        _SiteHandler,
+        directory=str(dist.resolve()),
+        config=site_config(api_url),
+        policy=site_policy(api_url, model_url or api_url),
+    )
     try:
         return ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
@@ -197,6 +241,10 @@ def serve(
         str | None,
         typer.Option(help="The model API's URL (default: the local gateway's address)."),
     ] = None,
+    model_url: Annotated[
+        str | None,
+        typer.Option(help="Where model download links point (default: the emulator)."),
+    ] = None,
     dist: Annotated[Path | None, typer.Option(help="The built site (default: web/dist).")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
 ) -> None:
@@ -205,7 +253,8 @@ def serve(
     port = settings.site_port if port is None else port
     api_url = api_url or f"http://{settings.emulator_host}:{settings.api_port}"
     try:
-        server = make_server(dist or default_dist(), host, port, api_url)
+        model_url = model_url or settings.endpoint_url or settings.emulator_url
+        server = make_server(dist or default_dist(), host, port, api_url, model_url)
     except SiteError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from None
