@@ -159,7 +159,7 @@ def test_the_local_site_server_sends_the_bytes_cloudfront_sends(
     deployed: tuple[Path, dict[str, dict[str, Any]]],
 ) -> None:
     built, stored = deployed
-    server = make_server(built, "127.0.0.1", 0, "http://127.0.0.1:9")
+    server = make_server(built, "127.0.0.1", 0, "http://127.0.0.1:9", "http://127.0.0.1:9")
     start_in_thread(server)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:

@@ -23,7 +23,7 @@ def dist(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def site(dist: Path) -> Iterator[str]:
-    server = make_server(dist, "127.0.0.1", 0, "http://127.0.0.1:8999/")
+    server = make_server(dist, "127.0.0.1", 0, "http://127.0.0.1:8999/", "http://127.0.0.1:4566")
     start_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -23,12 +23,14 @@ def dist(tmp_path: Path) -> Path:
 
 def test_refuses_a_missing_build_with_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(SiteError, match="make web-build"):
-        make_server(tmp_path / "nothing", "127.0.0.1", 0, "http://127.0.0.1:8787")
+        make_server(
+            tmp_path / "nothing", "127.0.0.1", 0, "http://127.0.0.1:8787", "http://127.0.0.1:4566"
+        )
 
 
 def test_refuses_an_api_url_that_is_not_http(dist: Path) -> None:
     with pytest.raises(SiteError, match="not an http"):
-        make_server(dist, "127.0.0.1", 0, "127.0.0.1:8787")
+        make_server(dist, "127.0.0.1", 0, "127.0.0.1:8787", "http://127.0.0.1:4566")
 
 
 def test_the_command_explains_a_missing_build(tmp_path: Path) -> None:

@@ -201,12 +201,13 @@ def site_policy(api_url: str, model_url: str, contract: Path = CSP_FILE) -> str:
 
 
 def make_server(
-    dist: Path, host: str, port: int, api_url: str, model_url: str | None = None
+    dist: Path, host: str, port: int, api_url: str, model_url: str
 ) -> ThreadingHTTPServer:
     """A server for the build folder; call serve_forever() (or run it in a thread).
 
-    ``model_url`` is where presigned model links point (default: the API's origin), for the
-    policy's ``connect-src`` and ``img-src``.
+    ``model_url`` is where presigned model links point (locally the emulator): the policy's
+    ``connect-src`` and ``img-src`` name its origin, and the app cannot download a model
+    from anywhere else.
     """
     if not (dist / "index.html").is_file():
         raise SiteError(
@@ -217,7 +218,7 @@ def make_server(
         _SiteHandler,
         directory=str(dist.resolve()),
         config=site_config(api_url),
-        policy=site_policy(api_url, model_url or api_url),
+        policy=site_policy(api_url, model_url),
     )
     try:
         return ThreadingHTTPServer((host, port), handler)
