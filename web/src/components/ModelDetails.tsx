@@ -48,10 +48,20 @@ function PerClass({ rows }: { rows: NonNullable<ModelDetails['per_class']> }) {
   );
 }
 
+/**
+ * A picture from a presigned link or a Blob URL. Loaded in CORS mode (`crossOrigin`): S3 sends
+ * CORS headers, and `Vary: Origin`, only to requests with an Origin, so a plain `<img>` would
+ * leave a copy without them in the HTTP cache, and the download's fetch of the same link
+ * (which keeps the picture with the model) would then be refused.
+ */
 function Picture({ src, alt, testId, missing }: { src: string | null; alt: string; testId: string; missing: string }) {
   return (
     <figure>
-      {src === null ? <p className="muted">{missing}</p> : <img src={src} alt={alt} data-testid={testId} />}
+      {src === null ? (
+        <p className="muted">{missing}</p>
+      ) : (
+        <img src={src} alt={alt} data-testid={testId} crossOrigin="anonymous" />
+      )}
       <figcaption>{alt}</figcaption>
     </figure>
   );
