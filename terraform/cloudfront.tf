@@ -14,7 +14,7 @@ locals {
   site_csp_origins = {
     "{api_origin}"      = "https://*.lambda-url.${var.region}.on.aws"
     "{feedback_origin}" = "https://*.lambda-url.${var.region}.on.aws"
-    "{model_origin}"    = "https://${aws_s3_bucket.this["models"].bucket_domain_name}"
+    "{model_origin}"    = "https://${local.model_bucket}.s3.amazonaws.com"
   }
   site_csp = join("; ", [
     for name in sort(keys(local.site_csp_directives)) : join(" ", concat([name], distinct([
