@@ -3,7 +3,8 @@
 // listed details with pictures from the model bucket, a download, a prediction, the stored
 // details) with no violation of the policy it is served with; the stored report opens in a
 // sandbox with an opaque origin, where the script it carries does not run and the site's
-// IndexedDB cannot be opened; and the runtime does need 'wasm-unsafe-eval'.
+// IndexedDB cannot be opened (without a service worker it can only be saved as a file); and
+// the runtime does need 'wasm-unsafe-eval'.
 //
 // Environment: SITE_URL, API_URL, MODEL_ORIGIN (where presigned links point), GOOD_VERSION and
 // GOOD_SHA256 (a model with its report and pictures), CHROMIUM_PATH.
@@ -149,6 +150,23 @@ test('the stored report opens in a sandbox: no script runs, the site storage is 
   assert.equal(await again.evaluate(() => self.origin), 'null');
   await again.close();
   await context.setOffline(false);
+});
+
+test('without a service worker (a private window of some browsers) the stored report is only saved', async () => {
+  const noWorker = await browser.newContext({ serviceWorkers: 'block', acceptDownloads: true });
+  const tab = await noWorker.newPage();
+  await tab.goto(SITE_URL);
+  await tab.getByTestId(`model-${GOOD}`).getByRole('button', { name: 'Download' }).click();
+  await tab.getByRole('button', { name: `Details of stored version ${GOOD}` }).click();
+  const link = tab.getByTestId(`stored-details-${GOOD}`).getByTestId('report-link');
+  assert.equal((await link.textContent())?.trim(), 'Save the full run report');
+  assert.equal(await link.getAttribute('download'), `run-report-v${GOOD}.html`);
+  const [saved] = await Promise.all([tab.waitForEvent('download'), link.click()]);
+  const path = await saved.path();
+  const { readFileSync } = await import('node:fs');
+  assert.match(readFileSync(path, 'utf8'), /<h1 id="heading">Run report<\/h1>/);
+  assert.equal(noWorker.pages().length, 1, 'the report opened a page of the site');
+  await noWorker.close();
 });
 
 test('the runtime needs wasm-unsafe-eval: without it the policy blocks the model runtime', async () => {
