@@ -4,6 +4,23 @@
 locals {
   # AWS managed cache policy "CachingOptimized".
   caching_optimized_policy_id = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+  # The Content Security Policy, from its one source (contracts/site-csp.md): directives in key
+  # order, each source once, placeholders filled in, as `playground site serve` builds it. The
+  # APIs are named by the region's Function URL domain: their CORS names this distribution, so
+  # naming their generated hosts here would be a dependency cycle. Model files come from
+  # presigned links, which name the bucket's global endpoint.
+  site_csp_directives = jsondecode(file("${path.module}/../contracts/site-csp.json")).directives
+  site_csp_origins = {
+    "{api_origin}"      = "https://*.lambda-url.${var.region}.on.aws"
+    "{feedback_origin}" = "https://*.lambda-url.${var.region}.on.aws"
+    "{model_origin}"    = "https://${local.model_bucket}.s3.amazonaws.com"
+  }
+  site_csp = join("; ", [
+    for name in sort(keys(local.site_csp_directives)) : join(" ", concat([name], distinct([
+      for source in local.site_csp_directives[name] : lookup(local.site_csp_origins, source, source)
+    ])))
+  ])
 }
 
 resource "aws_cloudfront_origin_access_control" "site" {
@@ -22,6 +39,10 @@ resource "aws_cloudfront_response_headers_policy" "site" {
   name = "${var.name_prefix}-site-security-headers"
 
   security_headers_config {
+    content_security_policy {
+      content_security_policy = local.site_csp
+      override                = true
+    }
     content_type_options {
       override = true
     }

@@ -124,7 +124,8 @@ test('a downloaded model keeps its details, and they show offline after a reload
   const sources = await view.locator('img').evaluateAll((images) => images.map((img) => img.src));
   assert.ok(sources.every((src) => src.startsWith('blob:')), `pictures from the stored copy: ${sources}`);
   const report = await view.getByTestId('report-link').getAttribute('href');
-  assert.match(report ?? '', /^blob:/);
+  // Served by the service worker from the stored copy, sandboxed (src/storedReport.ts).
+  assert.match(report ?? '', /\/stored-report\/[0-9a-f]{64}$/);
   const reportText = await page.evaluate((href) => fetch(href).then((r) => r.text()), report);
   assert.match(reportText, /<section id="?confusion/);
   await shot('details-offline', page.getByRole('region', { name: 'Models' }));

@@ -307,7 +307,7 @@ export class ModelStore {
 
   /** Refuse early, with the sizes, when the browser says the model cannot fit. */
   private async checkSpace(needed: number): Promise<void> {
-    const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+    const storage = (globalThis.navigator as { storage?: StorageManager } | undefined)?.storage;
     if (storage === undefined || typeof storage.estimate !== 'function') return;
     const { quota, usage } = await storage.estimate();
     if (quota !== undefined && usage !== undefined && quota - usage < needed) {
@@ -327,7 +327,7 @@ export interface StorageUsage {
 
 /** The Storage API's view of this site's storage (the app's files and the models), if any. */
 export async function storageUsage(): Promise<StorageUsage | null> {
-  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  const storage = (globalThis.navigator as { storage?: StorageManager } | undefined)?.storage;
   if (storage === undefined || typeof storage.estimate !== 'function') return null;
   const { usage } = await storage.estimate();
   const persisted = typeof storage.persisted === 'function' ? await storage.persisted() : false;
@@ -339,7 +339,7 @@ export async function storageUsage(): Promise<StorageUsage | null> {
  * offline app). The browser decides; the answer is whether it agreed.
  */
 export async function requestPersistence(): Promise<boolean> {
-  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  const storage = (globalThis.navigator as { storage?: StorageManager & { persist?: () => Promise<boolean> } } | undefined)?.storage;
   if (storage === undefined || typeof storage.persist !== 'function') return false;
   try {
     return (await storage.persisted()) || (await storage.persist());

@@ -14,6 +14,8 @@ import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute, type PrecacheEntry } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { NetworkFirst, NetworkOnly } from 'workbox-strategies';
+import { ModelStore } from '../src/modelStore';
+import { storedReportResponse, storedReportSha } from '../src/storedReport';
 import { precachedAppOnFailure } from './navigation';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | PrecacheEntry)[] };
@@ -22,6 +24,14 @@ declare const __SITE_BUILD__: string;
 void self.skipWaiting();
 clientsClaim();
 cleanupOutdatedCaches();
+
+// A stored model's run report, from this browser's copy, in a sandbox that cannot read the
+// site's storage (src/storedReport.ts). Before the navigation route, which would answer it.
+const models = new ModelStore();
+registerRoute(
+  ({ url }) => storedReportSha(url, self.registration.scope) !== null,
+  ({ url }) => storedReportResponse(models, storedReportSha(url, self.registration.scope) ?? ''),
+);
 
 // Registered before the precache's own route, which would answer "/" from the cache first.
 // No answer, or a 5xx, opens this build's precached app (navigation.ts).

@@ -137,7 +137,7 @@ def test_a_new_site_version_reaches_a_returning_visitor_and_offline_still_works(
         api_url = throwaway.start_api()
         # The deploy swaps the files under one origin, so the browser keeps its service worker
         # and its models, as with a real site.
-        server = make_server(live, "127.0.0.1", free_port(), api_url)
+        server = make_server(live, "127.0.0.1", free_port(), api_url, emulator.emulator_url)
         start_in_thread(server)
         try:
             _run_node(

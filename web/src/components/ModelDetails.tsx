@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ModelVersion } from '../api/client';
 import { isFresh, linksOf, percent } from '../details';
+import { storedReportUrl } from '../storedReport';
 import {
   ATTACHMENTS,
   detailsOf,
@@ -47,10 +48,20 @@ function PerClass({ rows }: { rows: NonNullable<ModelDetails['per_class']> }) {
   );
 }
 
+/**
+ * A picture from a presigned link or a Blob URL. Loaded in CORS mode (`crossOrigin`): S3 sends
+ * CORS headers, and `Vary: Origin`, only to requests with an Origin, so a plain `<img>` would
+ * leave a copy without them in the HTTP cache, and the download's fetch of the same link
+ * (which keeps the picture with the model) would then be refused.
+ */
 function Picture({ src, alt, testId, missing }: { src: string | null; alt: string; testId: string; missing: string }) {
   return (
     <figure>
-      {src === null ? <p className="muted">{missing}</p> : <img src={src} alt={alt} data-testid={testId} />}
+      {src === null ? (
+        <p className="muted">{missing}</p>
+      ) : (
+        <img src={src} alt={alt} data-testid={testId} crossOrigin="anonymous" />
+      )}
       <figcaption>{alt}</figcaption>
     </figure>
   );
@@ -65,12 +76,15 @@ export function ModelDetailsView({
   sources,
   missing,
   testId,
+  reportFile,
 }: {
   details: ModelDetails;
   sources: Sources;
   /** What to say where a picture is absent. */
   missing: string;
   testId: string;
+  /** Set when the report can only be saved (a file name), not opened in a sandbox. */
+  reportFile?: string | undefined;
 }) {
   const from = details.provenance;
   return (
@@ -104,10 +118,17 @@ export function ModelDetailsView({
       <Picture src={sources.training_curves} alt="Training curves: loss and accuracy per epoch" testId="training-curves" missing={missing} />
       {sources.report === null ? (
         <p className="muted">No run report for this version.</p>
-      ) : (
+      ) : reportFile === undefined ? (
         <a href={sources.report} target="_blank" rel="noopener noreferrer" data-testid="report-link">
           Full run report
         </a>
+      ) : (
+        <p className="muted">
+          <a href={sources.report} download={reportFile} data-testid="report-link">
+            Save the full run report
+          </a>{' '}
+          (this browser cannot open the stored copy apart from the app here; open the saved file instead)
+        </p>
       )}
     </div>
   );
@@ -142,7 +163,12 @@ export function ListedModelDetails({ model, onRefresh }: { model: ModelVersion; 
   );
 }
 
-/** Details of a stored version, from what was kept with it: works offline. */
+/**
+ * Details of a stored version, from what was kept with it: works offline. The pictures are
+ * Blob URLs; the run report is never one (it would run in the site's origin): the service
+ * worker serves it sandboxed (src/storedReport.ts), and without a service worker in control
+ * (a private window of some browsers) the report can only be saved as a file.
+ */
 export function StoredModelDetails({
   model,
   load,
@@ -151,6 +177,7 @@ export function StoredModelDetails({
   load: (sha256: string) => Promise<Attachments>;
 }) {
   const [sources, setSources] = useState<Sources | null>(null);
+  const sandboxed = typeof navigator.serviceWorker === 'object' && navigator.serviceWorker.controller !== null;
   useEffect(() => {
     let urls: string[] = [];
     let live = true;
@@ -160,9 +187,11 @@ export function StoredModelDetails({
         const found = { ...NO_SOURCES };
         for (const name of ATTACHMENTS) {
           const blob = blobs[name];
-          if (blob !== undefined) found[name] = URL.createObjectURL(blob);
+          if (blob === undefined) continue;
+          found[name] =
+            name === 'report' && sandboxed ? storedReportUrl(model.sha256, document.baseURI) : URL.createObjectURL(blob);
         }
-        urls = Object.values(found).filter((url) => url !== null);
+        urls = Object.values(found).filter((url) => url?.startsWith('blob:') === true) as string[];
         setSources(found);
       },
       () => {
@@ -173,7 +202,7 @@ export function StoredModelDetails({
       live = false;
       for (const url of urls) URL.revokeObjectURL(url);
     };
-  }, [model.sha256, load]);
+  }, [model.sha256, load, sandboxed]);
   if (sources === null) return <p className="muted">Reading the stored details…</p>;
   return (
     <ModelDetailsView
@@ -181,6 +210,7 @@ export function StoredModelDetails({
       sources={sources}
       missing="No copy of this picture was kept with the stored model."
       testId={`stored-details-${model.version}`}
+      reportFile={sandboxed ? undefined : `run-report-v${model.version}.html`}
     />
   );
 }

@@ -46,6 +46,7 @@ from urllib.parse import parse_qs
 
 from localaws import replay as replay_
 from localaws import snapshot
+from localaws.s3_cors import S3CorsLayer
 from localaws.strict import StrictMode, request_from_environ
 from localaws.wsgi import StartResponse, WsgiApp, call_app, read_body
 
@@ -457,12 +458,14 @@ def build_app(state_dir: Path, strict: bool = True) -> JournalledApp:
     """Moto's server application wrapped in the journal kept under ``state_dir``.
 
     With ``strict``, requests that break their service model are refused before moto sees
-    them (see `localaws.strict`); refusals are logged to ``violations.jsonl`` there.
+    them (see `localaws.strict`); refusals are logged to ``violations.jsonl`` there. S3's CORS
+    answers come from the buckets' configurations, as S3 gives them (`localaws.s3_cors`), in
+    place of moto's ``Access-Control-Allow-Origin: *`` on everything.
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     return JournalledApp(
-        DomainDispatcherApplication(create_backend_app),
+        S3CorsLayer(DomainDispatcherApplication(create_backend_app)),
         Journal(state_dir / JOURNAL_NAME),
         StrictMode(enabled=strict, violations_log=state_dir / VIOLATIONS_NAME),
     )

@@ -23,7 +23,7 @@ def dist(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def site(dist: Path) -> Iterator[str]:
-    server = make_server(dist, "127.0.0.1", 0, "http://127.0.0.1:8999/")
+    server = make_server(dist, "127.0.0.1", 0, "http://127.0.0.1:8999/", "http://127.0.0.1:4566")
     start_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -50,3 +50,22 @@ def test_types_the_wasm_runtime_and_caches_only_hashed_assets(site: str) -> None
     assert script.headers["Content-Type"] == "text/javascript"
     assert "immutable" in script.headers["Cache-Control"]
     assert requests.get(f"{site}/missing.js", timeout=5).status_code == 404
+
+
+def test_every_answer_carries_the_sites_content_security_policy(dist: Path) -> None:
+    server = make_server(dist, "127.0.0.1", 0, "http://127.0.0.1:8999/", "http://127.0.0.1:4566")
+    start_in_thread(server)
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for path in ("/", "/config.json", "/assets/index-abc.js", "/missing.js"):
+            policy = requests.get(f"{site}{path}", timeout=5).headers["Content-Security-Policy"]
+            directives = {d.split()[0]: d.split()[1:] for d in policy.split("; ")}
+            assert directives["script-src"] == ["'self'", "'wasm-unsafe-eval'"], path
+            assert directives["connect-src"] == [
+                "'self'",
+                "http://127.0.0.1:8999",
+                "http://127.0.0.1:4566",
+            ]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,23 +2,34 @@
 
 The site is static; the only thing that differs between stacks is the API's URL, which the
 app reads at run time from ``config.json`` next to index.html. This server answers that file
-from memory (the build stays untouched) and serves everything else from the build folder.
+from memory (the build stays untouched) and serves everything else from the build folder,
+encoded as CloudFront sends it (`playground.cloudfront`): a file with a precompressed ``.gz``
+copy beside it is sent as that copy with ``Content-Encoding: gzip`` (as web/deploy.sh uploads
+it), and other files CloudFront would compress are gzip-compressed, so a local visitor
+transfers the bytes a visitor of the deployed site does. Every answer carries the site's
+Content Security Policy, built from contracts/site-csp.json as CloudFront's is.
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import io
 import json
+import os
 import re
 import threading
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO, ClassVar
+from urllib.parse import urlsplit
 
 import typer
 
 from mlops_settings import load_settings
+from playground import cloudfront
 
 app = typer.Typer(help="The web app: serve the built site on localhost.", no_args_is_help=True)
 
@@ -26,6 +37,8 @@ app = typer.Typer(help="The web app: serve the built site on localhost.", no_arg
 # one in the repository this package is installed from (uv workspace, editable).
 DEFAULT_DIST = Path("web/dist")
 REPO_DIST = Path(__file__).resolve().parents[5] / "web" / "dist"
+# The policy's one source, read by terraform/cloudfront.tf too (contracts/site-csp.md).
+CSP_FILE = Path(__file__).resolve().parents[5] / "contracts" / "site-csp.json"
 
 
 def default_dist() -> Path:
@@ -50,9 +63,74 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         ".js": "text/javascript",
     }
 
-    def __init__(self, *args: Any, config: bytes, **kwargs: Any) -> None:
+    # Compressed copies of files CloudFront would compress, by (path, mtime): a build is
+    # compressed once per server, not once per request.
+    _compressed: ClassVar[dict[tuple[str, int], bytes]] = {}
+
+    def __init__(self, *args: Any, config: bytes, policy: str, **kwargs: Any) -> None:
         self._config = config
+        self._policy = policy
         super().__init__(*args, **kwargs)
+
+    def send_head(self) -> BinaryIO | None:
+        """Headers for GET and HEAD: the file as CloudFront would send it to this client."""
+        if self.path.split("?")[0].endswith(".gz"):
+            # The deploy uploads a .gz copy under its plain name only; no .gz key exists.
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        path = self.translate_path(self.path)
+        if os.path.isdir(path) and self.path.split("?")[0].endswith("/"):
+            path = os.path.join(path, "index.html")
+        if not os.path.isfile(path) or not cloudfront.accepts_gzip(
+            self.headers.get("Accept-Encoding")
+        ):
+            return super().send_head()
+        content_type = self.guess_type(path)
+        body = self._gzipped(path, content_type)
+        if body is None:
+            return super().send_head()
+        mtime = os.stat(path).st_mtime
+        if self._not_modified_since(mtime):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.end_headers()
+            return None
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Last-Modified", self.date_time_string(mtime))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def _gzipped(self, path: str, content_type: str) -> bytes | None:
+        """The gzip bytes to send for ``path``, or None when CloudFront would send it as is."""
+        precompressed = f"{path}.gz"
+        if os.path.isfile(precompressed):
+            with open(precompressed, "rb") as f:
+                return f.read()
+        size = os.stat(path).st_size
+        if not cloudfront.compresses(content_type, None, size):
+            return None
+        key = (path, os.stat(path).st_mtime_ns)
+        if key not in self._compressed:
+            with open(path, "rb") as f:
+                self._compressed[key] = cloudfront.gzip_bytes(f.read())
+        return self._compressed[key]
+
+    def _not_modified_since(self, mtime: float) -> bool:
+        """Whether the request's If-Modified-Since (without If-None-Match) covers ``mtime``."""
+        since = self.headers.get("If-Modified-Since")
+        if since is None or "If-None-Match" in self.headers:
+            return False
+        try:
+            ims = email.utils.parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        if ims.tzinfo is None:
+            ims = ims.replace(tzinfo=datetime.UTC)
+        modified = datetime.datetime.fromtimestamp(mtime, datetime.UTC).replace(microsecond=0)
+        return modified <= ims
 
     def do_GET(self) -> None:
         """Answer config.json from memory, the rest from the build folder."""
@@ -76,6 +154,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         else:
             cache = "no-cache"
         self.send_header("Cache-Control", cache)
+        self.send_header("Content-Security-Policy", self._policy)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -94,14 +173,53 @@ def site_config(api_url: str) -> bytes:
     return json.dumps({"api_url": url, "feedback_url": url}).encode()
 
 
-def make_server(dist: Path, host: str, port: int, api_url: str) -> ThreadingHTTPServer:
-    """A server for the build folder; call serve_forever() (or run it in a thread)."""
+def origin(url: str) -> str:
+    """The origin (scheme://host[:port]) of an http(s) URL, as CSP names it."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def site_policy(api_url: str, model_url: str, contract: Path = CSP_FILE) -> str:
+    """The ``Content-Security-Policy`` value for a site whose APIs and model files are here.
+
+    Args:
+        api_url: the model API's URL (locally the feedback API is the same gateway).
+        model_url: where presigned model links point (locally the emulator).
+        contract: contracts/site-csp.json: directives in key order, each source once,
+            placeholders replaced, the same way terraform/cloudfront.tf builds CloudFront's.
+    """
+    directives: dict[str, list[str]] = json.loads(contract.read_text())["directives"]
+    origins = {
+        "{api_origin}": origin(api_url),
+        "{feedback_origin}": origin(api_url),
+        "{model_origin}": origin(model_url),
+    }
+    return "; ".join(
+        " ".join([name, *dict.fromkeys(origins.get(source, source) for source in directives[name])])
+        for name in sorted(directives)
+    )
+
+
+def make_server(
+    dist: Path, host: str, port: int, api_url: str, model_url: str
+) -> ThreadingHTTPServer:
+    """A server for the build folder; call serve_forever() (or run it in a thread).
+
+    ``model_url`` is where presigned model links point (locally the emulator): the policy's
+    ``connect-src`` and ``img-src`` name its origin, and the app cannot download a model
+    from anywhere else.
+    """
     if not (dist / "index.html").is_file():
         raise SiteError(
             f"no built site in {dist} (index.html missing): build it with `make web-build` "
             "(npm run build in web/)"
         )
-    handler = partial(_SiteHandler, directory=str(dist.resolve()), config=site_config(api_url))
+    handler = partial(
+        _SiteHandler,
+        directory=str(dist.resolve()),
+        config=site_config(api_url),
+        policy=site_policy(api_url, model_url),
+    )
     try:
         return ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
@@ -124,6 +242,10 @@ def serve(
         str | None,
         typer.Option(help="The model API's URL (default: the local gateway's address)."),
     ] = None,
+    model_url: Annotated[
+        str | None,
+        typer.Option(help="Where model download links point (default: the emulator)."),
+    ] = None,
     dist: Annotated[Path | None, typer.Option(help="The built site (default: web/dist).")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
 ) -> None:
@@ -132,7 +254,8 @@ def serve(
     port = settings.site_port if port is None else port
     api_url = api_url or f"http://{settings.emulator_host}:{settings.api_port}"
     try:
-        server = make_server(dist or default_dist(), host, port, api_url)
+        model_url = model_url or settings.endpoint_url or settings.emulator_url
+        server = make_server(dist or default_dist(), host, port, api_url, model_url)
     except SiteError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from None
