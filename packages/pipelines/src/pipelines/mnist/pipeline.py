@@ -358,6 +358,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 train.properties.ModelArtifacts.S3ModelArtifacts,
                 "--mlflow-tracking-uri",
                 params["MlflowTrackingUri"],
+                "--execution-started-at",
+                ExecutionVariables.START_DATETIME,
             ],
         ),
         property_files=[evaluation],

@@ -30,7 +30,7 @@ from localaws.local_runner import (
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
 from playground import executions as executions_
-from playground import triggers
+from playground import tracked_runs, triggers
 from playground.commands.up import tracking_uri
 from playground.console import console, errors, fail, settings_or_exit
 from playground.definition_cache import load_definition
@@ -601,6 +601,7 @@ def _run(
             record = runner.resume(previous) if previous else runner.run(values)
         except PipelineError as exc:
             raise fail(str(exc), 2) from None
+    tracked_runs.close(record)  # MLflow's run ends as the execution did
     console.print(summary(record, s3))
     console.print(f"logs: {Path(record.folder) / 'logs'}")
     console.print(f"details: playground pipeline show {record.execution_id}")

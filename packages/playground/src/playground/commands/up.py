@@ -15,6 +15,7 @@ from playground import stack
 from playground.commands import data
 from playground.commands.local import start_emulator
 from playground.console import console, fail, settings_or_exit
+from playground.mlflow_server import TELEMETRY_OFF
 
 SERVICE_TIMEOUT_S = 120.0
 
@@ -85,11 +86,31 @@ def mlflow_service(settings: Settings) -> BackgroundService:
 
 
 def mlflow_environment(settings: Settings) -> dict[str, str]:
-    """The MLflow server's environment: AWS pointed at the target, S3 artifacts included."""
-    environment = settings.aws_environment()
+    """The MLflow server's environment: AWS pointed at the target, S3 artifacts included.
+
+    MLflow's usage data is off (`playground.mlflow_server.TELEMETRY_OFF`; the server sets it
+    itself too).
+    """
+    environment = {**settings.aws_environment(), **TELEMETRY_OFF}
     if environment.get("AWS_ENDPOINT_URL"):
         environment["MLFLOW_S3_ENDPOINT_URL"] = environment["AWS_ENDPOINT_URL"]
     return environment
+
+
+def runs_address(url: str) -> str:
+    """The MLflow UI's page of the pipeline's runs (its experiment, made when missing).
+
+    The server's root opens MLflow's GenAI home; ``#/experiments/<id>/runs`` is the UI's
+    route to an experiment's runs (MLflow 3's web app). A deleted experiment is restored,
+    with the warning printed, as the pipeline's own logging would.
+    """
+    from pipelines.mnist.code import tracking
+
+    store = tracking.RestTracking(url, wait_s=5.0)
+    experiment_id = store.experiment_id(tracking.EXPERIMENT)
+    for warning in store.warnings:
+        console.print(f"[yellow]MLflow: {warning}[/]")
+    return f"{url}/#/experiments/{experiment_id}/runs"
 
 
 def tracking_uri(settings: Settings) -> str:
@@ -159,7 +180,12 @@ def up(
     table.add_row("web app", f"[bold]{services[1].url}/[/]")
     table.add_row("model API", f"{services[0].url}/models")
     table.add_row("feedback API", f"POST {services[0].url}/feedback")
-    table.add_row("MLflow (runs, metrics, pictures)", tracking.url)
+    try:
+        runs = runs_address(tracking.url)
+    except Exception as exc:  # the address of the server still helps
+        console.print(f"[yellow]MLflow: the pipeline's experiment not found: {exc}[/]")
+        runs = tracking.url
+    table.add_row("MLflow (runs, metrics, pictures)", runs)
     table.add_row("AWS emulator", emulator.url)
     table.add_row("raw data", f"{settings.raw_data_uri}/")
     table.add_row("model bucket", f"s3://{settings.model_bucket}")
