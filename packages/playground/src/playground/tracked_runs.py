@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pipelines.local_runner import RunRecord
-from pipelines.local_runner.records import FAILED, NOT_EXECUTED
+from localaws.local_runner import RunRecord
+from localaws.local_runner.records import FAILED, NOT_EXECUTED
 from pipelines.mnist.code import tracking
 
 TRACKING_PARAMETER = "MlflowTrackingUri"
