@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +315,33 @@ def test_a_resumed_execution_closes_the_resumed_attempts_run_and_keeps_the_first
     assert client.get_run(first).info.end_time == STARTED_MS + 1_000
     assert client.get_run(again).info.status == "FINISHED"
     assert client.get_run(again).info.end_time == STARTED_MS + 90_000
+
+
+def test_the_last_steps_end_is_corrected_by_the_runners_own(
+    code_modules: Callable[[], Any], sqlite_uri: str
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    with code_modules() as load:
+        tracking = load("tracking")
+        run_id = tracking.log_run(
+            sqlite_uri,
+            tracking.TrackedRun(
+                "execution e6",
+                tags={"pipeline_execution_id": "e6"},
+                started_at_ms=STARTED_MS,
+                ending=None,
+            ),
+        )
+        # register, the last step, ends it (all AWS has); the local runner ends it exactly.
+        by_register = tracking.ExecutionFacts("e6", STARTED_MS, STARTED_MS + 30_000, False)
+        tracking.close_execution(sqlite_uri, replace(by_register, final=False))
+        client = MlflowClient(tracking_uri=sqlite_uri)
+        assert client.get_run(run_id).info.status == "FINISHED"
+        by_runner = replace(by_register, ended_at_ms=STARTED_MS + 30_200, step_seconds={"A": 1})
+        assert tracking.close_execution(sqlite_uri, by_runner) == run_id
+
+    run = client.get_run(run_id)
+    assert run.info.end_time == STARTED_MS + 30_200
+    assert run.data.tags["execution_status"] == "Succeeded"
+    assert run.data.metrics["step_seconds.A"] == 1

@@ -145,7 +145,8 @@ class ExecutionFacts:
     """An execution as its runner recorded it, for `close_execution`.
 
     Times in epoch ms; ``step_seconds`` each step's time (a cached step's lookup included);
-    ``failed`` with ``reason`` when the execution did not succeed.
+    ``failed`` with ``reason`` when the execution did not succeed. ``final`` False: the end
+    as the last step saw it (register's, in AWS), which the runner's own end may correct.
     """
 
     execution_id: str
@@ -154,6 +155,7 @@ class ExecutionFacts:
     failed: bool
     reason: str = ""
     step_seconds: dict[str, float] = field(default_factory=dict)
+    final: bool = True
 
 
 def dataset_input(manifest: dict[str, Any], manifest_sha256: str) -> DatasetInput:
@@ -275,7 +277,7 @@ def close_execution(uri: str, facts: ExecutionFacts, experiment: str = EXPERIMEN
         )
         open_runs = [(created, RUNNING)]
     steps = [(f"{STEP_METRIC}{name}", float(s), 0) for name, s in facts.step_seconds.items()]
-    tags = {CLOSED_TAG: "Failed" if facts.failed else "Succeeded"}
+    tags = {CLOSED_TAG: "Failed" if facts.failed else "Succeeded"} if facts.final else {}
     if facts.failed and facts.reason:
         tags["failure_reason"] = facts.reason[:TAG_LENGTH]
     for run_id, status in open_runs:
