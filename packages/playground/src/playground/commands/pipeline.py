@@ -432,6 +432,8 @@ def show(
             console.print(
                 f"MLflow run: {tracked['mlflow_run_id']} (experiment {experiment}, at {server})"
             )
+        for warning in tracked.get("warnings") or []:
+            console.print(f"[yellow]MLflow: {warning}[/]")
         pictures = [
             ("confusion matrix", execution.output_uri(mnist.EVALUATE, "evaluation")),
             ("class balance", execution.output_uri(mnist.PREPARE, "report")),
