@@ -491,7 +491,8 @@ def shown_review(settings: Settings, review: str) -> ShownReview:
     ids = [str(i) for i in document.get("ids", [])]
     if review_id(ids) != review:
         raise FeedbackError(f"the record of review {review} ({path}) lists other samples")
-    return ShownReview(review, str(document.get("shown_at", "")), ids, list(document["broken"]))
+    broken = [str(k) for k in document.get("broken", [])]
+    return ShownReview(review, str(document.get("shown_at", "")), ids, broken)
 
 
 @dataclass(frozen=True)
