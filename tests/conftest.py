@@ -22,6 +22,10 @@ __all__ = ["free_port"]
 # Fixtures more than one tier uses (tests/ is on sys.path through pyproject's `pythonpath`).
 pytest_plugins = ["support.models_api", "support.step_scripts"]
 
+# MLflow's usage data stays off in every test and whatever the tests start (the variable the
+# installed MLflow reads; tests/unit/playground/commands/test_up.py checks the name).
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
 TIERS = ("unit", "integration", "e2e")
 TESTS = Path(__file__).resolve().parent
 

@@ -130,7 +130,9 @@ def test_draw_correct_review_accept_and_the_next_execution_trains_on_it(
     assert 20 < int((accepted.pixels > 0).sum()) < 500
     assert places_holding(emulator, rejected.pixels.tobytes()) == []
 
-    choice = ["--accept", str(three), "--reject", str(one), "--reviewer", "Browser Test"]
+    shown = fb.show(emulator, pending)  # the grid the reviewer looks at
+    choice = ["--review", shown.review, "--accept", str(three), "--reject", str(one)]
+    choice += ["--reviewer", "Browser Test"]
     review = cli.invoke(app, ["feedback", "review", *choice])
     assert review.exit_code == 0, review.output
     version = data.list_versions(emulator)[-1]

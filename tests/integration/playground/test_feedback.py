@@ -11,6 +11,11 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +29,14 @@ from pipelines.mnist.code.idx import parse_idx, read_pair, write_idx_gz
 from playground import data
 from playground import feedback as fb
 from playground.cli import app
-from support.pending_feedback import correction, put_many, put_pending, real_digits, sample_id
+from support.pending_feedback import (
+    BASE_TIME,
+    correction,
+    put_many,
+    put_pending,
+    real_digits,
+    sample_id,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mnist"
 cli = CliRunner()
@@ -36,6 +48,24 @@ def invoke(*args: str) -> Any:
 
 def text(result: Any) -> str:
     return " ".join(result.output.split())
+
+
+def grid() -> str:
+    """Show the grid as a reviewer does first (`feedback review`); its review id."""
+    result = invoke("review")
+    assert result.exit_code == 0, result.output
+    return review_of(result)
+
+
+def review_of(result: Any) -> str:
+    found = re.search(r"review ([0-9a-f]{12}): grid of", result.output)
+    assert found, result.output
+    return found[1]
+
+
+def decide(*args: str, review: str | None = None) -> Any:
+    """Decide on the grid ``review`` (by default one shown just now) with these options."""
+    return invoke("review", "--review", review or grid(), *args)
 
 
 def bucket_state(settings: Settings) -> dict[str, str]:
@@ -129,12 +159,22 @@ def test_review_accepts_into_a_new_version_and_deletes_rejected_without_a_copy(
     before = data.list_versions(emulator)
     ids = [sample_id(b) for b in bodies]
 
-    result = invoke("review", "--accept", "0,2-3", "--reject", "1,5", "--reviewer", "Ada Lovelace")
+    shown = invoke("review")
+    assert "grid of 6 pending samples:" in text(shown)
+    review = review_of(shown)
+    first = Path(text(shown).split("grid of 6 pending samples: ", 1)[1].split()[0])
+    assert f"--review {review} --accept" in first.read_text()
+
+    result = decide(
+        "--accept", "0,2-3", "--reject", "1,5", "--reviewer", "Ada Lovelace", review=review
+    )
 
     assert result.exit_code == 0, result.output
     said = text(result)
-    assert "grid of 6 pending samples:" in said
-    grid = Path(said.split("grid of 6 pending samples: ", 1)[1].split()[0])
+    assert f"decided on review {review}" in said
+    left = re.search(r"1 sample still pending: review ([0-9a-f]{12}), grid (\S+)", said)
+    assert left, said
+    grid = Path(left[2])
     assert grid.is_file()
     # Afterwards the grid shows what is left (index 4, now #0); no decided sample's picture.
     page = grid.read_text()
@@ -172,12 +212,14 @@ def test_review_accepts_into_a_new_version_and_deletes_rejected_without_a_copy(
     [record_key] = [k for k in bucket_state(emulator) if k.startswith(fb.REVIEWS_PREFIX)]
     record = json.loads(read(emulator, record_key))
     assert record == {
+        "review": review,
         "reviewer": "Ada Lovelace",
         "reviewed_at": record["reviewed_at"],
         "accepted": [ids[0], ids[2], ids[3]],
         "rejected": [ids[1], ids[5]],
         "broken": [],
         "dataset_version": new.version,
+        "arrived_after": [],
     }
     assert record_key == f"{fb.REVIEWS_PREFIX}{record['reviewed_at']}.json"
 
@@ -191,9 +233,9 @@ def test_a_second_review_keeps_the_earlier_shard_and_adds_each_id_once(
 ) -> None:
     images, _, bodies = six
     ids = [sample_id(b) for b in bodies]
-    assert invoke("review", "--accept", "0,1", "--reviewer", "Ada").exit_code == 0
+    assert decide("--accept", "0,1", "--reviewer", "Ada").exit_code == 0
 
-    result = invoke("review", "--accept-all", "--reviewer", "Grace")
+    result = decide("--accept-all", "--reviewer", "Grace")
 
     assert result.exit_code == 0, result.output
     newest = data.list_versions(emulator)[-1]
@@ -219,18 +261,23 @@ def test_a_review_stopped_before_its_deletes_loses_nothing_and_finishes_when_rep
     def client(name: str, *args: Any, **kwargs: Any) -> Any:
         made = real_client(name, *args, **kwargs)
         if name == "s3":
+            delete = made.delete_object
 
-            def crash(**_: Any) -> None:
-                raise StoppedError("the machine went down")
+            def crash(**request: Any) -> Any:
+                if request["Key"].startswith(fb.PENDING_PREFIX):
+                    raise StoppedError("the machine went down")
+                return delete(**request)  # the lock is released as on any exception
 
             made.delete_object = crash
         return made
 
+    review = grid()
     monkeypatch.setattr(fb.boto3, "client", client)
     with pytest.raises(StoppedError):
-        fb.review(
+        fb.decide_review(
             emulator,
-            fb.decide(fb.list_pending(emulator).samples, accept="0,1", reject="2"),
+            fb.shown_review(emulator, review),
+            fb.Choice(accept="0,1", reject="2"),
             "Ada",
         )
     monkeypatch.setattr(fb.boto3, "client", real_client)
@@ -241,7 +288,7 @@ def test_a_review_stopped_before_its_deletes_loses_nothing_and_finishes_when_rep
     assert appears_outside_quarantine(emulator, images[2]) == []
     assert len(pending_keys(emulator)) == 6
 
-    again = invoke("review", "--accept", "0,1", "--reject", "2", "--reviewer", "Ada")
+    again = decide("--accept", "0,1", "--reject", "2", "--reviewer", "Ada", review=review)
 
     assert again.exit_code == 0, again.output
     assert "2 accepted samples were already in the latest shard" in text(again)
@@ -268,7 +315,7 @@ def test_bad_choices_are_refused_and_change_nothing(
     before = bucket_state(emulator)
     reviewer = () if "--reviewer" in args else ("--reviewer", "Ada")
 
-    result = invoke("review", *args, *reviewer)
+    result = decide(*args, *reviewer)
 
     assert result.exit_code == 2
     assert message in text(result)
@@ -283,7 +330,7 @@ def test_accepted_samples_with_the_same_pixels_are_refused(emulator: Settings) -
     put_pending(emulator.data_bucket, correction(images[1], int(labels[1])))
     before = bucket_state(emulator)
 
-    result = invoke("review", "--accept-all", "--reviewer", "Ada")
+    result = decide("--accept-all", "--reviewer", "Ada")
 
     assert result.exit_code == 2
     assert "has the same pixels as index" in text(result)
@@ -292,14 +339,14 @@ def test_accepted_samples_with_the_same_pixels_are_refused(emulator: Settings) -
 
 
 def test_nothing_pending_no_dataset_or_a_broken_object_is_refused(emulator: Settings) -> None:
-    result = invoke("review", "--accept-all", "--reviewer", "Ada")
+    result = decide("--accept-all", "--reviewer", "Ada")
     assert result.exit_code == 2
     assert "no pending feedback to review" in text(result)
 
     images, labels = real_digits(2)
     put_many(emulator.data_bucket, images, labels)
     before = bucket_state(emulator)
-    result = invoke("review", "--accept-all", "--reviewer", "Ada")
+    result = decide("--accept-all", "--reviewer", "Ada")
     assert result.exit_code == 2
     assert "no dataset version to add the feedback to" in text(result)
     assert bucket_state(emulator) == before
@@ -308,13 +355,13 @@ def test_nothing_pending_no_dataset_or_a_broken_object_is_refused(emulator: Sett
     broken = f"{fb.PENDING_PREFIX}{'0' * 64}.json"
     boto3.client("s3").put_object(Bucket=emulator.data_bucket, Key=broken, Body=b"not json")
     before = bucket_state(emulator)
-    result = invoke("review", "--accept-all", "--reviewer", "Ada")
+    result = decide("--accept-all", "--reviewer", "Ada")
     assert result.exit_code == 2
     assert f"{broken}: not JSON" in text(result)
     assert "delete them with --reject-broken" in text(result)
     assert bucket_state(emulator) == before
 
-    result = invoke("review", "--reject-broken", "--reject", "1", "--reviewer", "Ada")
+    result = decide("--reject-broken", "--reject", "1", "--reviewer", "Ada")
     assert result.exit_code == 0, result.output
     assert f"deleted broken s3://{emulator.data_bucket}/{broken}" in text(result)
     assert pending_keys(emulator) == [
@@ -332,14 +379,15 @@ def test_the_reviewer_comes_from_git_when_not_given_and_is_required(
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
     before = bucket_state(emulator)
 
-    missing = invoke("review", "--accept", "0")
+    review = grid()
+    missing = decide("--accept", "0", review=review)
 
     assert missing.exit_code == 2
     assert "who is reviewing? give --reviewer NAME" in text(missing)
     assert bucket_state(emulator) == before
 
     (tmp_path / "gitconfig").write_text("[user]\n\tname = Katherine Johnson\n")
-    named = invoke("review", "--accept", "0")
+    named = decide("--accept", "0", review=review)
 
     assert named.exit_code == 0, named.output
     assert "reviewer: Katherine Johnson (from git config user.name" in text(named)
@@ -355,7 +403,18 @@ def test_review_without_a_choice_writes_the_grid_and_changes_nothing(
 
     assert result.exit_code == 0, result.output
     assert "grid of 6 pending samples" in text(result)
-    assert "decide with --accept 0,3,5-9" in text(result)
+    review = review_of(result)
+    assert f"decide with: playground feedback review --review {review} --accept 0,3,5-9" in text(
+        result
+    )
+    assert bucket_state(emulator) == before
+    # A decision that does not name the grid it was made on is refused.
+    unnamed = invoke("review", "--accept", "0", "--reviewer", "Ada")
+    assert unnamed.exit_code == 2
+    assert "a decision names the grid it was made on: give --review ID" in text(unnamed)
+    unknown = invoke("review", "--review", "0123456789ab", "--accept", "0", "--reviewer", "Ada")
+    assert unknown.exit_code == 2
+    assert "no review 0123456789ab was shown here" in text(unknown)
     assert bucket_state(emulator) == before
 
 
@@ -366,7 +425,7 @@ def test_a_shard_that_prepare_would_read_is_standard_idx(
     seeded(emulator)
     images, labels = real_digits(5)
     put_many(emulator.data_bucket, images, labels)
-    assert invoke("review", "--accept-all", "--reviewer", "Ada").exit_code == 0
+    assert decide("--accept-all", "--reviewer", "Ada").exit_code == 0
     newest = data.list_versions(emulator)[-1]
     folder = tmp_path / "shard"
     folder.mkdir()
@@ -394,7 +453,7 @@ def test_a_review_starts_exactly_one_execution_through_the_normal_trigger(
         images, labels = real_digits(3)
         put_many(live.data_bucket, images, labels)
 
-        result = invoke("review", "--accept", "0,1", "--reject", "2", "--reviewer", "Ada")
+        result = decide("--accept", "0,1", "--reject", "2", "--reviewer", "Ada")
 
         assert result.exit_code == 0, result.output
         newest = data.list_versions(live)[-1]
@@ -453,7 +512,7 @@ def test_new_mnist_files_carry_the_reviewed_shard_forward(
 ) -> None:
     """A `data seed` after a review keeps people's corrections in training."""
     _, _, bodies = six
-    assert invoke("review", "--accept", "0,1", "--reject-rest", "--reviewer", "Ada").exit_code == 0
+    assert decide("--accept", "0,1", "--reject-rest", "--reviewer", "Ada").exit_code == 0
     reviewed = data.list_versions(emulator)[-1]
     mnist = read_pair(
         FIXTURES / "train-images-idx3-ubyte.gz", FIXTURES / "train-labels-idx1-ubyte.gz"
@@ -490,3 +549,193 @@ def test_new_mnist_files_carry_the_reviewed_shard_forward(
     # The reviewed version's MNIST files seeded again are that same version: nothing starts.
     again = data.seed(emulator, str(FIXTURES))
     assert (again.version, again.created) == (reviewed.version, False)
+
+
+def newcomer_before(first_id: str) -> dict[str, Any]:
+    """A correction posted in the same second as the grid's #0 whose id sorts before it.
+
+    Ordered by (received_at in seconds, id) alone it would take index 0 of the next listing:
+    the picture a reviewer already looked at under #0 would be another one.
+    """
+    images, labels = real_digits(12, skip=320)
+    for image, label in zip(images, labels, strict=True):
+        for predicted in range(10):
+            if predicted == int(label):
+                continue
+            body = correction(image, int(label), predicted=predicted)
+            if sample_id(body) < first_id:
+                return body
+    raise AssertionError("no candidate sorts before the first sample")  # 108 tries: never
+
+
+def shard_ids(settings: Settings) -> list[str]:
+    """The feedback ids of every dataset version, all together."""
+    return [i for v in data.list_versions(settings) for i in (v.feedback or {}).get("ids", [])]
+
+
+def test_a_sample_posted_after_the_grid_is_never_accepted_by_that_review(
+    emulator: Settings, six
+) -> None:
+    _, _, bodies = six
+    ids = [sample_id(b) for b in bodies]
+    review = grid()
+    late = newcomer_before(ids[0])
+    late_id = put_pending(emulator.data_bucket, late, BASE_TIME)
+    late_pixels = np.frombuffer(base64.b64decode(late["pixels"]), np.uint8).reshape(28, 28)
+
+    first = decide("--accept", "0", "--reviewer", "Ada", review=review)
+
+    assert first.exit_code == 0, first.output
+    assert f"accepted #0 {ids[0][:12]}" in text(first)
+    assert data.list_versions(emulator)[-1].feedback["accepted"] == [ids[0]]
+    assert "1 sample arrived after this grid was shown and stays pending" in text(first)
+
+    rest = decide("--accept-all", "--reviewer", "Ada", review=review)
+
+    assert rest.exit_code == 0, rest.output
+    said = text(rest)
+    assert "1 sample of this review (#0) had been decided by another review" in said
+    assert "1 sample arrived after this grid was shown and stays pending" in said
+    assert data.list_versions(emulator)[-1].feedback["ids"] == ids
+    assert late_id not in shard_ids(emulator)
+    assert appears_outside_quarantine(emulator, late_pixels) == []
+    assert pending_keys(emulator) == [f"{fb.PENDING_PREFIX}{late_id}.json"]
+    records = [
+        json.loads(read(emulator, k))
+        for k in bucket_state(emulator)
+        if k.startswith(fb.REVIEWS_PREFIX)
+    ]
+    assert [r["review"] for r in records] == [review, review]
+    assert all(r["arrived_after"] == [late_id] for r in records)
+    # The next grid shows it, under its own review id.
+    assert "1 sample still pending: review" in said
+    assert review_of(invoke("review")) != review
+
+
+def test_in_a_terminal_a_sample_arriving_while_the_person_decides_stays_pending(
+    emulator: Settings, six, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playground.commands import feedback as command
+
+    _, _, bodies = six
+    ids = [sample_id(b) for b in bodies]
+    late = newcomer_before(ids[0])
+    asked = command._prompted
+
+    def meanwhile(shown: fb.ShownReview) -> Any:
+        put_pending(emulator.data_bucket, late, BASE_TIME)  # while the person looks
+        return asked(shown)
+
+    monkeypatch.setattr(command, "interactive", lambda: True)
+    monkeypatch.setattr(command, "_prompted", meanwhile)
+
+    result = cli.invoke(
+        app,
+        ["feedback", "review", "--reviewer", "Ada"],
+        input="all\n\ny\n",
+        env={"COLUMNS": "200"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "accept 6, reject 0, keep 0 pending: go ahead?" in text(result)
+    assert data.list_versions(emulator)[-1].feedback["ids"] == ids
+    assert pending_keys(emulator) == [f"{fb.PENDING_PREFIX}{sample_id(late)}.json"]
+    assert "1 sample arrived after this grid was shown and stays pending" in text(result)
+
+
+def run_cli(folder: Path, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """`playground feedback review ARGS` in its own process, as a second person would run it."""
+    out = folder / f"{name}.out"
+    command = [str(Path(sys.executable).with_name("playground")), "feedback", "review", *args]
+    with out.open("wb") as sink:
+        process = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"}
+        )
+    return process, out
+
+
+def wait_for(out: Path, line: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while line not in " ".join(out.read_text().split()):
+        assert process.poll() is None, out.read_text()
+        assert time.monotonic() < deadline, out.read_text()
+        time.sleep(0.2)
+
+
+def two_reviewers_at_once(
+    settings: Settings, tmp_path: Path, ada: tuple[str, ...], grace: tuple[str, ...]
+) -> dict[str, tuple[int, str]]:
+    """Ada and Grace decide on the same grid at the same moment: both wait on a lock this
+    test holds, then go when it is released. Each one's exit code and output."""
+    review = grid()
+    runs = {}
+    with fb.review_lock(settings, "000000000000", "Holder", notify=lambda _: None):
+        for name, args in (("Ada", ada), ("Grace", grace)):
+            runs[name] = run_cli(tmp_path, name, "--review", review, *args, "--reviewer", name)
+        for process, out in runs.values():
+            wait_for(out, "waiting for the review by Holder", process)
+    said = {}
+    for name, (process, out) in runs.items():
+        process.wait(timeout=300)
+        said[name] = (process.returncode, " ".join(out.read_text().split()))
+    assert fb.REVIEW_LOCK_KEY not in bucket_state(settings)
+    return said
+
+
+def test_two_reviewers_deciding_at_once_both_count(emulator: Settings, six, tmp_path: Path) -> None:
+    _, _, bodies = six
+    ids = [sample_id(b) for b in bodies]
+
+    said = two_reviewers_at_once(
+        emulator, tmp_path, ("--accept", "0,1"), ("--accept", "3", "--reject", "2")
+    )
+
+    assert said["Ada"][0] == 0, said["Ada"][1]
+    assert said["Grace"][0] == 0, said["Grace"][1]
+    newest = data.list_versions(emulator)[-1]
+    # Neither version was built on a latest the other had replaced: no accepted sample lost.
+    assert sorted(newest.feedback["ids"]) == sorted([ids[0], ids[1], ids[3]])
+    assert pending_keys(emulator) == sorted(f"{fb.PENDING_PREFIX}{i}.json" for i in ids[4:])
+    records = [k for k in bucket_state(emulator) if k.startswith(fb.REVIEWS_PREFIX)]
+    assert len(records) == 2
+
+
+def test_two_reviewers_deciding_one_sample_at_once_decide_it_once(
+    emulator: Settings, six, tmp_path: Path
+) -> None:
+    _, _, bodies = six
+    first = sample_id(bodies[0])
+
+    said = two_reviewers_at_once(emulator, tmp_path, ("--accept", "0"), ("--reject", "0"))
+
+    codes = sorted(code for code, _ in said.values())
+    assert codes == [0, 2], said
+    loser = next(out for code, out in said.values() if code == 2)
+    assert "is no longer pending: another review decided on them after this grid" in loser
+    assert "nothing was changed" in loser
+    accepted = said["Ada"][0] == 0
+    assert (first in shard_ids(emulator)) is accepted
+    assert f"{fb.PENDING_PREFIX}{first}.json" not in pending_keys(emulator)
+    records = [k for k in bucket_state(emulator) if k.startswith(fb.REVIEWS_PREFIX)]
+    assert len(records) == 1
+
+
+def test_a_lock_left_by_a_stopped_review_is_taken_over_with_a_warning(
+    emulator: Settings, six
+) -> None:
+    stale = {
+        "review": "aaaaaaaaaaaa",
+        "reviewer": "Zed",
+        "since": "2026-01-01T00:00:00Z",
+        "lease_seconds": fb.LOCK_LEASE_S,
+    }
+    boto3.client("s3").put_object(
+        Bucket=emulator.data_bucket, Key=fb.REVIEW_LOCK_KEY, Body=json.dumps(stale).encode()
+    )
+
+    result = decide("--accept", "0", "--reviewer", "Ada")
+
+    assert result.exit_code == 0, result.output
+    assert "took over the review lock left by Zed (review aaaaaaaaaaaa" in text(result)
+    assert fb.REVIEW_LOCK_KEY not in bucket_state(emulator)
+    assert len(data.list_versions(emulator)) == 2

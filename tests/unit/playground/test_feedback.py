@@ -161,6 +161,82 @@ def test_no_pending_samples_is_an_error() -> None:
         fb.decide([], accept_all=True)
 
 
+def shown_of(samples: list[fb.Sample]) -> fb.ShownReview:
+    ids = [s.id for s in samples]
+    return fb.ShownReview(fb.review_id(ids), "2026-11-30T03:00:00Z", ids)
+
+
+def test_a_review_id_names_the_samples_and_their_order() -> None:
+    ids = [pending_sample(i).id for i in range(3)]
+
+    assert fb.review_id(ids) == fb.review_id(list(ids))
+    assert len(fb.review_id(ids)) == 12
+    assert fb.review_id(ids) != fb.review_id(ids[::-1])
+    assert fb.review_id(ids) != fb.review_id(ids[:2])
+
+
+def test_a_decision_resolves_against_the_samples_shown_not_those_pending_now() -> None:
+    samples = [pending_sample(i) for i in range(6)]
+    shown = shown_of(samples[1:4])  # the grid showed three
+    # Since then one arrived that sorts ahead of them (same second, lower id), two after.
+    now = fb.Pending([samples[0], *samples[1:4], samples[4], samples[5]])
+
+    everything = fb.resolve(shown, now, fb.Choice(accept_all=True))
+    first = fb.resolve(shown, now, fb.Choice(accept="0", reject_rest=True))
+
+    assert [s.id for s in everything.decision.accepted] == shown.ids
+    assert [s.id for s in everything.newer] == [samples[i].id for i in (0, 4, 5)]
+    assert [s.id for s in first.decision.accepted] == [samples[1].id]
+    assert [s.id for s in first.decision.rejected] == [samples[2].id, samples[3].id]
+    assert first.index == {samples[i].id: i - 1 for i in (1, 2, 3)}
+
+
+def test_a_shown_sample_decided_since_is_refused_by_index_and_left_out_in_bulk() -> None:
+    samples = [pending_sample(i) for i in range(4)]
+    shown = shown_of(samples)
+    now = fb.Pending([samples[0], samples[2], samples[3]])  # #1 was decided meanwhile
+
+    with pytest.raises(fb.FeedbackError, match=r"#1 \(.*\) of review .* is no longer pending"):
+        fb.resolve(shown, now, fb.Choice(accept="0-1"))
+    bulk = fb.resolve(shown, now, fb.Choice(reject_all=True))
+
+    assert [s.id for s in bulk.decision.rejected] == [samples[i].id for i in (0, 2, 3)]
+    assert bulk.gone == [1]
+    with pytest.raises(fb.FeedbackError, match="decided by another review since"):
+        fb.resolve(shown_of([samples[1]]), now, fb.Choice(accept_all=True))
+
+
+def test_broken_objects_are_deleted_only_when_asked_and_only_those_shown() -> None:
+    samples = [pending_sample(0)]
+    shown_broken = fb.Broken("feedback/pending/a.json", "not JSON")
+    later_broken = fb.Broken("feedback/pending/b.json", "not JSON")
+    shown = fb.ShownReview(fb.review_id([samples[0].id]), "", [samples[0].id], [shown_broken.key])
+    now = fb.Pending(samples, [shown_broken, later_broken])
+
+    with pytest.raises(fb.FeedbackError, match=r"feedback/pending/a\.json: not JSON"):
+        fb.resolve(shown, now, fb.Choice(accept="0"))
+    resolved = fb.resolve(shown, now, fb.Choice(), reject_broken=True)
+
+    assert resolved.broken == [shown_broken]
+    assert resolved.decision.kept == samples
+
+
+def test_a_shown_review_is_read_back_and_an_unknown_one_is_refused(tmp_path: Path) -> None:
+    from mlops_settings import Settings
+
+    settings = Settings(state_dir=tmp_path)
+    samples = [pending_sample(i) for i in range(2)]
+
+    shown = fb.show(settings, fb.Pending(samples))
+
+    assert fb.shown_review(settings, shown.review) == shown
+    assert f"--review {shown.review} --accept" in fb.grid_path(settings, shown.review).read_text()
+    with pytest.raises(fb.FeedbackError, match="no review 0123456789ab was shown here"):
+        fb.shown_review(settings, "0123456789ab")
+    with pytest.raises(fb.FeedbackError, match="is not a review id"):
+        fb.shown_review(settings, "../../etc")
+
+
 def test_counts_by_label_model_version_and_confusion() -> None:
     first = pending_sample(0)
     body = correction(IMAGES[1], 4, predicted=4, model_version=2)

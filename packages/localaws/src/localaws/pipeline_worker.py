@@ -6,12 +6,19 @@ the emulator. Reads the execution's definition as SageMaker stored it
 (``DescribePipelineDefinitionForExecution``) and its parameters from the record, runs it with
 `localaws.local_runner.LocalRunner` (the runner `playground pipeline run` uses, sharing its
 step cache), and writes each step's progress into the record for Describe/List calls.
+
+When the execution has ended, the function named by ``LOCALAWS_EXECUTION_END_HOOK``
+(``package.module:function``, if set) is called with the runner's record: where SageMaker
+sends a "Pipeline Execution Status Change" event to EventBridge for whoever listens (AWS docs,
+"Track pipeline executions with Amazon EventBridge"), a project hooks in here, without this
+package knowing what it does (the playground closes the execution's MLflow run).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import threading
@@ -21,7 +28,9 @@ from typing import Any
 import boto3
 
 from localaws.execution import ExecutionRecord, Status, StepProgress, now
-from localaws.local_runner import LocalRunner, PipelineError, StepRecord
+from localaws.local_runner import LocalRunner, PipelineError, RunRecord, StepRecord
+
+END_HOOK_VARIABLE = "LOCALAWS_EXECUTION_END_HOOK"
 
 
 class RecordReporter:
@@ -106,6 +115,7 @@ def run(record_path: Path, state_dir: Path) -> int:
             }
         )
         raise
+    execution_ended(result)
     reporter.update(
         {
             "status": Status.parse(result.status),
@@ -117,6 +127,22 @@ def run(record_path: Path, state_dir: Path) -> int:
     )
     print(f"execution {arn}: {result.status} (local run {result.execution_id})", flush=True)
     return 0 if result.status == Status.SUCCEEDED else 1
+
+
+def execution_ended(record: RunRecord) -> None:
+    """Call the ``LOCALAWS_EXECUTION_END_HOOK`` function, if any, with the ended execution.
+
+    A hook that cannot be found or that raises is named in the worker's log; the execution's
+    outcome stands.
+    """
+    spec = os.environ.get(END_HOOK_VARIABLE, "")
+    if not spec:
+        return
+    module, _, name = spec.partition(":")
+    try:
+        getattr(importlib.import_module(module), name)(record)
+    except Exception as exc:  # a listener's trouble is not the execution's
+        print(f"{END_HOOK_VARIABLE}={spec} failed: {type(exc).__name__}: {exc}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

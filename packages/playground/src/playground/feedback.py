@@ -11,6 +11,12 @@ the review record, then deletes the pending objects it decided on. The order is 
 review that stops half-way from losing an accepted sample: nothing is deleted before the
 version that holds it exists, and reviewing the same samples again finds them in the latest
 shard and writes nothing new. Rejected samples are only deleted; their pixels go nowhere.
+
+A decision is bound to the grid it was made on (`ShownReview`, its review id): indexes and bulk
+options resolve against the samples that grid showed, never against what is pending by the
+time the decision is carried out; and reviews are carried out one at a time under a lock in
+the bucket (`review_lock`), so two reviewers never decide one sample twice or build two
+dataset versions on the same latest one.
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ import json
 import re
 import struct
 import tempfile
+import time
 import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +51,11 @@ from playground import data
 
 PENDING_PREFIX = "feedback/pending/"
 REVIEWS_PREFIX = "feedback/reviews/"
+REVIEW_LOCK_KEY = "feedback/review.lock"
+# A review holds the lock for seconds (a few S3 requests, server-side copies of the MNIST
+# files); one older than this was left by a review that stopped and may be taken over.
+LOCK_LEASE_S = 120
+LOCK_POLL_S = 0.25
 SIDE = 28
 PIXELS = SIDE * SIDE
 # The six members of a correction (the request body of POST /feedback), as the contract says.
@@ -301,42 +314,56 @@ class Decision:
     kept: list[Sample]
 
 
-def decide(
-    samples: Sequence[Sample],
-    accept: str | None = None,
-    reject: str | None = None,
-    accept_all: bool = False,
-    reject_all: bool = False,
-    reject_rest: bool = False,
-) -> Decision:
-    """Turn the review's options into a Decision.
+@dataclass(frozen=True)
+class Choice:
+    """What the reviewer asked for: the options of `feedback review`, not yet resolved."""
+
+    accept: str | None = None
+    reject: str | None = None
+    accept_all: bool = False
+    reject_all: bool = False
+    reject_rest: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.accept or self.reject or self.accept_all or self.reject_all or self.reject_rest
+        )
+
+
+def choose(count: int, choice: Choice) -> tuple[list[int], list[int]]:
+    """The indexes (of ``count`` shown samples) a choice accepts and rejects, each sorted.
 
     Raises:
-        FeedbackError: no pending samples, nothing chosen, an index both accepted and
-            rejected, a bad selection, a bulk option with another choice, or --reject-rest
-            without --accept.
+        FeedbackError: no samples, nothing chosen, an index both accepted and rejected, a
+            bad selection, a bulk option with another choice, or --reject-rest without
+            --accept.
     """
-    if not samples:
+    if not count:
         raise FeedbackError("no pending feedback to review")
-    bulk = [name for name, on in (("--accept-all", accept_all), ("--reject-all", reject_all)) if on]
-    if len(bulk) > 1 or (bulk and (accept or reject or reject_rest)):
+    accept, reject = choice.accept, choice.reject
+    bulk = [
+        name
+        for name, on in (("--accept-all", choice.accept_all), ("--reject-all", choice.reject_all))
+        if on
+    ]
+    if len(bulk) > 1 or (bulk and (accept or reject or choice.reject_rest)):
         raise FeedbackError(f"{bulk[0]} decides on every sample; give no other choice with it")
-    if reject_rest and reject:
+    if choice.reject_rest and reject:
         raise FeedbackError("--reject-rest rejects what --accept leaves; give no --reject with it")
-    if reject_rest and not accept:
+    if choice.reject_rest and not accept:
         # Alone it would reject every sample without saying so; --reject-all says it.
         raise FeedbackError(
             "--reject-rest rejects what --accept leaves; give --accept with it "
             "(or --reject-all to reject every sample)"
         )
-    everything = list(range(len(samples)))
-    accepted = everything if accept_all else parse_selection(accept, len(samples)) if accept else []
-    if reject_all:
+    everything = list(range(count))
+    accepted = everything if choice.accept_all else parse_selection(accept, count) if accept else []
+    if choice.reject_all:
         rejected = everything
-    elif reject_rest:
+    elif choice.reject_rest:
         rejected = [i for i in everything if i not in set(accepted)]
     elif reject:
-        rejected = parse_selection(reject, len(samples), "--reject")
+        rejected = parse_selection(reject, count, "--reject")
     else:
         rejected = []
     both = sorted(set(accepted) & set(rejected))
@@ -348,11 +375,205 @@ def decide(
             "nothing chosen: give --accept 0,3,5-9, --reject ..., --accept-all, --reject-all "
             "or --reject-rest"
         )
+    return accepted, rejected
+
+
+def decide(
+    samples: Sequence[Sample],
+    accept: str | None = None,
+    reject: str | None = None,
+    accept_all: bool = False,
+    reject_all: bool = False,
+    reject_rest: bool = False,
+) -> Decision:
+    """Turn the options into a Decision over ``samples`` (index i is ``samples[i]``).
+
+    Raises:
+        FeedbackError: as `choose`.
+    """
+    accepted, rejected = choose(
+        len(samples), Choice(accept, reject, accept_all, reject_all, reject_rest)
+    )
     decided = set(accepted) | set(rejected)
     return Decision(
         accepted=[samples[i] for i in accepted],
         rejected=[samples[i] for i in rejected],
         kept=[s for i, s in enumerate(samples) if i not in decided],
+    )
+
+
+# ---------------------------------------------------------------- the review shown
+
+
+def review_id(ids: Sequence[str]) -> str:
+    """A grid's review id: 12 hex digits of SHA-256 over its sample ids in their order.
+
+    The same samples in the same order are the same review (contracts/feedback.md).
+    """
+    text = "feedback review\n" + "".join(f"{i}\n" for i in ids)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+_REVIEW_ID = re.compile(r"[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class ShownReview:
+    """A grid as a person saw it: its review id, when, the sample ids by index, broken keys."""
+
+    review: str
+    shown_at: str
+    ids: list[str]
+    broken: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The record written next to the grid (contracts/feedback.md)."""
+        return {
+            "review": self.review,
+            "shown_at": self.shown_at,
+            "ids": self.ids,
+            "broken": self.broken,
+        }
+
+
+def reviews_folder(settings: Settings) -> Path:
+    """Where the grids and their review records live: ``<state>/feedback/reviews``."""
+    return Path(settings.state_dir).resolve() / "feedback" / "reviews"
+
+
+def show(settings: Settings, pending: Pending, now: datetime | None = None) -> ShownReview:
+    """Record ``pending`` as a review and write its grid; the review (its page: `grid_path`).
+
+    Writes ``<review id>.json`` (the ids in order) and ``<review id>.html`` in
+    `reviews_folder`, the record first, so a page on screen always has its record.
+    """
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    ids = [s.id for s in pending.samples]
+    shown = ShownReview(
+        review=review_id(ids),
+        shown_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ids=ids,
+        broken=[b.key for b in pending.broken],
+    )
+    folder = reviews_folder(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{shown.review}.json").write_text(json.dumps(shown.as_json(), indent=2) + "\n")
+    grid_path(settings, shown.review).write_text(grid_html(pending, review=shown.review))
+    return shown
+
+
+def grid_path(settings: Settings, review: str) -> Path:
+    """The grid page of a review."""
+    return reviews_folder(settings) / f"{review}.html"
+
+
+def shown_review(settings: Settings, review: str) -> ShownReview:
+    """The review recorded under this id on this machine.
+
+    Raises:
+        FeedbackError: not a review id, or no grid of that id was shown here.
+    """
+    review = review.strip().lower()
+    if not _REVIEW_ID.fullmatch(review):
+        raise FeedbackError(
+            f"--review {review[:40]!r} is not a review id (12 hex digits, as the grid shows)"
+        )
+    path = reviews_folder(settings) / f"{review}.json"
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FeedbackError(
+            f"no review {review} was shown here ({reviews_folder(settings)}): run "
+            "`playground feedback review` to see the pending samples and decide on its grid"
+        ) from None
+    except ValueError:
+        raise FeedbackError(f"the record of review {review} ({path}) is not JSON") from None
+    ids = [str(i) for i in document.get("ids", [])]
+    if review_id(ids) != review:
+        raise FeedbackError(f"the record of review {review} ({path}) lists other samples")
+    broken = [str(k) for k in document.get("broken", [])]
+    return ShownReview(review, str(document.get("shown_at", "")), ids, broken)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A choice resolved against the review it names and what is pending now.
+
+    ``index``: sample id -> its index in the review. ``gone``: indexes of the review no
+    longer pending (decided by another review since), left out. ``newer``: pending samples
+    the review did not show, left pending. ``broken``: the review's broken objects still
+    there, deleted on request.
+    """
+
+    decision: Decision
+    index: dict[str, int]
+    gone: list[int]
+    newer: list[Sample]
+    broken: list[Broken]
+
+
+def resolve(
+    shown: ShownReview, pending: Pending, choice: Choice, reject_broken: bool = False
+) -> Resolution:
+    """Resolve ``choice`` against the samples ``shown``, never against later ones.
+
+    Raises:
+        FeedbackError: a bad choice (`choose`); an index named that is no longer pending; a
+            broken pending object when ``reject_broken`` is off; nothing left to decide.
+    """
+    if pending.broken and not reject_broken:
+        problems = "; ".join(f"{b.key}: {b.problem}" for b in pending.broken[:3])
+        raise FeedbackError(
+            f"{len(pending.broken)} pending objects break contracts/feedback.md ({problems}); "
+            "delete them with --reject-broken"
+        )
+    now_pending = {s.id: s for s in pending.samples}
+    index = {sample: i for i, sample in enumerate(shown.ids)}
+    gone = [i for i, sample in enumerate(shown.ids) if sample not in now_pending]
+    if choice:
+        accepted, rejected = choose(len(shown.ids), choice)
+    elif reject_broken:
+        accepted, rejected = [], []
+    else:
+        raise FeedbackError("nothing chosen")
+    count = len(shown.ids)
+    named = set(parse_selection(choice.accept, count) if choice.accept else [])
+    named |= set(parse_selection(choice.reject, count, "--reject") if choice.reject else [])
+    decided_elsewhere = sorted(named & set(gone))
+    if decided_elsewhere:
+        listed = ", ".join(f"#{i} ({shown.ids[i][:12]})" for i in decided_elsewhere[:10])
+        raise FeedbackError(
+            f"{listed} of review {shown.review} {'is' if len(decided_elsewhere) == 1 else 'are'}"
+            " no longer pending: another review decided on them after this grid was shown; "
+            "run `playground feedback review` for a fresh grid"
+        )
+    left = set(gone)
+    accepted = [i for i in accepted if i not in left]
+    rejected = [i for i in rejected if i not in left]
+    broken_now = {b.key: b for b in pending.broken}
+    broken = [broken_now[k] for k in shown.broken if k in broken_now] if reject_broken else []
+    if not accepted and not rejected and not broken:
+        raise FeedbackError(
+            f"every sample of review {shown.review} this decision covers was decided by "
+            "another review since; run `playground feedback review` for a fresh grid"
+            if gone
+            else f"nothing of review {shown.review} is left to decide"
+        )
+    decided = set(accepted) | set(rejected)
+    return Resolution(
+        decision=Decision(
+            accepted=[now_pending[shown.ids[i]] for i in accepted],
+            rejected=[now_pending[shown.ids[i]] for i in rejected],
+            kept=[
+                now_pending[s]
+                for i, s in enumerate(shown.ids)
+                if i not in decided and s in now_pending
+            ],
+        ),
+        index=index,
+        gone=gone,
+        newer=[s for s in pending.samples if s.id not in index],
+        broken=broken,
     )
 
 
@@ -382,11 +603,12 @@ def png_bytes(image: np.ndarray, scale: int = 4) -> bytes:
     )
 
 
-def grid_html(pending: Pending, title: str = "Pending feedback") -> str:
+def grid_html(pending: Pending, title: str = "Pending feedback", review: str = "") -> str:
     """The review grid as one self-contained HTML page (pictures inline as PNG).
 
     One cell per sample: its index, predicted -> corrected label, the model version, when it
-    arrived and its id; broken objects listed below.
+    arrived and its id; broken objects listed below. With ``review`` (its review id) the page
+    names the review and the command that decides on it.
     """
     cells = []
     for index, sample in enumerate(pending.samples):
@@ -412,8 +634,12 @@ def grid_html(pending: Pending, title: str = "Pending feedback") -> str:
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}: {len(pending.samples)} samples</h1>"
-        "<p>Accept or reject by index: <code>playground feedback review --accept 0,3,5-9 "
-        "--reject 1</code>. The number in bold is the label the person gave.</p>"
+        + (f'<p class="review">review <code>{html.escape(review)}</code></p>' if review else "")
+        + "<p>Accept or reject by index: <code>playground feedback review "
+        + (f"--review {html.escape(review)} " if review else "")
+        + "--accept 0,3,5-9 --reject 1</code>. Indexes mean the samples on this page only; "
+        "samples that arrive later wait for another grid. The number in bold is the label "
+        "the person gave.</p>"
         f'<div class="grid">{"".join(cells)}</div>'
         + (
             f"<h2>Broken pending objects ({len(pending.broken)})</h2><ul>{broken}</ul>"
@@ -432,14 +658,6 @@ _STYLE = (
     "img{display:block;width:112px;height:112px;image-rendering:pixelated;background:#000}"
     ".index{font-weight:bold;font-size:1.1rem}figcaption{font-size:12px}"
 )
-
-
-def write_grid(settings: Settings, pending: Pending) -> Path:
-    """Write the grid into the state folder (``feedback/review.html``); its path."""
-    target = Path(settings.state_dir).resolve() / "feedback" / "review.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(grid_html(pending))
-    return target
 
 
 # ---------------------------------------------------------------- the review
@@ -535,8 +753,14 @@ def review(
     broken: Iterable[Broken] = (),
     now: datetime | None = None,
     indexes: dict[str, int] | None = None,
+    review_id: str | None = None,
+    arrived_after: Sequence[str] = (),
 ) -> ReviewResult:
     """Carry out a Decision: the new dataset version, the review record, then the deletes.
+
+    ``review_id`` (the grid decided on) and ``arrived_after`` (ids pending but not shown)
+    go into the record. Call it under `review_lock` (`decide_review` does): two reviews at
+    once would build two versions on the same latest one.
 
     Raises FeedbackError before anything is written when the review cannot go ahead (no
     reviewer, no dataset version to add to, an accepted sample duplicating another's pixels).
@@ -589,12 +813,14 @@ def review(
             )
         version, created = result.version, result.created
     record = {
+        "review": review_id,
         "reviewer": reviewer,
         "reviewed_at": reviewed_at,
         "accepted": [s.id for s in decision.accepted],
         "rejected": [s.id for s in decision.rejected],
         "broken": [b.key for b in broken],
         "dataset_version": version,
+        "arrived_after": list(arrived_after),
     }
     record_key = _write_record(s3, bucket, reviewed_at, record)
     # Only now, with the version and the record stored, does anything leave the quarantine.
@@ -657,3 +883,178 @@ def _write_record(s3: Any, bucket: str, reviewed_at: str, record: dict[str, Any]
             if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
                 raise
     raise FeedbackError(f"a review record for {reviewed_at} already exists; try again")
+
+
+# ---------------------------------------------------------------- one review at a time
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+_PRECONDITION = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+_MISSING = ("NoSuchKey", "404")
+
+
+@contextmanager
+def review_lock(
+    settings: Settings,
+    review: str,
+    reviewer: str,
+    notify: Callable[[str], None] = print,
+    s3: Any = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[None]:
+    """Hold ``s3://<data bucket>/feedback/review.lock`` while a review is carried out.
+
+    Taken with ``If-None-Match: *``; a lock held by another review is waited for (``notify``
+    says whose), and one older than its lease (``LOCK_LEASE_S``, by the holder's ``since``)
+    is taken over with ``If-Match`` on its ETag, so of two waiters only one takes it.
+    Released with ``If-Match`` on our ETag: a lock taken over from us is not deleted.
+    S3 conditional writes: AWS S3 user guide, "Add preconditions to S3 operations with
+    conditional requests".
+
+    Raises:
+        FeedbackError: the lock was neither released nor expired within its lease (a clock
+            far off, or a holder that keeps renewing it).
+    """
+    s3 = s3 or _s3(settings)
+    bucket = settings.data_bucket
+    deadline = clock() + LOCK_LEASE_S + 10 * LOCK_POLL_S + 5
+    announced = ""
+
+    def body() -> bytes:
+        mine = {
+            "review": review,
+            "reviewer": reviewer,
+            "since": _iso(clock()),
+            "lease_seconds": LOCK_LEASE_S,
+        }
+        return json.dumps(mine).encode()
+
+    while True:
+        try:
+            etag = s3.put_object(Bucket=bucket, Key=REVIEW_LOCK_KEY, Body=body(), IfNoneMatch="*")[
+                "ETag"
+            ]
+            break
+        except ClientError as exc:
+            if _code(exc) not in _PRECONDITION:
+                raise
+        try:
+            held = s3.get_object(Bucket=bucket, Key=REVIEW_LOCK_KEY)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                continue  # released between our two requests
+            raise
+        holder = _lock_holder(held)
+        if clock() >= holder["expires"]:
+            try:
+                etag = s3.put_object(
+                    Bucket=bucket, Key=REVIEW_LOCK_KEY, Body=body(), IfMatch=held["ETag"]
+                )["ETag"]
+            except ClientError as exc:
+                if _code(exc) not in (*_PRECONDITION, *_MISSING):
+                    raise
+                continue  # another waiter took it, or its holder released it
+            notify(
+                f"took over the review lock left by {holder['reviewer']} (review "
+                f"{holder['review']}, since {holder['since']}): its lease of "
+                f"{holder['lease']} s ran out, so that review had stopped; if it had written a "
+                "dataset version, its samples are in the latest shard and reviewing them again "
+                "finishes it"
+            )
+            break
+        if announced != held["ETag"]:
+            announced = held["ETag"]
+            notify(
+                f"waiting for the review by {holder['reviewer']} (review {holder['review']}, "
+                f"since {holder['since']}) to finish: reviews are carried out one at a time"
+            )
+        if clock() > deadline:
+            raise FeedbackError(
+                f"the review lock s3://{bucket}/{REVIEW_LOCK_KEY} held by {holder['reviewer']} "
+                "was neither released nor expired; nothing was changed"
+            )
+        sleep(LOCK_POLL_S)
+    try:
+        yield
+    finally:
+        try:
+            s3.delete_object(Bucket=bucket, Key=REVIEW_LOCK_KEY, IfMatch=etag)
+        except ClientError as exc:
+            if _code(exc) not in (*_PRECONDITION, *_MISSING):
+                raise
+            notify(
+                "the review lock had been taken over before this review finished (it took "
+                f"longer than the lease of {LOCK_LEASE_S} s)"
+            )
+
+
+def _lock_holder(held: dict[str, Any]) -> dict[str, Any]:
+    """Who holds the lock, since when and until when (epoch seconds).
+
+    A lock that is not the JSON `review_lock` writes counts from its Last-Modified time.
+    """
+    raw = held["Body"].read()
+    modified = held.get("LastModified")
+    fallback = modified.timestamp() if modified else 0.0
+    try:
+        document = json.loads(raw)
+        since = datetime.fromisoformat(str(document["since"])).timestamp()
+        lease = float(document.get("lease_seconds", LOCK_LEASE_S))
+        who, review = str(document.get("reviewer", "?")), str(document.get("review", "?"))
+    except (ValueError, KeyError, TypeError):
+        since, lease, who, review = fallback, float(LOCK_LEASE_S), "an unknown reviewer", "?"
+    return {
+        "reviewer": who,
+        "review": review,
+        "since": _iso(since),
+        "lease": int(lease),
+        "expires": since + lease,
+    }
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A decision carried out: how it resolved against its review, and what it did."""
+
+    resolution: Resolution
+    result: ReviewResult
+
+
+def decide_review(
+    settings: Settings,
+    shown: ShownReview,
+    choice: Choice,
+    reviewer: str,
+    reject_broken: bool = False,
+    notify: Callable[[str], None] = print,
+    now: datetime | None = None,
+) -> Decided:
+    """Decide on the review ``shown``: under the lock, read what is pending, resolve, act.
+
+    Raises:
+        FeedbackError: as `resolve` and `review`; nothing was changed.
+    """
+    reviewer = check_reviewer(reviewer)
+    s3 = _s3(settings)
+    with review_lock(settings, shown.review, reviewer, notify, s3=s3):
+        pending = list_pending(settings, s3)
+        resolution = resolve(shown, pending, choice, reject_broken)
+        result = review(
+            settings,
+            resolution.decision,
+            reviewer,
+            resolution.broken,
+            now=now,
+            indexes=resolution.index,
+            review_id=shown.review,
+            arrived_after=[s.id for s in resolution.newer],
+        )
+    return Decided(resolution, result)

@@ -25,6 +25,10 @@ from collections.abc import Sequence
 
 # ``mlflow server --serve-artifacts`` gives runs this artifact root: the server's own proxy.
 PROXIED_ARTIFACTS = "mlflow-artifacts:/"
+# MLflow's documented opt-out of usage data (mlflow.environment_variables:
+# MLFLOW_DISABLE_TELEMETRY, read by mlflow.telemetry.utils.is_telemetry_disabled, which also
+# answers the UI's /ui-telemetry question): the playground promises to work offline.
+TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -54,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             constants.ARTIFACTS_DESTINATION_ENV_VAR: args.artifacts_destination,
             # No job runner process: it serves MLflow's GenAI jobs, which the pipeline never uses.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            **TELEMETRY_OFF,
         }
     )
     from mlflow.server.handlers import initialize_backend_stores

@@ -11,6 +11,7 @@ import sys
 
 from localaws.background import BackgroundService
 from mlops_settings import Settings
+from playground.mlflow_server import TELEMETRY_OFF
 
 
 def python_cli(*args: str) -> list[str]:
@@ -80,8 +81,12 @@ def mlflow_service(settings: Settings) -> BackgroundService:
 
 
 def mlflow_environment(settings: Settings) -> dict[str, str]:
-    """The MLflow server's environment: AWS pointed at the target, S3 artifacts included."""
-    environment = settings.aws_environment()
+    """The MLflow server's environment: AWS pointed at the target, S3 artifacts included.
+
+    MLflow's usage data is off (`playground.mlflow_server.TELEMETRY_OFF`; the server sets it
+    itself too).
+    """
+    environment = {**settings.aws_environment(), **TELEMETRY_OFF}
     if environment.get("AWS_ENDPOINT_URL"):
         environment["MLFLOW_S3_ENDPOINT_URL"] = environment["AWS_ENDPOINT_URL"]
     return environment

@@ -74,6 +74,11 @@ class StackStatus:
     violations: int = 0
 
 
+# The project's listener for executions the emulator ran (`localaws.pipeline_worker`): their
+# MLflow run ends as the execution did.
+EMULATOR_HOOKS = {"LOCALAWS_EXECUTION_END_HOOK": "playground.tracked_runs:close"}
+
+
 def emulator_service(settings: Settings) -> BackgroundService:
     """The emulator as a background service of this checkout's state directory."""
     paths = StackPaths.of(settings)
@@ -122,7 +127,7 @@ def status(settings: Settings) -> StackStatus:
 def start(settings: Settings, timeout: float = START_TIMEOUT_S) -> StackStatus:
     """Start the emulator in the background (or find it running) and create the resources."""
     try:
-        emulator_service(settings).start(timeout)
+        emulator_service(settings).start(timeout, env=EMULATOR_HOOKS)
     except ServiceError as exc:
         message = str(exc)
         # A journal entry that cannot be replayed: the emulator's own message says it all.

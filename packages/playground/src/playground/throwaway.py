@@ -30,6 +30,7 @@ import requests
 from localaws.background import BackgroundService, free_port
 from mlops_settings import Settings
 from playground import stack
+from playground.stack import EMULATOR_HOOKS
 
 START_TIMEOUT_S = 120.0
 RESET_PATH = "/moto-api/reset"
@@ -156,7 +157,9 @@ def throwaway_stack(
     settings = settings.model_copy(update={"endpoint_url": settings.emulator_url})
     local = ThrowawayStack(settings, stack.emulator_service(settings))
     try:
-        local.emulator.start(START_TIMEOUT_S, env=local._service_environment())
+        local.emulator.start(
+            START_TIMEOUT_S, env={**local._service_environment(), **EMULATOR_HOOKS}
+        )
         stack.bootstrap(settings)
         if api:
             local.start_api()

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from playground import data
+from playground import feedback as fb
 from playground.cli import app
 from support.live_emulator import live_stack, settle
 from support.pending_feedback import put_many, real_digits, sample_id
@@ -49,10 +50,9 @@ def test_accepted_feedback_reaches_the_next_executions_dataset_and_rejected_does
         bodies = put_many(live.data_bucket, images, labels)
         rejected = [38, 39]
 
-        review = cli.invoke(
-            app,
-            ["feedback", "review", "--accept", "0-37", "--reject", "38,39", "--reviewer", "Ada"],
-        )
+        shown = fb.show(live, fb.list_pending(live))  # the grid the reviewer looks at
+        decision = ["--review", shown.review, "--accept", "0-37", "--reject", "38,39"]
+        review = cli.invoke(app, ["feedback", "review", *decision, "--reviewer", "Ada"])
 
         assert review.exit_code == 0, review.output
         [execution] = settle(live, 1, timeout=900)

@@ -96,6 +96,42 @@ def packages(settings: Settings) -> list[dict]:
     return [client.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
 
 
+def tracked(tmp_path: Path) -> tuple[str, list[str]]:
+    """A sqlite MLflow store for the runs (artifacts under tmp_path); the URI and the param."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri).create_experiment(
+        "mnist-pipeline", artifact_location=(tmp_path / "mlflow-artifacts").as_uri()
+    )
+    return uri, ["--param", f"MlflowTrackingUri={uri}"]
+
+
+def mlflow_run(uri: str, execution_id: str) -> object:
+    """The newest MLflow run of an execution."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("mnist-pipeline").experiment_id
+    runs = client.search_runs(
+        [experiment],
+        f"tags.pipeline_execution_id = '{execution_id}'",
+        order_by=["attributes.start_time DESC"],
+    )
+    assert runs, f"no MLflow run for execution {execution_id}"
+    return runs[0]
+
+
+def as_it_happened(run: object, record: dict) -> None:
+    """The run's start and duration are the execution's (within a second)."""
+    from datetime import datetime
+
+    started = datetime.fromisoformat(record["started_at"]).timestamp() * 1000
+    info = run.info  # type: ignore[attr-defined]
+    assert info.start_time == int(started)
+    assert abs((info.end_time - info.start_time) / 1000 - record["seconds"]) < 1.0
+
+
 @pytest.mark.slow
 def test_definition_upsert_and_start_against_the_emulator(emulator: Settings, tmp_path: Path):
     target = tmp_path / "definition.json"
@@ -146,12 +182,22 @@ def test_definition_upsert_and_start_against_the_emulator(emulator: Settings, tm
 @pytest.mark.slow
 def test_local_run_registers_once_then_hits_the_cache_and_gates(emulator: Settings, tmp_path: Path):
     upload_slice(emulator, tmp_path)
+    uri, tracking = tracked(tmp_path)
     # Few epochs on a small slice: well above chance (10%), far from the real threshold.
     relaxed = ["--param", "Epochs=6", "--param", "AccuracyThreshold=0.3", *SMALL_SLICE]
 
-    first = invoke("run", *relaxed)
+    first = invoke("run", *relaxed, *tracking)
 
     assert first.exit_code == 0, first.output
+    record = json.loads((runs_folder(emulator) / "run.json").read_text())
+    run = mlflow_run(uri, record["execution_id"])
+    assert run.info.status == "FINISHED"
+    as_it_happened(run, record)
+    for name, step in record["steps"].items():  # each step's time, as the runner measured it
+        if step["status"] != "NotExecuted":
+            assert run.data.metrics[f"step_seconds.{name}"] == round(step["seconds"], 3)
+    [used] = run.inputs.dataset_inputs
+    assert used.dataset.digest == data.list_versions(emulator)[-1].version
     [package] = packages(emulator)
     assert package["ModelApprovalStatus"] == "Approved"
     metadata = package["CustomerMetadataProperties"]
@@ -184,10 +230,15 @@ def test_local_run_registers_once_then_hits_the_cache_and_gates(emulator: Settin
     assert len(packages(emulator)) == 1
 
     strict = invoke(
-        "run", "--param", "Epochs=6", "--param", "AccuracyThreshold=0.9999", *SMALL_SLICE
+        "run", "--param", "Epochs=6", "--param", "AccuracyThreshold=0.9999", *SMALL_SLICE, *tracking
     )
 
     assert strict.exit_code == 1
+    record = json.loads((runs_folder(emulator) / "run.json").read_text())
+    gated = mlflow_run(uri, record["execution_id"])
+    assert gated.info.status == "FAILED"
+    assert "test accuracy" in gated.data.tags["failure_reason"]
+    as_it_happened(gated, record)
     said = text(strict)
     assert "the model did not pass the gate: test accuracy" in said
     assert "(needs >= 0.9999, AccuracyThreshold)" in said
@@ -205,8 +256,11 @@ def test_bad_data_stops_the_run_before_training_and_resume_finishes_it(
         return labels
 
     upload_slice(emulator, tmp_path, corrupt)
+    uri, tracking = tracked(tmp_path)
 
-    result = invoke("run", "--param", "Epochs=6", "--param", "AccuracyThreshold=0.3", *SMALL_SLICE)
+    result = invoke(
+        "run", "--param", "Epochs=6", "--param", "AccuracyThreshold=0.3", *SMALL_SLICE, *tracking
+    )
 
     assert result.exit_code == 1
     assert "PrepareData" in text(result)
@@ -217,6 +271,11 @@ def test_bad_data_stops_the_run_before_training_and_resume_finishes_it(
     assert record["steps"]["TrainModel"]["status"] == "NotExecuted"
     assert packages(emulator) == []
     assert f"playground pipeline run --resume {record['execution_id']}" in text(result)
+    # No step logged anything: the execution's end still leaves a FAILED run saying why.
+    stopped = mlflow_run(uri, record["execution_id"])
+    assert stopped.info.status == "FAILED"
+    assert "PrepareData" in stopped.data.tags["failure_reason"]
+    as_it_happened(stopped, record)
 
     upload_slice(emulator, tmp_path)  # the data fixed, the same execution carries on
     resumed = invoke("run", "--resume")

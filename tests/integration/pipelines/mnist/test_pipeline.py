@@ -140,6 +140,9 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     assert flags["--git-commit"] == get("Parameters.GitCommit")
     assert flags["--prepare-uri"] == output_of("PrepareData", "report")
     assert flags["--model-uri"] == get("Steps.TrainModel.ModelArtifacts.S3ModelArtifacts")
+    # The MLflow run is the execution's: it starts when the execution started.
+    assert flags["--mlflow-tracking-uri"] == get("Parameters.MlflowTrackingUri")
+    assert flags["--execution-started-at"] == get("Execution.StartDateTime")
     assert evaluate["PropertyFiles"] == [
         {
             "PropertyFileName": "Evaluation",
@@ -175,6 +178,8 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
         "--git-commit": get("Parameters.GitCommit"),
         "--pipeline-execution-id": get("Execution.PipelineExecutionId"),
         "--dataset-dir": "/opt/ml/processing/input/dataset",
+        "--mlflow-tracking-uri": get("Parameters.MlflowTrackingUri"),  # it ends the run
+        "--execution-started-at": get("Execution.StartDateTime"),
     }
 
     # The step code went to S3 as one bundle holding every script.

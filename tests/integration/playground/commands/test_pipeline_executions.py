@@ -71,7 +71,11 @@ def record_run(
             "Evaluation": {
                 "gates": gates,
                 "report": {"run": report, "model": None},
-                "tracking": {"mlflow_run_id": f"{execution_id}mlflow", "experiment": "mnist"},
+                "tracking": {
+                    "mlflow_run_id": f"{execution_id}mlflow",
+                    "experiment": "mnist",
+                    "warnings": ["experiment 'mnist' (id 1) had been deleted; restored it"],
+                },
             }
         },
     )
@@ -146,6 +150,7 @@ def test_show_defaults_to_the_newest_with_gate_values_report_and_pictures(
     assert "executions/newer000001/EvaluateModel/evaluation/confusion_matrix.png" in output
     assert "PrepareData Succeeded 3.0 yes" in output  # the cache hit
     assert "MLflow run: newer000001mlflow (experiment mnist" in output
+    assert "MLflow: experiment 'mnist' (id 1) had been deleted; restored it" in output
 
 
 def test_show_by_id_and_an_unknown_id_is_a_clear_error(two_runs):

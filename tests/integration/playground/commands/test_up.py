@@ -6,6 +6,7 @@ back with MLflow's own client, as the MLflow UI shows it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -148,3 +149,78 @@ def test_a_refused_request_names_mlflows_error(
         f"{mlflow.url}/api/2.0/mlflow/runs/search", json={"experiment_ids": ["0"]}, timeout=10
     ).json()
     assert client_runs.get("runs", []) == []  # nothing was created
+
+
+def experiment_id(url: str) -> str:
+    found = requests.get(
+        f"{url}/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": "mnist-pipeline"},
+        timeout=10,
+    ).json()
+    return str(found["experiment"]["experiment_id"])
+
+
+def test_the_run_is_the_executions_and_survives_a_deleted_experiment_and_a_failed_upload(
+    mlflow: BackgroundService,
+    code_modules: Callable[[], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One server for the lot: each MLflow start costs seconds of `make test`."""
+    from mlflow.tracking import MlflowClient
+
+    from playground.commands.up import runs_address
+
+    # The address `make up` prints opens the pipeline's runs, not MLflow's GenAI home.
+    address = runs_address(mlflow.url)
+    experiment = experiment_id(mlflow.url)
+    assert address == f"{mlflow.url}/#/experiments/{experiment}/runs"
+    # Someone deletes the experiment in the UI: the next run restores it, and says so.
+    requests.post(
+        f"{mlflow.url}/api/2.0/mlflow/experiments/delete",
+        json={"experiment_id": experiment},
+        timeout=10,
+    ).raise_for_status()
+    started = int(time.time() * 1000) - 27_000  # the execution began 27 s ago
+    manifest = {
+        "dataset_version": "0123456789abcdef",
+        "bucket": "mnist-playground-data",
+        "prefix": "raw/mnist/0123456789abcdef/",
+        "objects": [],
+    }
+    with code_modules() as load:
+        tracking = load("tracking")
+        run = a_run(tracking)
+        run.started_at_ms = started
+        run.dataset = tracking.dataset_input(manifest, "e" * 64)
+        run.ending = None  # evaluate's: register and the execution's end follow
+        run_id = tracking.log_run(mlflow.url, run)
+        client = MlflowClient(tracking_uri=mlflow.url)
+        assert client.get_run(run_id).info.status == "RUNNING"
+        ended = started + 27_400
+        facts = tracking.ExecutionFacts("abc", started, ended, False, "", {"TrainModel": 20.5})
+        assert tracking.close_execution(mlflow.url, facts) == run_id
+
+        def refused(self: Any, run_id: str, artifact_uri: str, files: Any) -> None:
+            raise tracking.TrackingError("PUT report.html answered 503: the store is down")
+
+        monkeypatch.setattr(tracking.RestTracking, "upload", refused)
+        broken = a_run(tracking)
+        broken.tags = {"pipeline_execution_id": "broken"}
+        with pytest.raises(tracking.TrackingError, match="the store is down"):
+            tracking.log_run(mlflow.url, broken)
+
+    assert "had been deleted; restored it" in run.warnings[0]
+    assert "had been deleted; restored it" in capsys.readouterr().out
+    logged = client.get_run(run_id)
+    assert logged.info.experiment_id == experiment
+    assert runs_address(mlflow.url) == address  # the same experiment, active again
+    assert logged.info.status == "FINISHED"
+    assert (logged.info.start_time, logged.info.end_time) == (started, ended)
+    assert logged.data.metrics["step_seconds.TrainModel"] == 20.5
+    [used] = logged.inputs.dataset_inputs
+    assert (used.dataset.name, used.dataset.digest) == ("mnist", "0123456789abcdef")
+    assert "raw/mnist/0123456789abcdef/manifest.json" in used.dataset.source
+    [failed] = client.search_runs([experiment], "tags.pipeline_execution_id = 'broken'")
+    assert failed.info.status == "FAILED"  # not RUNNING forever
+    assert "the store is down" in failed.data.tags["failure_reason"]

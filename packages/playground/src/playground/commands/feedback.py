@@ -116,8 +116,8 @@ def _reviewer(given: str | None) -> str:
     return fb.check_reviewer(name)
 
 
-def _prompted(samples: list[fb.Sample]) -> fb.Decision | None:
-    """Ask which to accept and reject; None when the person decides nothing."""
+def _prompted(shown: fb.ShownReview) -> fb.Choice | None:
+    """Ask which of the review's samples to accept and reject; None when nothing is decided."""
     accept = typer.prompt(
         "accept (indexes like 0,3,5-9, 'all', or empty)", default="", show_default=False
     ).strip()
@@ -128,106 +128,154 @@ def _prompted(samples: list[fb.Sample]) -> fb.Decision | None:
     ).strip()
     if not accept and not reject:
         return None
-    decision = fb.decide(
-        samples,
+    choice = fb.Choice(
         accept=accept if accept and accept != "all" else None,
         reject=reject if reject and reject not in ("all", "rest") else None,
         accept_all=accept == "all",
         reject_all=reject == "all",
         reject_rest=reject == "rest",
     )
+    accepted, rejected = fb.choose(len(shown.ids), choice)
     typer.confirm(
-        f"accept {len(decision.accepted)}, reject {len(decision.rejected)}, keep "
-        f"{len(decision.kept)} pending: go ahead?",
+        f"accept {len(accepted)}, reject {len(rejected)}, keep "
+        f"{len(shown.ids) - len(accepted) - len(rejected)} pending: go ahead?",
         abort=True,
     )
-    return decision
+    return choice
+
+
+def _show(settings: Settings, pending: fb.Pending, open_grid: bool) -> fb.ShownReview:
+    shown = fb.show(settings, pending)
+    grid = fb.grid_path(settings, shown.review)
+    console.print(f"review {shown.review}: grid of {len(pending.samples)} pending samples: {grid}")
+    if open_grid:
+        import webbrowser
+
+        webbrowser.open(grid.as_uri())
+    return shown
+
+
+def _plural(count: int, word: str = "sample") -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 @app.command()
 def review(
+    review_id: str | None = typer.Option(
+        None,
+        "--review",
+        help="the review id of the grid you decided on (printed with it, and on its page)",
+    ),
     accept: str | None = typer.Option(
         None, "--accept", help="indexes to accept, e.g. 0,3,5-9 (from the grid)"
     ),
     reject: str | None = typer.Option(None, "--reject", help="indexes to reject, e.g. 1,2"),
-    accept_all: bool = typer.Option(False, "--accept-all", help="accept every pending sample"),
-    reject_all: bool = typer.Option(False, "--reject-all", help="reject every pending sample"),
+    accept_all: bool = typer.Option(
+        False, "--accept-all", help="accept every sample the grid showed"
+    ),
+    reject_all: bool = typer.Option(
+        False, "--reject-all", help="reject every sample the grid showed"
+    ),
     reject_rest: bool = typer.Option(
-        False, "--reject-rest", help="reject every sample --accept does not name"
+        False, "--reject-rest", help="reject every sample of the grid --accept does not name"
     ),
     reject_broken: bool = typer.Option(
         False,
         "--reject-broken",
-        help="also delete pending objects that break contracts/feedback.md",
+        help="also delete the pending objects the grid listed as breaking contracts/feedback.md",
     ),
     reviewer: str | None = typer.Option(
         None, "--reviewer", help="your name, recorded (default: git config user.name)"
     ),
     open_grid: bool = typer.Option(False, "--open", help="open the grid in a browser"),
 ) -> None:
-    """Show the pending samples as a picture grid; accept or reject them by index.
+    """Show the pending samples as a picture grid; accept or reject a grid's samples by index.
 
-    Accepted samples become a new dataset version (the latest's MNIST files plus the
-    feedback shard); its manifest, written last, starts training. Rejected ones are deleted.
-    Without a choice the grid is written (and, in a terminal, you are asked).
+    Without a choice the grid is written as a review with its id (and, in a terminal, you are
+    asked and the answer decides on that grid). A choice names the grid it was made on
+    (--review ID): indexes and bulk options mean that grid's samples only; samples that
+    arrived after it stay pending. Accepted samples become a new dataset version (the
+    latest's MNIST files plus the feedback shard); its manifest, written last, starts
+    training. Rejected ones are deleted.
     """
     settings = settings_or_exit()
-    chose = bool(accept or reject or accept_all or reject_all or reject_rest or reject_broken)
+    choice = fb.Choice(accept, reject, accept_all, reject_all, reject_rest)
     with _guarded(settings):
-        pending = fb.list_pending(settings)
-        grid = fb.write_grid(settings, pending)
-        console.print(f"grid of {len(pending.samples)} pending samples: {grid}")
-        if open_grid:
-            import webbrowser
-
-            webbrowser.open(grid.as_uri())
-        if pending.broken and not reject_broken:
+        if review_id is None:
+            if choice or reject_broken:
+                raise fb.FeedbackError(
+                    "a decision names the grid it was made on: give --review ID (run "
+                    "`playground feedback review` to write a grid and print its id)"
+                )
+            pending = fb.list_pending(settings)
+            shown = _show(settings, pending, open_grid)
             _broken_lines(pending)
-            raise fb.FeedbackError(
-                f"{len(pending.broken)} pending objects break contracts/feedback.md (above); "
-                "delete them with --reject-broken"
-            )
-        if not chose and not interactive():
+            if not interactive():
+                if not pending.samples and not pending.broken:
+                    console.print("no pending feedback")
+                    return
+                console.print(
+                    f"decide with: playground feedback review --review {shown.review} "
+                    "--accept 0,3,5-9 --reject 1,2 (or --accept-all, --reject-all, "
+                    "--reject-rest; --reviewer NAME)"
+                    + ("; the broken objects go with --reject-broken" if pending.broken else "")
+                )
+                return
+            if pending.broken:
+                raise fb.FeedbackError(
+                    f"{len(pending.broken)} pending objects break contracts/feedback.md "
+                    f"(above); delete them with --review {shown.review} --reject-broken"
+                )
             if not pending.samples:
                 console.print("no pending feedback")
                 return
-            console.print(
-                "decide with --accept 0,3,5-9, --reject 1,2, --accept-all, --reject-all or "
-                "--reject-rest (and --reviewer NAME)"
-            )
-            return
-        if not pending.samples and not (reject_broken and pending.broken):
-            raise fb.FeedbackError("no pending feedback to review")
-        name = _reviewer(reviewer)
-        if accept or reject or accept_all or reject_all or reject_rest:
-            decision = fb.decide(
-                pending.samples, accept, reject, accept_all, reject_all, reject_rest
-            )
-        elif reject_broken:
-            decision = fb.Decision([], [], list(pending.samples))  # only the broken ones go
-        else:
-            prompted = _prompted(pending.samples)
+            name = _reviewer(reviewer)
+            prompted = _prompted(shown)
             if prompted is None:
                 console.print("nothing decided; nothing changed")
                 return
-            decision = prompted
-        indexes = {s.id: i for i, s in enumerate(pending.samples)}
-        result = fb.review(
+            choice = prompted
+        else:
+            shown = fb.shown_review(settings, review_id)
+            if open_grid:
+                import webbrowser
+
+                webbrowser.open(fb.grid_path(settings, shown.review).as_uri())
+            if not choice and not reject_broken:
+                raise fb.FeedbackError(
+                    "nothing chosen: give --accept 0,3,5-9, --reject ..., --accept-all, "
+                    "--reject-all, --reject-rest or --reject-broken"
+                )
+            if choice:
+                fb.choose(len(shown.ids), choice)  # a bad choice is refused before git is asked
+            name = _reviewer(reviewer)
+        decided = fb.decide_review(
             settings,
-            decision,
+            shown,
+            choice,
             name,
-            pending.broken if reject_broken else (),
-            indexes=indexes,
+            reject_broken,
+            notify=lambda line: console.print(f"[yellow]{line}[/]"),
         )
-        # The grid now shows what is still pending (renumbered as the next review will be);
-        # decided samples, rejected ones included, leave this machine's copy too.
-        fb.write_grid(settings, fb.Pending(decision.kept, []))
-    for sample in decision.accepted:
-        console.print(f"accepted #{indexes[sample.id]} {sample.id[:12]} (label {sample.label})")
-    for sample in decision.rejected:
-        console.print(f"rejected #{indexes[sample.id]} {sample.id[:12]}, deleted")
+        # A new grid of what is still pending (renumbered, its own review id); decided
+        # samples, rejected ones included, leave this machine's pages of later grids.
+        after = fb.list_pending(settings)
+        following = fb.show(settings, after)
+    resolution, result = decided.resolution, decided.result
+    index = resolution.index
+    console.print(f"decided on review {shown.review} (shown {shown.shown_at})")
+    for sample in resolution.decision.accepted:
+        console.print(f"accepted #{index[sample.id]} {sample.id[:12]} (label {sample.label})")
+    for sample in resolution.decision.rejected:
+        console.print(f"rejected #{index[sample.id]} {sample.id[:12]}, deleted")
     for key in result.broken:
         console.print(f"deleted broken s3://{settings.data_bucket}/{key}")
+    if resolution.gone:
+        listed = ", ".join(f"#{i}" for i in resolution.gone[:20])
+        console.print(
+            f"[yellow]{_plural(len(resolution.gone))} of this review ({listed}) had been "
+            "decided by another review since the grid was shown; not decided again[/]"
+        )
     if result.already_in_shard:
         console.print(
             f"{len(result.already_in_shard)} accepted samples were already in the latest "
@@ -244,8 +292,14 @@ def review(
             f"dataset version {result.dataset_version} already held these samples; it is the "
             "latest again; nothing new to train"
         )
+    console.print(f"review by {name} recorded at s3://{settings.data_bucket}/{result.record_key}")
+    if resolution.newer:
+        console.print(
+            f"[yellow]{_plural(len(resolution.newer))} arrived after this grid was shown and "
+            f"{'stays' if len(resolution.newer) == 1 else 'stay'} pending: this review did not "
+            "decide on them[/]"
+        )
     console.print(
-        f"review by {name} recorded at s3://{settings.data_bucket}/{result.record_key}; "
-        f"{len(decision.kept)} {'sample' if len(decision.kept) == 1 else 'samples'} still "
-        f"pending (grid: {grid})"
+        f"{_plural(len(after.samples))} still pending: review {following.review}, grid "
+        f"{fb.grid_path(settings, following.review)}"
     )

@@ -27,7 +27,7 @@ from localaws.local_runner import (
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
 from playground import executions as executions_
-from playground import triggers
+from playground import tracked_runs, triggers
 from playground.cli_steps import aws_errors
 from playground.console import console, errors, fail, settings_or_exit
 from playground.definition_cache import load_definition
@@ -391,6 +391,8 @@ def show(
             console.print(
                 f"MLflow run: {tracked['mlflow_run_id']} (experiment {experiment}, at {server})"
             )
+        for warning in tracked.get("warnings") or []:
+            console.print(f"[yellow]MLflow: {warning}[/]")
         pictures = [
             ("confusion matrix", execution.output_uri(mnist.EVALUATE, mnist.EVALUATION_OUTPUT)),
             ("class balance", execution.output_uri(mnist.PREPARE, mnist.REPORT_OUTPUT)),
@@ -561,6 +563,7 @@ def _run(
             record = runner.resume(previous) if previous else runner.run(values)
         except PipelineError as exc:
             raise fail(str(exc), 2) from None
+    tracked_runs.close(record)  # MLflow's run ends as the execution did
     console.print(summary(record, s3))
     console.print(f"logs: {Path(record.folder) / 'logs'}")
     console.print(f"details: playground pipeline show {record.execution_id}")

@@ -23,6 +23,22 @@ from playground.services import (
 SERVICE_TIMEOUT_S = 120.0
 
 
+def runs_address(url: str) -> str:
+    """The MLflow UI's page of the pipeline's runs (its experiment, made when missing).
+
+    The server's root opens MLflow's GenAI home; ``#/experiments/<id>/runs`` is the UI's
+    route to an experiment's runs (MLflow 3's web app). A deleted experiment is restored,
+    with the warning printed, as the pipeline's own logging would.
+    """
+    from pipelines.mnist.code import tracking
+
+    store = tracking.RestTracking(url, wait_s=5.0)
+    experiment_id = store.experiment_id(tracking.EXPERIMENT)
+    for warning in store.warnings:
+        console.print(f"[yellow]MLflow: {warning}[/]")
+    return f"{url}/#/experiments/{experiment_id}/runs"
+
+
 def _step(title: str, command: list[str]) -> None:
     console.rule(title)
     result = subprocess.run(command, check=False)
@@ -82,7 +98,12 @@ def up(
     table.add_row("web app", f"[bold]{services[1].url}/[/]")
     table.add_row("model API", f"{services[0].url}/models")
     table.add_row("feedback API", f"POST {services[0].url}/feedback")
-    table.add_row("MLflow (runs, metrics, pictures)", tracking.url)
+    try:
+        runs = runs_address(tracking.url)
+    except Exception as exc:  # the address of the server still helps
+        console.print(f"[yellow]MLflow: the pipeline's experiment not found: {exc}[/]")
+        runs = tracking.url
+    table.add_row("MLflow (runs, metrics, pictures)", runs)
     table.add_row("AWS emulator", emulator.url)
     table.add_row("raw data", f"{settings.raw_data_uri}/")
     table.add_row("model bucket", f"s3://{settings.model_bucket}")

@@ -46,7 +46,16 @@ import numpy as np
 from container import fail, opt_ml, parse_bool, sha256_bytes, sha256_file, write_json
 from gates import judge
 from report import outcome
-from tracking import EXPERIMENT, TrackedRun, as_json, log_run
+from tracking import (
+    EXPERIMENT,
+    FAILED,
+    RunEnd,
+    TrackedRun,
+    as_json,
+    dataset_input,
+    epoch_ms,
+    log_run,
+)
 
 NUM_CLASSES = 10
 QUANTIZATION_TOLERANCE = 0.003  # 0.3 accuracy points, on the validation split
@@ -597,8 +606,12 @@ def track(
     page: str,
     confusion: bytes,
     model_folder: Path,
-) -> str | None:
-    """Log this execution as one MLflow run (tracking.py); its id, or None when not logged."""
+) -> dict[str, Any]:
+    """Log this execution as one MLflow run (tracking.py); the report's ``tracking`` section.
+
+    It holds the run's id (None when not logged) and any warning (a deleted experiment
+    restored).
+    """
     from report import producing_execution
 
     training_path = model_folder / "training_metrics.json"
@@ -661,12 +674,41 @@ def track(
         history=list(training.get("history", [])),
         tags=tags,
         files=files,
+        started_at_ms=epoch_ms(args.execution_started_at),
+        dataset=_dataset_input(args),
+        ending=_ending(args, report),
     )
+    tracked: dict[str, Any] = {"mlflow_run_id": None, "experiment": EXPERIMENT}
     try:
-        return log_run(args.mlflow_tracking_uri, run)
+        tracked["mlflow_run_id"] = log_run(args.mlflow_tracking_uri, run)
     except Exception as exc:  # tracking is for people; it never decides whether a model ships
         print(f"MLflow tracking at {args.mlflow_tracking_uri} failed, not logged: {exc}")
+    if run.warnings:
+        tracked["warnings"] = run.warnings
+    return tracked
+
+
+def _dataset_input(args: argparse.Namespace) -> Any:
+    """The dataset version as the run's MLflow input, or None without a readable manifest."""
+    if not args.dataset_dir:
         return None
+    from dataset import DatasetError, find_manifest, read_manifest
+
+    try:
+        return dataset_input(*read_manifest(find_manifest(Path(args.dataset_dir))))
+    except DatasetError:
+        return None  # the run report's lineage says why
+
+
+def _ending(args: argparse.Namespace, report: dict[str, Any]) -> RunEnd | None:
+    """How this step ends the run; None leaves it to the execution's end.
+
+    A failed gate ends the execution (its FailStep) and the run with it; run alone (no
+    execution id) the step ends it.
+    """
+    if any(g["passed"] is False for g in report["gates"]):
+        return RunEnd(FAILED, outcome(report["gates"]))
+    return None if args.pipeline_execution_id else RunEnd()
 
 
 def picture_locations(
@@ -751,6 +793,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--prepare-uri", default="", help="S3 URI of prepare's report output")
     parser.add_argument("--model-uri", default="", help="S3 URI of the training job's model")
     parser.add_argument(
+        "--execution-started-at",
+        default="",
+        help="the execution's start (ISO 8601, Execution.StartDateTime): the MLflow run's",
+    )
+    parser.add_argument(
         "--mlflow-tracking-uri",
         default="",
         help="log this execution as an MLflow run there (empty: not logged, tracking.py)",
@@ -772,10 +819,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["gates"] = judge(report, limits)
             report["report"] = report_locations(args, report)
             page = run_report(args, report, confusion, model_folder)
-            report["tracking"] = {
-                "mlflow_run_id": track(args, report, page, confusion, model_folder),
-                "experiment": EXPERIMENT,
-            }
+            report["tracking"] = track(args, report, page, confusion, model_folder)
             pictures = {
                 "confusion_matrix": confusion,
                 "training_curves": _read_optional(model_folder / "training_curves.png"),

@@ -303,6 +303,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--dataset-dir", default="", help="folder holding the dataset version's manifest"
     )
     parser.add_argument("--output-dir", default=str(opt_ml("processing/output/registration")))
+    parser.add_argument(
+        "--mlflow-tracking-uri", default="", help="end the execution's MLflow run there"
+    )
+    parser.add_argument(
+        "--execution-started-at", default="", help="the execution's start (ISO 8601)"
+    )
     args = parser.parse_args(argv)
     if args.approval_status not in APPROVAL_STATUSES:
         parser.error(f"--approval-status must be one of {', '.join(APPROVAL_STATUSES)}")
@@ -316,6 +322,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def end_run(args: argparse.Namespace, failure: str) -> None:
+    """End the execution's MLflow run: register is its last step (tracking.py).
+
+    Where a runner watches the execution (the local one), its own end corrects this one.
+    Tracking never decides the step's outcome.
+    """
+    if not args.mlflow_tracking_uri or args.pipeline_execution_id in ("", "unknown"):
+        return
+    import time
+
+    from tracking import ExecutionFacts, close_execution, epoch_ms
+
+    now = int(time.time() * 1000)
+    facts = ExecutionFacts(
+        args.pipeline_execution_id,
+        epoch_ms(args.execution_started_at) or now,
+        now,
+        failed=bool(failure),
+        reason=failure,
+        final=False,
+    )
+    try:
+        close_execution(args.mlflow_tracking_uri, facts)
+    except Exception as exc:  # tracking is for people
+        print(f"MLflow tracking at {args.mlflow_tracking_uri}: run not ended: {exc}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = parse_args(argv)
@@ -323,10 +356,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         record = register(args)
     except (RegistrationError, EntryError) as exc:
         fail(f"register failed: {exc}")
+        end_run(args, f"register failed: {exc}")
         return 1
     except Exception as exc:
         fail(f"register failed: {type(exc).__name__}: {exc}")
+        end_run(args, f"register failed: {type(exc).__name__}: {exc}")
         raise
+    end_run(args, "")
     write_json(Path(args.output_dir) / "registration.json", record)
     if record["already_registered"]:
         print(f"already registered (same sha256), reusing: {record['model_package_arn']}")
