@@ -25,7 +25,7 @@ data "aws_iam_policy_document" "assumed_by" {
 
 resource "aws_iam_role" "sagemaker_execution" {
   name               = local.sagemaker_role_name
-  description        = "Runs the ${var.pipeline_name} pipeline's jobs and registers models in ${var.model_package_group}."
+  description        = "Runs the ${local.pipeline_name} pipeline's jobs and registers models in ${local.model_package_group}."
   assume_role_policy = data.aws_iam_policy_document.assumed_by["sagemaker"].json
 }
 
@@ -37,7 +37,7 @@ resource "aws_iam_role_policy" "sagemaker_execution" {
 
 resource "aws_iam_role" "api" {
   name               = "${var.name_prefix}-get-models"
-  description        = "The get_models API: reads approved versions of ${var.model_package_group} and presigns their downloads."
+  description        = "The get_models API: reads approved versions of ${local.model_package_group} and presigns their downloads."
   assume_role_policy = data.aws_iam_policy_document.assumed_by["lambda"].json
 }
 
@@ -49,7 +49,7 @@ resource "aws_iam_role_policy" "api" {
 
 resource "aws_iam_role" "training_trigger" {
   name               = "${var.name_prefix}-training-trigger"
-  description        = "EventBridge starts the ${var.pipeline_name} pipeline on new raw data and on schedule."
+  description        = "EventBridge starts the ${local.pipeline_name} pipeline on new raw data and on schedule."
   assume_role_policy = data.aws_iam_policy_document.assumed_by["events"].json
 }
 
