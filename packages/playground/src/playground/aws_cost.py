@@ -330,10 +330,10 @@ def monthly_cost(workload: Workload, prices: PriceTable) -> MonthlyCost:
         lines.append(
             Line(
                 f"SageMaker {label} jobs",
-                f"{executions:g} runs x {sum(s.billed_seconds for s in steps):.0f} s "
+                f"{executions:.3g} runs x {sum(s.billed_seconds for s in steps):.0f} s "
                 f"({', '.join(sorted({s.instance_type or '?' for s in steps}))})",
                 sum(s.usd for s in steps) * executions,
-                f"{scheduled:g} scheduled ({workload.schedule}) + {workload.dataset_versions} "
+                f"{scheduled:.3g} scheduled ({workload.schedule}) + {workload.dataset_versions} "
                 f"dataset versions + {workload.reviews} reviews a month; each job billed for its "
                 f"compute plus {prices.billed_overhead_seconds:.0f} s of download; "
                 f"{seconds / 3600:.2f} instance-hours",
