@@ -182,13 +182,20 @@ def upsert(
         ),
     ] = None,
 ) -> None:
-    """Create or update the pipeline in SageMaker; locally also its EventBridge triggers.
+    """Create or update the pipeline and its EventBridge triggers on the local target.
 
-    In AWS the triggers belong to Terraform (terraform/events.tf); on the local target the
-    emulator gets the same rules: a new dataset version's manifest, and the schedule. The
-    definition names the commit as GitCommit's default, so every run records its code.
+    In AWS the pipeline and its triggers belong to Terraform alone (terraform/sagemaker.tf,
+    events.tf): `make pipeline-definition && make tf-apply` writes them, so a later apply never
+    drops what an upsert wrote (the MLflow tracking URI among it); this command refuses there.
+    The definition names the commit as GitCommit's default, so every run records its code.
     """
     settings = settings_or_exit()
+    if settings.target != "local":
+        raise fail(
+            "in AWS only Terraform writes the pipeline: `make pipeline-definition && "
+            "make tf-apply` (docs/aws.md, steps 4 and 5)",
+            code=2,
+        )
     chosen = checked_commit(commit)
     fixed = parse_params(trigger_params or [])
     with aws_errors(settings):
