@@ -20,8 +20,16 @@ HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 def build_for_this_python(function: str, out: Path) -> Path:
     """`function`'s zip with wheels for this interpreter, unpacked beside it."""
     subprocess.run(
-        [sys.executable, str(SCRIPT), "--function", function, "--out", str(out)]
-        + ["--python-version", HERE],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--function",
+            function,
+            "--out",
+            str(out),
+            "--python-version",
+            HERE,
+        ],
         check=True,
         cwd=ROOT,
     )
