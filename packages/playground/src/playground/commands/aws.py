@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from localaws.local_runner import SUCCEEDED, RunRecord
+from localaws.local_runner.records import RUNS_FOLDER
 from mlops_settings import Settings
-from pipelines.local_runner import SUCCEEDED, RunRecord
-from pipelines.local_runner.records import RUNS_FOLDER
 from pipelines.mnist.pipeline import parameter_defaults
 from playground import aws_cost, aws_preflight
 from playground.console import console, fail
