@@ -33,9 +33,9 @@ import pytest
 import requests
 
 from functions.get_models.fixtures import written_entry
+from localaws.background import free_port
 from mlops_settings import Settings
 from playground import stack
-from localaws.background import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 TERRAFORM_DIR = REPO / "terraform"
