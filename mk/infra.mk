@@ -118,9 +118,9 @@ tf-plan: lambda
 tf-apply: lambda
 	terraform -chdir=terraform apply -input=false -auto-approve $(TF_VARS)
 
-## AWS: terraform destroy (after tf-init), the buckets with every object version; asks first.
 # The first command only records in the state that the buckets may be deleted with their
 # contents (force_destroy changes nothing in AWS); the destroy then empties and deletes them.
+## AWS: terraform destroy (after tf-init), the buckets with every object version; asks first.
 tf-destroy:
 	terraform -chdir=terraform apply -input=false -auto-approve -target=aws_s3_bucket.this \
 		-var=destroy_bucket_contents=true $(TF_VARS)
