@@ -2,23 +2,31 @@
 # place, linted by parliament); the trust policies say which service or workflow may assume
 # each role.
 
+# aws:SourceAccount only where the service is documented to send it when it assumes the role
+# (SageMaker jobs and pipelines, EventBridge targets): a condition on a key the service does
+# not send fails closed, so Lambda's execution roles and the managed MLflow server's role
+# trust the service principal alone.
 data "aws_iam_policy_document" "assumed_by" {
   for_each = {
-    sagemaker = "sagemaker.amazonaws.com"
-    lambda    = "lambda.amazonaws.com"
-    events    = "events.amazonaws.com"
+    sagemaker = { service = "sagemaker.amazonaws.com", source_account = true }
+    lambda    = { service = "lambda.amazonaws.com", source_account = false }
+    events    = { service = "events.amazonaws.com", source_account = true }
+    mlflow    = { service = "sagemaker.amazonaws.com", source_account = false }
   }
 
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = [each.value]
+      identifiers = [each.value.service]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+    dynamic "condition" {
+      for_each = each.value.source_account ? [local.account_id] : []
+      content {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [condition.value]
+      }
     }
   }
 }

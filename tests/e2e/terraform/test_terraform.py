@@ -596,6 +596,18 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
         assert len(names) == 1, f"{role} should have exactly one inline policy, has {names}"
         return json.dumps(iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"])
 
+    # aws:SourceAccount only where the service sends it: SageMaker and EventBridge, not Lambda.
+    def trust_conditions(role: str) -> list[Any]:
+        statements = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"]
+        return [st.get("Condition") for st in statements]
+
+    for role in ("sagemaker-execution", "training-trigger"):
+        assert trust_conditions(f"{PREFIX}-{role}") == [
+            {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+        ], role
+    for role in ("get-models", "feedback"):
+        assert trust_conditions(f"{PREFIX}-{role}") == [None], role
+
     sagemaker_policy = inline_policy(f"{PREFIX}-sagemaker-execution")
     assert f"{PREFIX}-data/pipelines/{PIPELINE}/*" in sagemaker_policy
     assert f"model-package/{GROUP}/*" in sagemaker_policy
