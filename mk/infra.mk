@@ -85,10 +85,22 @@ TF_STATE_BUCKET ?=
 TF_STATE_KEY ?= $(or $(TF_VAR_name_prefix),mnist-playground)/terraform.tfstate
 PIPELINE_DEFINITION ?= build/pipeline-definition.json
 TF_PLAN_FLAGS ?=
+# Choices a person makes once (docs/aws.md, step 1), read from the environment by every apply:
+# the same names are repository variables that every applying workflow passes on, so CI
+# never undoes them. Empty: Terraform's default.
+API_RESERVED_CONCURRENCY ?=
+FEEDBACK_RESERVED_CONCURRENCY ?=
+MLFLOW_TRACKING_SERVER ?=
+MLFLOW_TRACKING_SERVER_SIZE ?=
+TF_CHOICES = $(if $(API_RESERVED_CONCURRENCY),-var=api_reserved_concurrency=$(API_RESERVED_CONCURRENCY)) \
+	$(if $(FEEDBACK_RESERVED_CONCURRENCY),-var=feedback_reserved_concurrency=$(FEEDBACK_RESERVED_CONCURRENCY)) \
+	$(if $(MLFLOW_TRACKING_SERVER),-var=mlflow_tracking_server=$(MLFLOW_TRACKING_SERVER)) \
+	$(if $(MLFLOW_TRACKING_SERVER_SIZE),-var=mlflow_tracking_server_size=$(MLFLOW_TRACKING_SERVER_SIZE))
 # The Lambda packages always; the pipeline definition once it has been written.
 TF_VARS = -var=lambda_zip=$(CURDIR)/build/lambda/get_models.zip \
 	-var=feedback_lambda_zip=$(CURDIR)/build/lambda/feedback.zip \
-	$(if $(wildcard $(PIPELINE_DEFINITION)),-var=pipeline_definition_file=$(abspath $(PIPELINE_DEFINITION)))
+	$(if $(wildcard $(PIPELINE_DEFINITION)),-var=pipeline_definition_file=$(abspath $(PIPELINE_DEFINITION))) \
+	$(TF_CHOICES)
 
 ## AWS: terraform init with the S3 state backend (TF_STATE_BUCKET, AWS_REGION).
 tf-init:
@@ -106,9 +118,13 @@ tf-plan: lambda
 tf-apply: lambda
 	terraform -chdir=terraform apply -input=false -auto-approve $(TF_VARS)
 
-## AWS: terraform destroy (after tf-init and emptying the buckets); asks before deleting.
+# The first command only records in the state that the buckets may be deleted with their
+# contents (force_destroy changes nothing in AWS); the destroy then empties and deletes them.
+## AWS: terraform destroy (after tf-init), the buckets with every object version; asks first.
 tf-destroy:
-	terraform -chdir=terraform destroy $(TF_VARS)
+	terraform -chdir=terraform apply -input=false -auto-approve -target=aws_s3_bucket.this \
+		-var=destroy_bucket_contents=true $(TF_VARS)
+	terraform -chdir=terraform destroy -var=destroy_bucket_contents=true $(TF_VARS)
 
 ## AWS: print `export PLAYGROUND_...=...` lines for the deployed stack (eval them).
 tf-env:

@@ -25,7 +25,7 @@ resource "aws_cloudwatch_event_rule" "new_dataset_version" {
   count = local.create_pipeline ? 1 : 0
 
   name          = "${var.name_prefix}${local.triggers.new_dataset_version.name_suffix}"
-  description   = "A new dataset manifest under s3://${local.data_bucket}/${var.raw_prefix}/ starts ${var.pipeline_name}."
+  description   = "A new dataset manifest under s3://${local.data_bucket}/${var.raw_prefix}/ starts ${local.pipeline_name}."
   event_pattern = jsonencode(local.triggers.new_dataset_version.event_pattern)
 }
 
@@ -33,7 +33,7 @@ resource "aws_cloudwatch_event_rule" "schedule" {
   count = local.create_pipeline ? 1 : 0
 
   name                = "${var.name_prefix}${local.triggers.schedule.name_suffix}"
-  description         = "Periodic run of ${var.pipeline_name} on the newest dataset version (latest.json), so the model is retrained even without new data."
+  description         = "Periodic run of ${local.pipeline_name} on the newest dataset version (latest.json), so the model is retrained even without new data."
   schedule_expression = var.training_schedule
 }
 
@@ -41,7 +41,7 @@ resource "aws_cloudwatch_event_target" "new_dataset_version" {
   count = local.create_pipeline ? 1 : 0
 
   rule      = aws_cloudwatch_event_rule.new_dataset_version[0].name
-  target_id = "start-${var.pipeline_name}"
+  target_id = "start-${local.pipeline_name}"
   arn       = aws_sagemaker_pipeline.training[0].arn
   role_arn  = aws_iam_role.training_trigger.arn
 
@@ -68,7 +68,7 @@ resource "aws_cloudwatch_event_target" "schedule" {
   count = local.create_pipeline ? 1 : 0
 
   rule      = aws_cloudwatch_event_rule.schedule[0].name
-  target_id = "start-${var.pipeline_name}"
+  target_id = "start-${local.pipeline_name}"
   arn       = aws_sagemaker_pipeline.training[0].arn
   role_arn  = aws_iam_role.training_trigger.arn
 

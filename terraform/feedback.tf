@@ -9,7 +9,7 @@ locals {
 
 resource "aws_iam_role" "feedback" {
   name               = "${var.name_prefix}-feedback"
-  description        = "The feedback API: reads versions of ${var.model_package_group}, writes corrections under feedback/pending/ only."
+  description        = "The feedback API: reads versions of ${local.model_package_group}, writes corrections under feedback/pending/ only."
   assume_role_policy = data.aws_iam_policy_document.assumed_by["lambda"].json
 }
 
@@ -33,7 +33,7 @@ resource "aws_lambda_function" "feedback" {
   function_name    = local.feedback_function_name
   description      = "Stores a person's correction of a prediction under feedback/pending/ for review."
   role             = aws_iam_role.feedback.arn
-  runtime          = "python3.11"
+  runtime          = "python3.13"
   handler          = "functions.feedback.handler.handler"
   filename         = local.feedback_lambda_zip
   source_code_hash = filebase64sha256(local.feedback_lambda_zip)
@@ -51,7 +51,7 @@ resource "aws_lambda_function" "feedback" {
     variables = {
       PLAYGROUND_TARGET              = "aws"
       PLAYGROUND_DATA_BUCKET         = local.data_bucket
-      PLAYGROUND_MODEL_PACKAGE_GROUP = var.model_package_group
+      PLAYGROUND_MODEL_PACKAGE_GROUP = local.model_package_group
     }
   }
 

@@ -2,30 +2,38 @@
 # place, linted by parliament); the trust policies say which service or workflow may assume
 # each role.
 
+# aws:SourceAccount only where the service is documented to send it when it assumes the role
+# (SageMaker jobs and pipelines, EventBridge targets): a condition on a key the service does
+# not send fails closed, so Lambda's execution roles and the managed MLflow server's role
+# trust the service principal alone.
 data "aws_iam_policy_document" "assumed_by" {
   for_each = {
-    sagemaker = "sagemaker.amazonaws.com"
-    lambda    = "lambda.amazonaws.com"
-    events    = "events.amazonaws.com"
+    sagemaker = { service = "sagemaker.amazonaws.com", source_account = true }
+    lambda    = { service = "lambda.amazonaws.com", source_account = false }
+    events    = { service = "events.amazonaws.com", source_account = true }
+    mlflow    = { service = "sagemaker.amazonaws.com", source_account = false }
   }
 
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = [each.value]
+      identifiers = [each.value.service]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+    dynamic "condition" {
+      for_each = each.value.source_account ? [local.account_id] : []
+      content {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [condition.value]
+      }
     }
   }
 }
 
 resource "aws_iam_role" "sagemaker_execution" {
   name               = local.sagemaker_role_name
-  description        = "Runs the ${var.pipeline_name} pipeline's jobs and registers models in ${var.model_package_group}."
+  description        = "Runs the ${local.pipeline_name} pipeline's jobs and registers models in ${local.model_package_group}."
   assume_role_policy = data.aws_iam_policy_document.assumed_by["sagemaker"].json
 }
 
@@ -37,7 +45,7 @@ resource "aws_iam_role_policy" "sagemaker_execution" {
 
 resource "aws_iam_role" "api" {
   name               = "${var.name_prefix}-get-models"
-  description        = "The get_models API: reads approved versions of ${var.model_package_group} and presigns their downloads."
+  description        = "The get_models API: reads approved versions of ${local.model_package_group} and presigns their downloads."
   assume_role_policy = data.aws_iam_policy_document.assumed_by["lambda"].json
 }
 
@@ -49,7 +57,7 @@ resource "aws_iam_role_policy" "api" {
 
 resource "aws_iam_role" "training_trigger" {
   name               = "${var.name_prefix}-training-trigger"
-  description        = "EventBridge starts the ${var.pipeline_name} pipeline on new raw data and on schedule."
+  description        = "EventBridge starts the ${local.pipeline_name} pipeline on new raw data and on schedule."
   assume_role_policy = data.aws_iam_policy_document.assumed_by["events"].json
 }
 

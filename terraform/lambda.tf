@@ -20,9 +20,9 @@ resource "aws_lambda_function" "api" {
   #checkov:skip=CKV_AWS_173:The environment holds bucket and group names only, no secrets; Lambda encrypts it at rest with its own key.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the CI; the package is built from this repository by `make lambda` and deployed by Terraform only.
   function_name    = local.api_function_name
-  description      = "Lists approved MNIST model versions of ${var.model_package_group} with presigned download URLs."
+  description      = "Lists approved MNIST model versions of ${local.model_package_group} with presigned download URLs."
   role             = aws_iam_role.api.arn
-  runtime          = "python3.11"
+  runtime          = "python3.13"
   handler          = "functions.get_models.handler.handler"
   filename         = local.lambda_zip
   source_code_hash = filebase64sha256(local.lambda_zip)
@@ -38,7 +38,7 @@ resource "aws_lambda_function" "api" {
       PLAYGROUND_TARGET                      = "aws"
       PLAYGROUND_DATA_BUCKET                 = local.data_bucket
       PLAYGROUND_MODEL_BUCKET                = local.model_bucket
-      PLAYGROUND_MODEL_PACKAGE_GROUP         = var.model_package_group
+      PLAYGROUND_MODEL_PACKAGE_GROUP         = local.model_package_group
       PLAYGROUND_DOWNLOAD_URL_EXPIRY_SECONDS = tostring(var.download_url_expiry_seconds)
     }
   }

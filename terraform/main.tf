@@ -11,8 +11,12 @@ locals {
   site_bucket  = "${var.name_prefix}-site"
   logs_bucket  = "${var.name_prefix}-logs"
 
+  # Regional names carry the prefix too, so two deployments in one account and region coexist.
+  model_package_group = "${var.name_prefix}-${var.model_package_group}"
+  pipeline_name       = "${var.name_prefix}-${var.pipeline_name}"
+
   # Pipeline outputs; the step code the definition refers to lives beside them and never expires.
-  pipeline_prefix           = "pipelines/${var.pipeline_name}"
+  pipeline_prefix           = "pipelines/${local.pipeline_name}"
   pipeline_execution_prefix = "${local.pipeline_prefix}/executions/"
 
   sagemaker_role_name = "${var.name_prefix}-sagemaker-execution"
@@ -44,9 +48,9 @@ locals {
     data_bucket                  = local.data_bucket
     model_bucket                 = local.model_bucket
     site_bucket                  = local.site_bucket
-    model_package_group          = var.model_package_group
-    model_package_group_arn_name = lower(var.model_package_group)
-    pipeline_arn_name            = lower(var.pipeline_name)
+    model_package_group          = local.model_package_group
+    model_package_group_arn_name = lower(local.model_package_group)
+    pipeline_arn_name            = lower(local.pipeline_name)
     pipeline_prefix              = local.pipeline_prefix
     raw_prefix                   = var.raw_prefix
     sagemaker_role               = local.sagemaker_role_name

@@ -24,7 +24,7 @@ resource "aws_iam_role" "mlflow" {
   count              = var.mlflow_tracking_server ? 1 : 0
   name               = "${var.name_prefix}-mlflow"
   description        = "The managed MLflow tracking server keeps run artifacts in the data bucket."
-  assume_role_policy = data.aws_iam_policy_document.assumed_by["sagemaker"].json
+  assume_role_policy = data.aws_iam_policy_document.assumed_by["mlflow"].json
 }
 
 resource "aws_iam_role_policy" "mlflow" {

@@ -50,15 +50,19 @@ output "github_role_arns" {
 
 output "playground_environment" {
   description = "Settings for the `playground` CLI against this deployment (export each as an environment variable)."
-  value = {
+  # The tracking server's ARN when there is one, so the definition `make pipeline-definition`
+  # writes logs to it (MlflowTrackingUri's default) on every apply, CI's included.
+  value = merge({
     PLAYGROUND_TARGET              = "aws"
     PLAYGROUND_REGION              = var.region
     PLAYGROUND_DATA_BUCKET         = aws_s3_bucket.this["data"].id
     PLAYGROUND_MODEL_BUCKET        = aws_s3_bucket.this["models"].id
     PLAYGROUND_SITE_BUCKET         = aws_s3_bucket.this["site"].id
     PLAYGROUND_MODEL_PACKAGE_GROUP = aws_sagemaker_model_package_group.models.model_package_group_name
-    PLAYGROUND_PIPELINE_NAME       = var.pipeline_name
+    PLAYGROUND_PIPELINE_NAME       = local.pipeline_name
     PLAYGROUND_SAGEMAKER_ROLE_NAME = aws_iam_role.sagemaker_execution.name
     PLAYGROUND_RAW_PREFIX          = var.raw_prefix
-  }
+    }, var.mlflow_tracking_server ? {
+    PLAYGROUND_MLFLOW_TRACKING_URI = aws_sagemaker_mlflow_tracking_server.this[0].arn
+  } : {})
 }

@@ -20,8 +20,9 @@ resource "aws_s3_bucket" "this" {
   for_each = local.all_buckets
 
   bucket = each.value
-  # Only the emulator may delete buckets that hold objects; in AWS a destroy keeps data.
-  force_destroy = local.emulated
+  # A destroy deletes every object version and delete marker only when asked
+  # (`make tf-destroy` sets it for the destroy alone); otherwise buckets that hold data stay.
+  force_destroy = var.destroy_bucket_contents
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {

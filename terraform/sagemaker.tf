@@ -1,6 +1,6 @@
 resource "aws_sagemaker_model_package_group" "models" {
-  model_package_group_name        = var.model_package_group
-  model_package_group_description = "MNIST digit classifier versions (ONNX), registered by the ${var.pipeline_name} pipeline."
+  model_package_group_name        = local.model_package_group
+  model_package_group_description = "MNIST digit classifier versions (ONNX), registered by the ${local.pipeline_name} pipeline."
 }
 
 # The definition is the JSON that pipeline.py writes (`playground pipeline definition`); it
@@ -9,8 +9,8 @@ resource "aws_sagemaker_model_package_group" "models" {
 resource "aws_sagemaker_pipeline" "training" {
   count = local.create_pipeline ? 1 : 0
 
-  pipeline_name         = var.pipeline_name
-  pipeline_display_name = var.pipeline_name
+  pipeline_name         = local.pipeline_name
+  pipeline_display_name = local.pipeline_name
   pipeline_description  = "MNIST continuous training: prepare, train, evaluate, gate, register."
   role_arn              = aws_iam_role.sagemaker_execution.arn
   pipeline_definition   = file(var.pipeline_definition_file)

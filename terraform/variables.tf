@@ -32,18 +32,18 @@ variable "site_origin" {
 }
 
 variable "model_package_group" {
-  description = "SageMaker model package group of the MNIST model versions (PLAYGROUND_MODEL_PACKAGE_GROUP)."
+  description = "SageMaker model package group of the MNIST model versions, after the name prefix: the group is <name_prefix>-<this> (PLAYGROUND_MODEL_PACKAGE_GROUP, from `make tf-env`)."
   type        = string
   default     = "mnist"
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", var.model_package_group))
-    error_message = "The model package group must be letters, digits and '-' (at most 63)."
+    condition     = can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", var.model_package_group)) && length("${var.name_prefix}-${var.model_package_group}") <= 63
+    error_message = "The model package group must be letters, digits and '-', at most 63 with the name prefix and '-'."
   }
 }
 
 variable "pipeline_name" {
-  description = "SageMaker pipeline name (PLAYGROUND_PIPELINE_NAME)."
+  description = "SageMaker pipeline name after the name prefix: the pipeline is <name_prefix>-<this> (PLAYGROUND_PIPELINE_NAME, from `make tf-env`)."
   type        = string
   default     = "mnist-training"
 
@@ -220,6 +220,34 @@ variable "github_repository" {
   }
 }
 
+variable "github_repository_owner_id" {
+  description = "Numeric id of the GitHub repository's owner (`gh api repos/OWNER/NAME --jq .owner.id`; in a workflow, github.repository_owner_id). Part of the immutable OIDC subject."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.github_repository_owner_id == "" || can(regex("^[0-9]+$", var.github_repository_owner_id))
+    error_message = "The owner id is a number (gh api repos/OWNER/NAME --jq .owner.id)."
+  }
+}
+
+variable "github_repository_id" {
+  description = "Numeric id of the GitHub repository (`gh api repos/OWNER/NAME --jq .id`; in a workflow, github.repository_id). Part of the immutable OIDC subject."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.github_repository_id == "" || can(regex("^[0-9]+$", var.github_repository_id))
+    error_message = "The repository id is a number (gh api repos/OWNER/NAME --jq .id)."
+  }
+}
+
+variable "github_legacy_subjects" {
+  description = "Also trust the name-only OIDC subjects (repo:owner/name:...) that repositories created before 2026-07-15 still receive unless they opted into immutable subjects. Set false once your tokens carry ids: a name can be recycled, an id cannot."
+  type        = bool
+  default     = true
+}
+
 variable "github_oidc_provider_arn" {
   description = "ARN of the account's existing GitHub OIDC provider (one per account). Empty: this configuration creates it."
   type        = string
@@ -230,6 +258,12 @@ variable "terraform_state_bucket" {
   description = "Bucket of the Terraform state, which the GitHub roles read (plan) and write (apply). Empty when there are no GitHub roles."
   type        = string
   default     = ""
+}
+
+variable "destroy_bucket_contents" {
+  description = "Let a destroy delete the buckets with everything in them (every object version and delete marker). `make tf-destroy` sets it for the destroy only; leave it false for applies."
+  type        = bool
+  default     = false
 }
 
 variable "aws_endpoint_url" {

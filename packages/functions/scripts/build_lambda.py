@@ -2,17 +2,20 @@
 
 1. `uv export` the locked runtime requirements of the `functions` package (no dev, no
    workspace members: their source is added directly).
-2. `uv pip install --target` them for the Lambda platform (x86_64 manylinux, Python 3.11),
-   wheels only, so nothing is compiled on this machine.
+2. `uv pip install --target` them for the Lambda platform (x86_64 manylinux, Python 3.13, the
+   runtime `python3.13` of terraform/lambda.tf and feedback.tf), wheels only, so nothing is
+   compiled on this machine.
 3. Add the function's code (its package, the shared `functions` modules it imports, and
    `mlops_settings`); the other function's code stays out, so each zip holds what its role
    is meant to run and nothing more.
 4. Zip with sorted entries, a fixed timestamp and fixed permissions: the same lock and source
    give the same bytes.
 
-boto3 and its dependencies are left out: the Lambda Python runtime ships them, and they are
-most of the size (about 25 MB unpacked) for nothing the handler needs beyond the runtime's
-version (it uses long-stable botocore APIs only).
+boto3 and botocore are bundled at the locked versions: the runtime's own copy changes under
+the function without notice, and AWS recommends packaging the SDK a function depends on
+("Building Lambda functions with Python", Lambda Developer Guide, "Runtime-included SDK
+versions"). They are most of the zip (about 25 MB unpacked); Lambda's limits are 50 MB zipped
+for a direct upload and 250 MB unpacked.
 
 Usage: uv run python packages/functions/scripts/build_lambda.py [--function get_models|feedback]
     [--out build/lambda/<function>.zip]
@@ -57,11 +60,8 @@ FUNCTIONS = {
 # Python, and the RECORD files that hash those scripts (they would make the zip differ between
 # machines; Lambda needs none of them).
 EXCLUDED_TOP_LEVEL = {".lock", "bin"}
-RUNTIME_PROVIDED = [
-    "boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3",
-]  # fmt: skip
 PLATFORM = "x86_64-manylinux2014"
-PYTHON_VERSION = "3.11"
+PYTHON_VERSION = "3.13"  # the Lambda runtime (python3.11 is deprecated on Lambda in June 2027)
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -84,26 +84,26 @@ def _run(command: list[str], step: str) -> str:
 
 
 def export_requirements(path: Path) -> None:
-    """Write the locked runtime requirements of `functions` (without the runtime's own)."""
+    """Write the locked runtime requirements of `functions`, boto3 and its own included."""
     command = [
         "uv", "export", "--frozen", "--no-dev", "--package", "functions",
         "--no-emit-workspace", "--no-hashes", "--no-header", "--no-annotate",
         "--output-file", str(path),
     ]  # fmt: skip
-    for name in RUNTIME_PROVIDED:
-        command += ["--no-emit-package", name]
     _run(command, "exporting locked requirements")
 
 
-def install_for_lambda(requirements: Path, target: Path) -> None:
+def install_for_lambda(
+    requirements: Path, target: Path, python_version: str = PYTHON_VERSION
+) -> None:
     """Install the requirements for the Lambda platform into `target` (wheels only)."""
     _run(
         [
             "uv", "pip", "install", "--target", str(target), "--no-deps",
-            "--python-platform", PLATFORM, "--python-version", PYTHON_VERSION,
+            "--python-platform", PLATFORM, "--python-version", python_version,
             "--only-binary", ":all:", "--no-compile", "--requirement", str(requirements),
         ],
-        f"installing requirements for {PLATFORM}, Python {PYTHON_VERSION}",
+        f"installing requirements for {PLATFORM}, Python {python_version}",
     )  # fmt: skip
 
 
@@ -145,13 +145,16 @@ def deterministic_zip(folder: Path, out: Path) -> None:
     os.replace(partial, out)
 
 
-def build(out: Path, function: str = "get_models") -> str:
-    """Build `function`'s zip at `out` and return its SHA-256."""
+def build(out: Path, function: str = "get_models", python_version: str = PYTHON_VERSION) -> str:
+    """Build `function`'s zip at `out` and return its SHA-256.
+
+    `python_version` other than the runtime's is for tests on a machine without that Python.
+    """
     with tempfile.TemporaryDirectory(prefix="lambda-build-") as work:
         requirements = Path(work) / "requirements.txt"
         target = Path(work) / "package"
         export_requirements(requirements)
-        install_for_lambda(requirements, target)
+        install_for_lambda(requirements, target, python_version)
         add_sources(target, function)
         deterministic_zip(target, out)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
@@ -165,9 +168,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--function", choices=sorted(FUNCTIONS), default="get_models")
     parser.add_argument("--out", type=Path, help="default: build/lambda/<function>.zip")
+    parser.add_argument(
+        "--python-version",
+        default=PYTHON_VERSION,
+        help=f"the wheels' Python (default {PYTHON_VERSION}, the Lambda runtime; tests only)",
+    )
     arguments = parser.parse_args()
     out = arguments.out or ROOT / "build" / "lambda" / f"{arguments.function}.zip"
-    build(out.resolve(), arguments.function)
+    build(out.resolve(), arguments.function, arguments.python_version)
 
 
 if __name__ == "__main__":

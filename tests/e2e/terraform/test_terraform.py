@@ -33,9 +33,9 @@ import pytest
 import requests
 
 from functions.get_models.fixtures import written_entry
+from localaws.background import free_port
 from mlops_settings import Settings
 from playground import stack
-from localaws.background import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 TERRAFORM_DIR = REPO / "terraform"
@@ -46,15 +46,24 @@ FEEDBACK_CORS = json.loads((REPO / "contracts" / "feedback-cors.json").read_text
 ACCOUNT = "123456789012"  # moto's account, what `aws sts get-caller-identity` answers
 REGION = "eu-west-1"  # docs/aws.md step 1
 PREFIX = f"mnist-playground-{ACCOUNT}"
-GROUP = "mnist"
-PIPELINE = "mnist-training"
+GROUP = f"{PREFIX}-mnist"  # every regional name carries the prefix
+PIPELINE = f"{PREFIX}-mnist-training"
 STATE_BUCKET = f"{PREFIX}-terraform-state"
 SITE_ORIGIN = "http://localhost:5173"
 REPOSITORY = "example-org/aws-mlops-playground"
+OWNER_ID, REPOSITORY_ID = "1234567", "89012345"  # what `gh api repos/...` would answer
 REASON = "misreads 7s, see #12 (tried)"
 
 # The document's placeholders, as a reader would fill them in.
-PLACEHOLDERS = {"<owner>/<repository>": REPOSITORY, "<version>": "1"}
+PLACEHOLDERS = {
+    "<owner>/<repository>": REPOSITORY,
+    "<owner id>": OWNER_ID,
+    "<repository id>": REPOSITORY_ID,
+    "<version>": "1",
+}
+# A choice the person made in step 1 (a lower cap than the default 2), which every later
+# apply, CI's included, must keep.
+PERSON_CHOICES = {"FEEDBACK_RESERVED_CONCURRENCY": "1"}
 
 # What the emulator or this machine cannot do, by a piece of the command it affects: what
 # replaces that piece (None: the command is skipped) and why.
@@ -75,7 +84,7 @@ AFTER = {
         "SageMaker pipelines: the emulator runs the upload's and the started execution in the "
         "background with the definition's defaults (minutes of training on two cores); the "
         "rehearsal does not wait: it registers the entry register.py writes "
-        "(contracts/fixtures/registry-entry.json) and stops the executions at the end"
+        "(contracts/fixtures/registry-entry.json) and stops the executions"
     ),
 }
 
@@ -148,6 +157,7 @@ class Rehearsal:
     outputs: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     second_apply: dict[str, str] = field(default_factory=dict)
+    ci_applies: dict[str, dict[str, str]] = field(default_factory=dict)
     destroyed: bool = False
 
     def client(self, service: str) -> Any:
@@ -254,6 +264,8 @@ def account_environment(emulator_url: str, tmp: Path) -> dict[str, str]:
             "TF_VAR_enable_cloudfront": "false",
             "TF_VAR_deny_insecure_transport": "false",
             "TF_VAR_site_origin": SITE_ORIGIN,
+            # The person's own choice (docs/aws.md, step 1).
+            **PERSON_CHOICES,
         }
     )
     return env
@@ -312,7 +324,12 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
                     rehearsal.notes.append(f"step {step}: {why}")
                     print(f"emulator cannot: {why}")
                     register_as_the_pipeline_would(rehearsal)
+                    # Their training would compete for the two cores with every later step.
+                    stop_executions(tmp / "emulator")
         print(f"docs/aws.md rehearsed in {time.monotonic() - started:.1f} s")
+        started = time.monotonic()
+        rehearse_ci_applies(rehearsal)
+        print(f"the workflows' applies rehearsed in {time.monotonic() - started:.1f} s")
         yield rehearsal
     finally:
         if not rehearsal.destroyed:
@@ -321,6 +338,121 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
         stop_executions(tmp / "emulator")
         if saved_config is not None:
             config.write_bytes(saved_config)
+
+
+def repository_variables(env: dict[str, str]) -> dict[str, str]:
+    """The repository variables of docs/aws.md step 9, as the person set them from the shell."""
+    outputs = json.loads(
+        subprocess.run(
+            ["terraform", f"-chdir={TERRAFORM_DIR}", "output", "-json", "github_role_arns"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    table = DOC.read_text().split("| variable | value |", 1)[1].split("\n\n", 1)[0]
+    names = re.findall(r"^\s*\| `([A-Z_]+)` \|", table, flags=re.MULTILINE)
+    assert "AWS_DEPLOY_ROLE_ARN" in names, f"step 9's table is not where it was: {names}"
+    values = {
+        # Choices of step 1 (API_RESERVED_CONCURRENCY, ...) have the shell's names.
+        **{name: env.get(name, "") for name in names},
+        "AWS_REGION": env["AWS_REGION"],
+        "NAME_PREFIX": env["TF_VAR_name_prefix"],
+        "TF_STATE_BUCKET": env["TF_STATE_BUCKET"],
+        "AWS_DEPLOY_ROLE_ARN": outputs["deploy"],
+        "AWS_PLAN_ROLE_ARN": outputs["plan"],
+    }
+    assert set(names) <= set(values), f"step 9 names variables the rehearsal cannot set: {names}"
+    return {name: values[name] for name in names}
+
+
+def workflow_value(expression: str, variables: dict[str, str], github: dict[str, str]) -> str:
+    """A workflow `env:` value with `${{ vars.X }}`, `${{ vars.X || 'y' }}`, `${{ github.x }}`."""
+
+    def one(match: re.Match[str]) -> str:
+        inner = match.group(1).strip()
+        alternatives = [part.strip() for part in inner.split("||")]
+        for part in alternatives:
+            if part.startswith("vars."):
+                value = variables.get(part.removeprefix("vars."), "")
+            elif part.startswith("github."):
+                value = github[part.removeprefix("github.")]
+            elif re.fullmatch(r"'[^']*'", part):
+                value = part[1:-1]
+            else:
+                raise AssertionError(f"the rehearsal cannot evaluate {inner!r}")
+            if value:
+                return value
+        return ""
+
+    return re.sub(r"\$\{\{(.+?)\}\}", one, str(expression))
+
+
+def rehearse_ci_applies(rehearsal: Rehearsal) -> None:
+    """Run every workflow step that applies (`make tf-apply`), as GitHub would on main.
+
+    The job's environment comes from the workflow's `env:` with the repository variables of
+    docs/aws.md step 9; nothing else of the person's shell reaches it. Each apply's planned
+    changes are kept: a later apply may update, never destroy or replace.
+    """
+    import yaml
+
+    variables = repository_variables(rehearsal.env)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    github = {
+        "repository": REPOSITORY,
+        "repository_owner_id": OWNER_ID,
+        "repository_id": REPOSITORY_ID,
+        "sha": commit,
+        "ref": "refs/heads/main",
+    }
+    # The runner's environment: tools, the emulator standing in for the role's credentials.
+    base = {
+        k: v
+        for k, v in rehearsal.env.items()
+        if not k.startswith(("PLAYGROUND_", "TF_VAR_name_prefix", "TF_STATE", "TF_VAR_github"))
+        and k not in variables
+    }
+    # Workflows whose apply commands (every `make` and `eval` line) and environment are the
+    # same as one already run are not run again: an apply costs tens of seconds.
+    rehearsed: dict[tuple[str, ...], str] = {}
+    for path in sorted((REPO / ".github" / "workflows").glob("*.yml")):
+        workflow = yaml.safe_load(path.read_text())
+        for job_name, job in workflow["jobs"].items():
+            for step in job.get("steps", []):
+                script = step.get("run", "")
+                if "make tf-apply" not in script:
+                    continue
+                label = f"{path.name}:{job_name}"
+                key = tuple(
+                    line.strip()
+                    for line in script.splitlines()
+                    if line.strip().startswith(("make ", "eval "))
+                ) + tuple(
+                    f"{k}={v}"
+                    for k, v in sorted({**workflow.get("env", {}), **job.get("env", {})}.items())
+                )
+                if key in rehearsed:
+                    print(f"{label}: the same apply as {rehearsed[key]}, not run again")
+                    rehearsal.ci_applies[label] = rehearsal.ci_applies[rehearsed[key]]
+                    continue
+                rehearsed[key] = label
+                env = {**base, "GITHUB_SHA": commit}
+                for key, value in {**workflow.get("env", {}), **job.get("env", {})}.items():
+                    env[key] = workflow_value(value, variables, github)
+                for key, value in (step.get("env") or {}).items():
+                    env[key] = workflow_value(value, variables, github)
+                saved = rehearsal.env
+                rehearsal.env = env
+                try:
+                    out = rehearsal.shell(script, {"TF_CLI_ARGS_apply": "-json"})
+                finally:
+                    rehearsal.env = saved
+                rehearsal.ci_applies[label] = planned_changes(out)
+                stop_executions(rehearsal.tmp / "emulator")  # pipeline.yml starts a run
 
 
 def stop_executions(state_dir: Path) -> None:
@@ -464,6 +596,18 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
         assert len(names) == 1, f"{role} should have exactly one inline policy, has {names}"
         return json.dumps(iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"])
 
+    # aws:SourceAccount only where the service sends it: SageMaker and EventBridge, not Lambda.
+    def trust_conditions(role: str) -> list[Any]:
+        statements = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"]
+        return [st.get("Condition") for st in statements]
+
+    for role in ("sagemaker-execution", "training-trigger"):
+        assert trust_conditions(f"{PREFIX}-{role}") == [
+            {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+        ], role
+    for role in ("get-models", "feedback"):
+        assert trust_conditions(f"{PREFIX}-{role}") == [None], role
+
     sagemaker_policy = inline_policy(f"{PREFIX}-sagemaker-execution")
     assert f"{PREFIX}-data/pipelines/{PIPELINE}/*" in sagemaker_policy
     assert f"model-package/{GROUP}/*" in sagemaker_policy
@@ -481,10 +625,18 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     trigger_policy = inline_policy(f"{PREFIX}-training-trigger")
     assert trigger_policy.count("sagemaker:StartPipelineExecution") == 1
     assert f"pipeline/{PIPELINE}" in trigger_policy
-    trust = iam.get_role(RoleName=f"{PREFIX}-github-deploy")["Role"]["AssumeRolePolicyDocument"]
-    assert f"repo:{REPOSITORY}:ref:refs/heads/main" in json.dumps(trust)
-    plan_trust = iam.get_role(RoleName=f"{PREFIX}-github-plan")["Role"]
-    assert f"repo:{REPOSITORY}:pull_request" in json.dumps(plan_trust["AssumeRolePolicyDocument"])
+    # The trust names the repository in both of GitHub's subject forms (the claim sets are
+    # tested in tests/unit/terraform/modules/test_github_trust.py).
+    owner, name = REPOSITORY.split("/")
+    immutable = f"repo:{owner}@{OWNER_ID}/{name}@{REPOSITORY_ID}"
+    for role, context in (("deploy", "ref:refs/heads/main"), ("plan", "pull_request")):
+        trust = iam.get_role(RoleName=f"{PREFIX}-github-{role}")["Role"]
+        subjects = trust["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"][
+            "token.actions.githubusercontent.com:sub"
+        ]
+        assert sorted(subjects) == sorted(
+            [f"{immutable}:{context}", f"repo:{REPOSITORY}:{context}"]
+        )
     providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
     github = "token.actions.githubusercontent.com"
     assert [p["Arn"].rsplit("/", 1)[-1] for p in providers] == [github]
@@ -529,7 +681,7 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     zip_bytes = (REPO / "build/lambda/get_models.zip").read_bytes()
     assert fn["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
     assert fn["Handler"] == "functions.get_models.handler.handler"
-    assert fn["Runtime"] == "python3.11"
+    assert fn["Runtime"] == "python3.13"
     variables = fn["Environment"]["Variables"]
     assert variables["PLAYGROUND_TARGET"] == "aws"
     assert variables["PLAYGROUND_MODEL_BUCKET"] == f"{PREFIX}-models"
@@ -553,7 +705,7 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     assert fn["Handler"] == "functions.feedback.handler.handler"
     assert fn["Role"].endswith(f":role/{PREFIX}-feedback")
     assert (fn["MemorySize"], fn["Timeout"]) == (128, 5)
-    assert feedback["Concurrency"]["ReservedConcurrentExecutions"] == 2
+    assert feedback["Concurrency"]["ReservedConcurrentExecutions"] == 1  # the person's choice
     assert fn["Environment"]["Variables"]["PLAYGROUND_DATA_BUCKET"] == f"{PREFIX}-data"
     url = lambda_.get_function_url_config(FunctionName=f"{PREFIX}-feedback")
     assert url["Cors"]["AllowOrigins"] == [SITE_ORIGIN]
@@ -563,6 +715,24 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     assert outputs["feedback_url"] == url["FunctionUrl"]
     assert outputs["feedback_url"] != outputs["api_url"]
     assert "site_url" not in outputs  # no CloudFront on the emulator
+
+
+def test_the_workflows_applies_keep_what_the_runbook_made(rehearsal: Rehearsal) -> None:
+    # Every workflow that applies ran after the runbook, with the repository variables of
+    # step 9 only, and planned no deletion or replacement of anything an earlier apply made.
+    assert set(rehearsal.ci_applies) == {
+        "pipeline.yml:upsert-and-start",
+        "terraform.yml:apply",
+    }
+    for label, changes in rehearsal.ci_applies.items():
+        lost = {a: c for a, c in changes.items() if c in {"delete", "replace", "remove"}}
+        assert not lost, f"{label} would destroy or replace: {lost}"
+        assert "create" not in changes.values(), (
+            f"{label} creates what the runbook did not: {changes}"
+        )
+    # The person's choice survived CI.
+    feedback = rehearsal.client("lambda").get_function(FunctionName=f"{PREFIX}-feedback")
+    assert feedback["Concurrency"]["ReservedConcurrentExecutions"] == 1
 
 
 BAD_INPUTS = {
@@ -589,11 +759,28 @@ def test_bad_variables_fail_the_plan_with_their_reason(rehearsal: Rehearsal) -> 
         assert message in text, f"{assignment} is not rejected with {message!r}:\n{text}"
 
 
-def test_destroy_removes_everything(rehearsal: Rehearsal) -> None:
+def test_destroy_leaves_nothing_behind(rehearsal: Rehearsal) -> None:
+    # The buckets still hold the data, the models, the site and old versions: `make
+    # tf-destroy` deletes them with everything in them, as in AWS.
+    s3 = rehearsal.client("s3")
+    versions = s3.list_object_versions(Bucket=f"{PREFIX}-data")
+    assert versions.get("Versions"), "the rehearsal left no data to destroy"
     destroy(rehearsal)
-    s3, iam = rehearsal.client("s3"), rehearsal.client("iam")
-    mine = {f"{PREFIX}-{name}" for name in ("data", "models", "site", "logs")}
-    left = {b["Name"] for b in s3.list_buckets()["Buckets"]} & mine
-    assert not left, f"destroy left buckets behind: {left}"
-    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)]
-    assert not rehearsal.client("sagemaker").list_pipelines()["PipelineSummaries"]
+    iam, sagemaker = rehearsal.client("iam"), rehearsal.client("sagemaker")
+    left = {
+        "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] != STATE_BUCKET],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"]],
+        "OIDC providers": iam.list_open_id_connect_providers()["OpenIDConnectProviderList"],
+        "pipelines": sagemaker.list_pipelines()["PipelineSummaries"],
+        "functions": rehearsal.client("lambda").list_functions()["Functions"],
+        "rules": rehearsal.client("events").list_rules()["Rules"],
+        "log groups": [
+            g["logGroupName"]
+            for g in rehearsal.client("logs").describe_log_groups()["logGroups"]
+            if PREFIX in g["logGroupName"]
+        ],
+    }
+    assert not any(left.values()), f"destroy left behind: {left}"
+    # What the emulator cannot delete (docs/aws.md), and nothing else, is still there.
+    groups = sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+    assert [g["ModelPackageGroupName"] for g in groups] == [GROUP]

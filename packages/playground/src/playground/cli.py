@@ -38,3 +38,7 @@ from playground.commands import up  # noqa: E402
 
 app.command("up")(up.up)
 app.command("down")(up.down)
+
+from playground.commands import aws  # noqa: E402
+
+app.add_typer(aws.app, name="aws")

@@ -151,6 +151,10 @@ def test_show_defaults_to_the_newest_with_gate_values_report_and_pictures(
     assert "PrepareData Succeeded 3.0 yes" in output  # the cache hit
     assert "MLflow run: newer000001mlflow (experiment mnist" in output
     assert "MLflow: experiment 'mnist' (id 1) had been deleted; restored it" in output
+    # In AWS: the two jobs that ran (the cached one would not), each 180 s of start-up plus the
+    # compute measured here: (180 + 60) + (180 + 12.5) s = 7.2 min; billed 120 s + 72.5 s at
+    # $0.23 an hour (ml.m5.xlarge, the default instance type) = $0.012.
+    assert "in AWS (projected): about 7.2 min and $0.012 for 2 job(s) on ml.m5.xlarge" in output
 
 
 def test_show_by_id_and_an_unknown_id_is_a_clear_error(two_runs):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from playground.cli import app
 from playground.provenance import git_commit
 
 
@@ -35,3 +38,16 @@ def test_a_working_tree_with_uncommitted_changes_is_dirty(tmp_path: Path):
     git("commit", "-q", "-am", "second")
     (tmp_path / "new_step.py").write_text("")
     assert git_commit(tmp_path) == f"{git('rev-parse', 'HEAD')}-dirty"
+
+
+def test_upsert_refuses_the_aws_target_where_only_terraform_writes_the_pipeline(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_TARGET", "aws")
+    monkeypatch.setenv("PLAYGROUND_DATA_BUCKET", "acme-data")
+    monkeypatch.setenv("PLAYGROUND_MODEL_BUCKET", "acme-models")
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(app, ["pipeline", "upsert", "--git-commit", "a" * 40])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert (
+        "only Terraform writes the pipeline: `make pipeline-definition && make tf-apply`" in message
+    )

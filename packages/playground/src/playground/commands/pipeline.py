@@ -26,8 +26,9 @@ from localaws.local_runner import (
 )
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
+from playground import aws_cost, triggers
 from playground import executions as executions_
-from playground import tracked_runs, triggers
+from playground import tracked_runs
 from playground.cli_steps import aws_errors
 from playground.console import console, errors, fail, settings_or_exit
 from playground.definition_cache import load_definition
@@ -141,13 +142,20 @@ def upsert(
         ),
     ] = None,
 ) -> None:
-    """Create or update the pipeline in SageMaker; locally also its EventBridge triggers.
+    """Create or update the pipeline and its EventBridge triggers on the local target.
 
-    In AWS the triggers belong to Terraform (terraform/events.tf); on the local target the
-    emulator gets the same rules: a new dataset version's manifest, and the schedule. The
-    definition names the commit as GitCommit's default, so every run records its code.
+    In AWS the pipeline and its triggers belong to Terraform alone (terraform/sagemaker.tf,
+    events.tf): `make pipeline-definition && make tf-apply` writes them, so a later apply never
+    drops what an upsert wrote (the MLflow tracking URI among it); this command refuses there.
+    The definition names the commit as GitCommit's default, so every run records its code.
     """
     settings = settings_or_exit()
+    if settings.target != "local":
+        raise fail(
+            "in AWS only Terraform writes the pipeline: `make pipeline-definition && "
+            "make tf-apply` (docs/aws.md, steps 4 and 5)",
+            code=2,
+        )
     chosen = checked_commit(commit)
     fixed = parse_params(trigger_params or [])
     with aws_errors(settings):
@@ -323,6 +331,25 @@ def _steps_table(settings: Settings, execution: executions_.Execution) -> Table:
     return table
 
 
+def _aws_projection(record: RunRecord) -> str:
+    """What this local run would take and cost in AWS (playground.aws_cost's assumptions)."""
+    try:
+        prices = aws_cost.load_prices()
+        run = aws_cost.project_run(aws_cost.steps_from_run(record), prices)
+    except aws_cost.CostError as exc:
+        return f"in AWS: not projected ({exc})"
+    jobs = [s for s in run.steps if s.instance_type]
+    if not jobs:
+        return "in AWS: every step was cached, so no job would run and nothing would be billed"
+    return (
+        f"in AWS (projected): about {run.wall_seconds / 60:.1f} min and ${run.usd:.3f} for "
+        f"{len(jobs)} job(s) on {', '.join(sorted({s.instance_type or '?' for s in jobs}))}: "
+        f"the compute measured here plus {prices.startup_seconds:.0f} s of start-up per job "
+        f"({prices.billed_overhead_seconds:.0f} s billed), {prices.region} prices of "
+        f"{prices.date} (`playground aws cost` for the month)"
+    )
+
+
 def _report_uri(settings: Settings, execution: executions_.Execution) -> str:
     """Where the execution's run report is (evaluate's upload; the run-scoped key)."""
     located = execution.evaluation.get("report") or {}
@@ -365,6 +392,8 @@ def show(
         if version:
             console.print(f"registered version {version}")
         console.print(_steps_table(settings, execution))
+        if execution.run:
+            console.print(_aws_projection(execution.run))
         gates = execution.evaluation.get("gates") or []
         if gates:
             table = Table(title="gate")
