@@ -26,9 +26,8 @@ from localaws.local_runner import (
 )
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
-from playground import aws_cost, triggers
+from playground import aws_cost, tracked_runs, triggers
 from playground import executions as executions_
-from playground import tracked_runs
 from playground.cli_steps import aws_errors
 from playground.console import console, errors, fail, settings_or_exit
 from playground.definition_cache import load_definition
