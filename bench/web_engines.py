@@ -54,7 +54,7 @@ def main() -> None:
         local.activate()
         versions = webstack.register_versions(local.settings, beside=webstack.attachments())
         api_url = local.start_api()
-        with switchable.SwitchableSite(webstack.DIST, api_url) as site:
+        with switchable.SwitchableSite(webstack.DIST, api_url, local.settings.emulator_url) as site:
             for engine in ENGINES:
                 timings = Path(scratch) / f"{engine}.json"
                 start = time.monotonic()

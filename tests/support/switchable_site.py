@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from playground.background import free_port
+from localaws.background import free_port
 from playground.commands.site import make_server, start_in_thread
 
 MODES = ("ok", "503", "down")
@@ -27,9 +27,9 @@ class SwitchableSite:
     POST /site/<mode>.
     """
 
-    def __init__(self, dist: Path, api_url: str) -> None:
+    def __init__(self, dist: Path, api_url: str, model_url: str) -> None:
         self.mode = "ok"
-        self.server = make_server(dist, "127.0.0.1", free_port(), api_url)
+        self.server = make_server(dist, "127.0.0.1", free_port(), api_url, model_url)
         site_handler = self.server.RequestHandlerClass
         outer = self
 

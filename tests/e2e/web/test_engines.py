@@ -59,7 +59,7 @@ def test_every_engine_lists_downloads_recognises_and_survives_a_failing_site(
     seconds: dict[str, float] = {}
     try:
         api_url = throwaway.start_api()
-        with SwitchableSite(DIST, api_url) as site:
+        with SwitchableSite(DIST, api_url, emulator.emulator_url) as site:
             for engine in ENGINES:
                 timings = tmp_path / f"{engine}.json"
                 start = time.monotonic()
