@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from pipelines.local_runner import jobs
+from localaws.local_runner import jobs
 from pipelines.mnist import pipeline
 
 ROOT = Path(__file__).resolve().parents[4]
