@@ -536,6 +536,9 @@ def _from_rest(
 
 
 _STREAM: Any = object()
+# A value `validate` skips: a streamed body, or a value known only at run time (a pipeline
+# definition's step properties).
+UNCHECKED: Any = _STREAM
 
 
 def _parse_body(entry: ServiceEntry, shape: Any, body: bytes) -> Any:
@@ -866,8 +869,27 @@ class Refusal:
     message: str
 
 
-def _refusal(operation: Operation, problems: list[Problem]) -> Refusal:
-    text = message(problems)
+def _service_semantics(operation: Operation) -> str | None:
+    """A service's refusal of a well-formed request (its message), or None.
+
+    SageMaker's CreatePipeline/UpdatePipeline check the definition
+    (`localaws.sagemaker.pipeline_definition`). A definition given by S3 location is not
+    fetched, so not checked.
+    """
+    if operation.service.name == "sagemaker" and operation.model.name in (
+        "CreatePipeline",
+        "UpdatePipeline",
+    ):
+        text = operation.params.get("PipelineDefinition")
+        if isinstance(text, str):
+            from localaws.sagemaker.pipeline_definition import refusal_message
+
+            return refusal_message(text, operation.model.service_model)
+    return None
+
+
+def _refusal(operation: Operation, problems: list[Problem], text: str | None = None) -> Refusal:
+    text = text or message(problems)
     request_id = str(uuid.uuid4())
     protocol = operation.service.protocol
     service = operation.service.name
@@ -950,9 +972,13 @@ class StrictMode:
         if operation.model.input_shape is not None:
             problems = validate(operation.model.input_shape, operation.params)
         problems = _service_rules(operation) + problems
-        if not problems:
-            return None
-        refusal = _refusal(operation, problems)
+        if problems:
+            refusal = _refusal(operation, problems)
+        else:
+            semantic = _service_semantics(operation)
+            if semantic is None:
+                return None
+            refusal = _refusal(operation, [], semantic)
         self._record(refusal)
         return refusal
 
