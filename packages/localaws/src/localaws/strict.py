@@ -13,6 +13,10 @@ A refusal is answered in the service's own error format, with AWS's message, for
 ``1 validation error detected: Value 'N,1,28,28' at 'customerMetadataProperties.input_shape'
 failed to satisfy constraint: Member must satisfy regular expression pattern: ...``.
 
+A request that fits its model may still be refused for what the service itself decides
+(`_service_semantics`): SageMaker's CreatePipeline and UpdatePipeline check the pipeline
+definition they carry (`localaws.sagemaker.pipeline_definition`), with SageMaker's message.
+
 Requests that cannot be matched to an operation (unsigned requests, moto's own endpoints,
 protocols not handled here) pass through unvalidated; they are counted and logged once each.
 """

@@ -228,6 +228,12 @@ def test_definition_wires_six_stages_in_order_with_the_parameters(emulator: Sett
     # The execution role now exists in the emulator.
     role = boto3.client("iam").get_role(RoleName=emulator.sagemaker_role_name)["Role"]
     assert register["Arguments"]["RoleArn"] == role["Arn"] == role_arn
+    # The strict emulator checks a definition as CreatePipeline does: this one is accepted.
+    boto3.client("sagemaker").create_pipeline(
+        PipelineName=emulator.pipeline_name,
+        PipelineDefinition=json.dumps(document),
+        RoleArn=role_arn,
+    )
 
 
 def test_missing_step_code_is_named(emulator: Settings, tmp_path: Path):
