@@ -203,7 +203,7 @@ def test_local_run_registers_once_then_hits_the_cache_and_gates(emulator: Settin
 
 
 @pytest.mark.slow
-def test_bad_data_stops_the_run_before_training_and_resume_finishes_it(
+def test_bad_data_stops_the_run_before_training_and_corrected_data_trains(
     emulator: Settings, tmp_path: Path
 ):
     def corrupt(labels: np.ndarray) -> np.ndarray:
@@ -222,15 +222,17 @@ def test_bad_data_stops_the_run_before_training_and_resume_finishes_it(
     assert record["steps"]["PrepareData"]["status"] == "Failed"
     assert record["steps"]["TrainModel"]["status"] == "NotExecuted"
     assert packages(emulator) == []
-    assert f"playground pipeline run --resume {record['execution_id']}" in text(result)
+    # The execution is bound to its dataset version: a resume would check the same data.
+    assert "--resume" not in text(result)
+    assert "seed corrected data (a new dataset version" in text(result)
 
-    upload_slice(emulator, tmp_path)  # the data fixed, the same execution carries on
-    resumed = invoke("run", "--resume")
+    fixed = upload_slice(emulator, tmp_path)  # the corrected data: a new version, a new run
+    rerun = invoke("run", "--param", "Epochs=6", "--param", "AccuracyThreshold=0.3", *SMALL_SLICE)
 
-    assert resumed.exit_code == 0, resumed.output
-    assert f"execution {record['execution_id']}: Succeeded" in text(resumed)
+    assert rerun.exit_code == 0, rerun.output
     [package] = packages(emulator)
-    assert package["CustomerMetadataProperties"]["pipeline_execution_id"] == record["execution_id"]
+    assert package["CustomerMetadataProperties"]["dataset_version"] == fixed.version
+    assert package["CustomerMetadataProperties"]["pipeline_execution_id"] != record["execution_id"]
 
 
 @pytest.mark.slow
@@ -307,7 +309,7 @@ def test_transposed_or_label_shuffled_data_stop_at_prepare_and_nothing_is_regist
     assert result.exit_code == 1
     assert f"data validation failed: {check}" in text(result)
     # Resuming on the same data would fail the same way: the way on is other data.
-    assert "seed corrected data, then resume with" in text(result)
+    assert "seed corrected data (a new dataset version" in text(result)
     assert "playground data use VERSION" in text(result)
     record = json.loads((runs_folder(emulator) / "run.json").read_text())
     assert record["steps"]["PrepareData"]["status"] == "Failed"
