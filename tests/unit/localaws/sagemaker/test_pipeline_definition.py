@@ -224,3 +224,27 @@ def test_a_condition_reads_only_declared_property_files() -> None:
 
 def test_text_that_is_not_a_definition_is_refused() -> None:
     assert check_definition("{not json")[0].startswith("Unable to parse pipeline definition.")
+
+
+def test_a_step_inside_a_branch_is_checked_once_as_itself() -> None:
+    inner = processing("Publish")
+    inner["Arguments"]["AppSpecification"]["ContainerArguments"][1] = get("Parameters.Epochs")
+    condition = {
+        "Name": "Gate",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [
+                {
+                    "Type": "GreaterThanOrEqualTo",
+                    "LeftValue": get("Parameters.Epochs"),
+                    "RightValue": 1,
+                }
+            ],
+            "IfSteps": [inner],
+            "ElseSteps": [],
+        },
+    }
+
+    assert check(definition(processing("Prepare"), condition)) == [
+        "Cannot assign property reference [Parameters.Epochs] to argument of type [String]"
+    ]

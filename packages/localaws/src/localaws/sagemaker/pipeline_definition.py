@@ -240,7 +240,10 @@ class _Checker:
             if problems:
                 self.problems.append(f"Step [{name}]: {_sentences(problems)}")
             return
-        # Everything else: references resolved, types unknown (no job shape to check).
+        # Everything else: references resolved, types unknown (no job shape to check). A
+        # condition's branches are steps of their own, checked as such.
+        if kind == "Condition" and isinstance(arguments, dict):
+            arguments = {k: v for k, v in arguments.items() if k not in ("IfSteps", "ElseSteps")}
         for expression in _expressions(arguments):
             self._reference(expression, name)
         for item in spec.get("PropertyFiles") or []:
@@ -440,7 +443,6 @@ class _Checker:
                 children = [*branch.get("IfSteps", []), *branch.get("ElseSteps", [])]
                 if any(child.get("Name") == name for child in children):
                     found.add(parent)
-        found.discard(name) if name not in (spec.get("DependsOn") or []) else None
         return found & set(self.steps)
 
 
