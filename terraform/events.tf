@@ -33,7 +33,7 @@ resource "aws_cloudwatch_event_rule" "schedule" {
   count = local.create_pipeline ? 1 : 0
 
   name                = "${var.name_prefix}${local.triggers.schedule.name_suffix}"
-  description         = "Periodic run of ${local.pipeline_name} on the newest dataset version (latest.json), so the model is retrained even without new data."
+  description         = "Periodic run of ${local.pipeline_name} on the newest dataset version (latest.json): without a new version, prepare and train come from the step cache and the model is judged against the champion again, not retrained."
   schedule_expression = var.training_schedule
 }
 

@@ -101,6 +101,39 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
+  # Step code lives at content-addressed prefixes (pipelines/mnist/step_code.py): every
+  # definition build uploads its code again, which renews its age, so the deployed code stays
+  # and code no definition has used for the retention period goes.
+  rule {
+    id     = "expire-unused-step-code"
+    status = "Enabled"
+    filter {
+      prefix = "${local.pipeline_prefix}/code/"
+    }
+    expiration {
+      days = var.step_code_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+  # What the SageMaker SDK uploads while building a definition; the build copies what the
+  # definition needs to the code prefix above, so the rest is garbage a day later.
+  rule {
+    id     = "expire-definition-staging"
+    status = "Enabled"
+    filter {
+      prefix = "${local.pipeline_prefix}/staging/"
+    }
+    expiration {
+      days = 1
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
   # Corrections nobody reviewed go after a while: with the reserved concurrency, this bounds
   # what the public feedback URL can store (docs/aws.md, "Abuse limits").
   rule {

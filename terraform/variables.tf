@@ -97,6 +97,17 @@ variable "pipeline_artifact_retention_days" {
   }
 }
 
+variable "step_code_retention_days" {
+  description = "Days after its last upload that step code (under pipelines/<name>/code/ in the data bucket) expires. Every definition build (make tf-apply, CI's deploy) uploads the deployed code again, so only a pipeline not deployed for this long loses its code; keep it above the pipeline's 30-day step cache."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.step_code_retention_days > 30
+    error_message = "The retention must exceed the pipeline's 30-day step cache."
+  }
+}
+
 variable "noncurrent_version_retention_days" {
   description = "Days a replaced or deleted object version is kept in the versioned buckets."
   type        = number

@@ -585,6 +585,14 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     artifacts = next(r for r in lifecycle if r["ID"] == "expire-old-pipeline-artifacts")
     assert artifacts["Filter"]["Prefix"] == f"pipelines/{PIPELINE}/executions/"
     assert artifacts["Expiration"]["Days"] > 30  # outlives the pipeline's 30-day step cache
+    # Step code: unused code goes (each build uploads the deployed code again), the SDK's
+    # staging a day after a build.
+    code = next(r for r in lifecycle if r["ID"] == "expire-unused-step-code")
+    assert code["Filter"]["Prefix"] == f"pipelines/{PIPELINE}/code/"
+    assert code["Expiration"]["Days"] > 30
+    staging = next(r for r in lifecycle if r["ID"] == "expire-definition-staging")
+    assert staging["Filter"]["Prefix"] == f"pipelines/{PIPELINE}/staging/"
+    assert staging["Expiration"]["Days"] == 1
     cors = s3.get_bucket_cors(Bucket=f"{PREFIX}-models")["CORSRules"]
     assert [rule["AllowedOrigins"] for rule in cors] == [[SITE_ORIGIN]]
 
@@ -739,6 +747,7 @@ BAD_INPUTS = {
     "name_prefix=Bad_Prefix": "lower-case letters, digits or '-'",
     "site_origin=https://example.com/app/": "no path, no trailing slash",
     "pipeline_artifact_retention_days=30": "30-day step cache",
+    "step_code_retention_days=30": "30-day step cache",
     "github_repository=not-a-repository": "owner/name",
     "pipeline_definition_file=nowhere/pipeline.json": "must exist and hold JSON",
     "lambda_zip=nowhere/get_models.zip": "run `make lambda` first",

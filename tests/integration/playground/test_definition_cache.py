@@ -17,6 +17,7 @@ def test_a_definition_is_built_once_and_reused_without_the_sdk(emulator: Setting
     document, built = definition_cache.load_definition(emulator)
     assert built
     assert [s["Name"] for s in document["Steps"]] == [
+        "ResolveDataset",
         "PrepareData",
         "TrainModel",
         "EvaluateModel",

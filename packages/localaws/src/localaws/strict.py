@@ -13,6 +13,10 @@ A refusal is answered in the service's own error format, with AWS's message, for
 ``1 validation error detected: Value 'N,1,28,28' at 'customerMetadataProperties.input_shape'
 failed to satisfy constraint: Member must satisfy regular expression pattern: ...``.
 
+A request that fits its model may still be refused for what the service itself decides
+(`_service_semantics`): SageMaker's CreatePipeline and UpdatePipeline check the pipeline
+definition they carry (`localaws.sagemaker.pipeline_definition`), with SageMaker's message.
+
 Requests that cannot be matched to an operation (unsigned requests, moto's own endpoints,
 protocols not handled here) pass through unvalidated; they are counted and logged once each.
 """
@@ -536,6 +540,9 @@ def _from_rest(
 
 
 _STREAM: Any = object()
+# A value `validate` skips: a streamed body, or a value known only at run time (a pipeline
+# definition's step properties).
+UNCHECKED: Any = _STREAM
 
 
 def _parse_body(entry: ServiceEntry, shape: Any, body: bytes) -> Any:
@@ -866,8 +873,27 @@ class Refusal:
     message: str
 
 
-def _refusal(operation: Operation, problems: list[Problem]) -> Refusal:
-    text = message(problems)
+def _service_semantics(operation: Operation) -> str | None:
+    """A service's refusal of a well-formed request (its message), or None.
+
+    SageMaker's CreatePipeline/UpdatePipeline check the definition
+    (`localaws.sagemaker.pipeline_definition`). A definition given by S3 location is not
+    fetched, so not checked.
+    """
+    if operation.service.name == "sagemaker" and operation.model.name in (
+        "CreatePipeline",
+        "UpdatePipeline",
+    ):
+        text = operation.params.get("PipelineDefinition")
+        if isinstance(text, str):
+            from localaws.sagemaker.pipeline_definition import refusal_message
+
+            return refusal_message(text, operation.model.service_model)
+    return None
+
+
+def _refusal(operation: Operation, problems: list[Problem], text: str | None = None) -> Refusal:
+    text = text or message(problems)
     request_id = str(uuid.uuid4())
     protocol = operation.service.protocol
     service = operation.service.name
@@ -950,9 +976,13 @@ class StrictMode:
         if operation.model.input_shape is not None:
             problems = validate(operation.model.input_shape, operation.params)
         problems = _service_rules(operation) + problems
-        if not problems:
-            return None
-        refusal = _refusal(operation, problems)
+        if problems:
+            refusal = _refusal(operation, problems)
+        else:
+            semantic = _service_semantics(operation)
+            if semantic is None:
+                return None
+            refusal = _refusal(operation, [], semantic)
         self._record(refusal)
         return refusal
 

@@ -16,17 +16,17 @@ from typing import Any
 import boto3
 
 from mlops_settings import Settings
-from pipelines.mnist import pipeline
+from pipelines.mnist import pipeline, step_code
 from playground.stack import ensure_execution_role
 
 DEFINITIONS_FOLDER = "pipeline-definitions"
 
 
 def fingerprint(settings: Settings, code_dir: Path = pipeline.CODE_DIR) -> str:
-    """SHA-256 hex of what the definition depends on: step code, definition module, settings."""
+    """SHA-256 hex of what the definition depends on: step code, definition modules, settings."""
     digest = hashlib.sha256()
     files = sorted(p for p in code_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for path in [Path(pipeline.__file__), *files]:
+    for path in [Path(pipeline.__file__), Path(step_code.__file__), *files]:
         digest.update(path.relative_to(path.parent.parent).as_posix().encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(settings.model_dump_json().encode())

@@ -31,12 +31,17 @@ def text(result) -> str:
     return " ".join(result.output.split())
 
 
-def upload_slice(settings: Settings, tmp_path: Path, labels_hook=None, images_hook=None) -> None:
-    """The first PER_CLASS digits of every class from the offline sample, as raw IDX files."""
+def upload_slice(
+    settings: Settings, tmp_path: Path, labels_hook=None, images_hook=None, per_class=PER_CLASS
+):
+    """The first ``per_class`` digits of every class from the offline sample, as raw IDX files.
+
+    Returns `data.seed`'s result (the dataset version) for good data, None for bad data.
+    """
     pair = idx.read_pair(
         SAMPLE / "train-images-idx3-ubyte.gz", SAMPLE / "train-labels-idx1-ubyte.gz"
     )
-    chosen = np.concatenate([np.flatnonzero(pair.labels == d)[:PER_CLASS] for d in range(10)])
+    chosen = np.concatenate([np.flatnonzero(pair.labels == d)[:per_class] for d in range(10)])
     images, labels = pair.images[chosen], pair.labels[chosen].copy()
     if labels_hook:
         labels = labels_hook(labels)
@@ -50,8 +55,8 @@ def upload_slice(settings: Settings, tmp_path: Path, labels_hook=None, images_ho
     ):
         idx.write_idx_gz(array, folder / name)
     if labels_hook is None and images_hook is None:
-        data.seed(settings, str(folder))  # a new dataset version, the pipeline's default input
-        return
+        # A new dataset version, the pipeline's default input (latest.json).
+        return data.seed(settings, str(folder))
     # Bad data that `data seed` would refuse, written as a dataset version anyway (as any
     # S3 client could): the pipeline's own checks must stop it.
     files = [
@@ -59,6 +64,7 @@ def upload_slice(settings: Settings, tmp_path: Path, labels_hook=None, images_ho
         for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
     ]
     data.upload(settings, files, source="bypassing the checks")
+    return None
 
 
 # About 150 test images: one error moves a digit's recall by about 7 points and the int8 file's
@@ -248,7 +254,7 @@ def test_local_run_registers_once_then_hits_the_cache_and_gates(emulator: Settin
 
 
 @pytest.mark.slow
-def test_bad_data_stops_the_run_before_training_and_resume_finishes_it(
+def test_bad_data_stops_the_run_before_training_and_corrected_data_trains(
     emulator: Settings, tmp_path: Path
 ):
     def corrupt(labels: np.ndarray) -> np.ndarray:
@@ -270,20 +276,22 @@ def test_bad_data_stops_the_run_before_training_and_resume_finishes_it(
     assert record["steps"]["PrepareData"]["status"] == "Failed"
     assert record["steps"]["TrainModel"]["status"] == "NotExecuted"
     assert packages(emulator) == []
-    assert f"playground pipeline run --resume {record['execution_id']}" in text(result)
+    # The execution is bound to its dataset version: a resume would check the same data.
+    assert "--resume" not in text(result)
+    assert "seed corrected data (a new dataset version" in text(result)
     # No step logged anything: the execution's end still leaves a FAILED run saying why.
     stopped = mlflow_run(uri, record["execution_id"])
     assert stopped.info.status == "FAILED"
     assert "PrepareData" in stopped.data.tags["failure_reason"]
     as_it_happened(stopped, record)
 
-    upload_slice(emulator, tmp_path)  # the data fixed, the same execution carries on
-    resumed = invoke("run", "--resume")
+    fixed = upload_slice(emulator, tmp_path)  # the corrected data: a new version, a new run
+    rerun = invoke("run", "--param", "Epochs=6", "--param", "AccuracyThreshold=0.3", *SMALL_SLICE)
 
-    assert resumed.exit_code == 0, resumed.output
-    assert f"execution {record['execution_id']}: Succeeded" in text(resumed)
+    assert rerun.exit_code == 0, rerun.output
     [package] = packages(emulator)
-    assert package["CustomerMetadataProperties"]["pipeline_execution_id"] == record["execution_id"]
+    assert package["CustomerMetadataProperties"]["dataset_version"] == fixed.version
+    assert package["CustomerMetadataProperties"]["pipeline_execution_id"] != record["execution_id"]
 
 
 @pytest.mark.slow
@@ -360,7 +368,7 @@ def test_transposed_or_label_shuffled_data_stop_at_prepare_and_nothing_is_regist
     assert result.exit_code == 1
     assert f"data validation failed: {check}" in text(result)
     # Resuming on the same data would fail the same way: the way on is other data.
-    assert "seed corrected data, then resume with" in text(result)
+    assert "seed corrected data (a new dataset version" in text(result)
     assert "playground data use VERSION" in text(result)
     record = json.loads((runs_folder(emulator) / "run.json").read_text())
     assert record["steps"]["PrepareData"]["status"] == "Failed"
@@ -413,3 +421,68 @@ def test_a_failed_gate_names_its_report_and_a_cached_runs_report_keeps_the_pictu
     assert f"reports/{second_id}/report.html" in shown.output
     listed = cli.invoke(app, ["pipeline", "list"], env={"COLUMNS": "250"})
     assert listed.output.index(second_id) < listed.output.index(first_id)
+
+
+def newest_run(settings: Settings) -> dict:
+    return json.loads((runs_folder(settings) / "run.json").read_text())
+
+
+def lineage_of(settings: Settings, package: dict) -> dict:
+    sha256 = package["CustomerMetadataProperties"]["sha256"]
+    key = f"models/{settings.model_package_group}/{sha256}/lineage.json"
+    body = boto3.client("s3").get_object(Bucket=settings.model_bucket, Key=key)["Body"].read()
+    return json.loads(body)
+
+
+@pytest.mark.slow
+def test_a_new_dataset_version_retrains_and_a_run_without_new_data_retrains_nothing(
+    emulator: Settings, tmp_path: Path
+):
+    """SageMaker caches on arguments: the dataset version must be in them (ResolveDataset).
+
+    Each run starts with the pipeline's defaults, as the new-version rule and the schedule
+    start it (DatasetManifestKey = latest.json), so the arguments differ only by what the
+    resolve step found.
+    """
+    relaxed = ["--param", "Epochs=6", "--param", "AccuracyThreshold=0.3", *SMALL_SLICE]
+    relaxed += ["--param", "ChampionSignificance=0"]  # any model may follow the first
+    version_a = upload_slice(emulator, tmp_path, per_class=PER_CLASS)
+    first = invoke("run", *relaxed)
+    assert first.exit_code == 0, first.output
+
+    # Version B: more digits of every class. latest.json now names B.
+    version_b = upload_slice(emulator, tmp_path, per_class=PER_CLASS + 20)
+    assert version_b.version != version_a.version
+    second = invoke("run", *relaxed)
+
+    assert second.exit_code == 0, second.output
+    run = newest_run(emulator)
+    for step in ("PrepareData", "TrainModel"):
+        assert not run["steps"][step]["cached"], f"{step} came from the cache on new data"
+    manifest_key = f"{emulator.raw_prefix}/{version_b.version}/manifest.json"
+    assert run["steps"]["ResolveDataset"]["property_files"]["Dataset"]["manifest_key"] == (
+        manifest_key
+    )
+    prepare_inputs = run["steps"]["PrepareData"]["properties"]["ProcessingInputs"]
+    [dataset] = [i for i in prepare_inputs if i["InputName"] == "dataset"]
+    assert dataset["S3Input"]["S3Uri"] == f"s3://{emulator.data_bucket}/{manifest_key}"
+    listed = packages(emulator)
+    assert len(listed) == 2
+    newest = max(listed, key=lambda p: p["ModelPackageVersion"])
+    assert newest["CustomerMetadataProperties"]["dataset_version"] == version_b.version
+    lineage = lineage_of(emulator, newest)
+    assert lineage["dataset_version"] == version_b.version
+    assert all(f"/{version_b.version}/" in o["key"] for o in lineage["objects"])
+
+    # No new data (the weekly schedule): what docs/aws.md promises, nothing is retrained and
+    # no version is added; evaluate judges the same model again.
+    third = invoke("run", *relaxed)
+
+    assert third.exit_code == 0, third.output
+    run = newest_run(emulator)
+    assert not run["steps"]["ResolveDataset"]["cached"]
+    assert run["steps"]["PrepareData"]["cached"]
+    assert run["steps"]["TrainModel"]["cached"]
+    assert not run["steps"]["EvaluateModel"]["cached"]
+    assert "already registered" in (runs_folder(emulator) / "logs/RegisterModel.log").read_text()
+    assert len(packages(emulator)) == 2

@@ -1,8 +1,10 @@
-"""The pipeline definition: five stages wired in order, with the parameters."""
+"""The pipeline definition: six stages wired in order, with the parameters."""
 
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from mlops_settings import Settings
 from pipelines.mnist import pipeline
-from playground import stack
+from playground import definition_cache, stack
 
 GATE_CHECKS = [
     ("GreaterThanOrEqualTo", "metrics.accuracy.value", "AccuracyThreshold"),
@@ -40,7 +42,13 @@ def outputs(step: dict) -> dict:
     return {o["OutputName"]: o["S3Output"]["LocalPath"] for o in items}
 
 
-def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Settings):
+def json_get(step: str, file: str, path: str) -> dict:
+    return {
+        "Std:JsonGet": {"PropertyFile": get(f"Steps.{step}.PropertyFiles.{file}"), "Path": path}
+    }
+
+
+def test_definition_wires_six_stages_in_order_with_the_parameters(emulator: Settings):
     role_arn = stack.ensure_execution_role(emulator)
     document = pipeline.definition(emulator, role_arn)
 
@@ -69,8 +77,9 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     ):
         assert name in parameters
 
-    prepare, train, evaluate, gate = document["Steps"]
+    resolve, prepare, train, evaluate, gate = document["Steps"]
     assert [(s["Name"], s["Type"]) for s in document["Steps"]] == [
+        ("ResolveDataset", "Processing"),
         ("PrepareData", "Processing"),
         ("TrainModel", "Training"),
         ("EvaluateModel", "Processing"),
@@ -82,20 +91,36 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     assert (fail["Name"], fail["Type"]) == ("GateFailed", "Fail")
     for step in (prepare, train):
         assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
-    # Evaluate reads the champion from the registry and register writes to it: never cached,
-    # so a comparison never names a stale champion and a deleted package is registered again.
-    for step in (evaluate, register):
+    # Resolve names the dataset version (it must run every time); evaluate reads the champion
+    # from the registry and register writes to it: never cached, so a comparison never names a
+    # stale champion and a deleted package is registered again.
+    for step in (resolve, evaluate, register):
         assert not step.get("CacheConfig", {}).get("Enabled")
 
-    # 1. prepare reads the dataset version's manifest (a parameter) and writes four outputs;
-    # register reads the same manifest for the model's lineage.
-    manifest_uri = {
+    # 0. resolve reads the manifest the parameter names (latest.json by default) and writes
+    # the version's own manifest key to a property file.
+    assert inputs(resolve)["dataset"]["S3Uri"] == {
         "Std:Join": {
             "On": "",
             "Values": [f"s3://{emulator.data_bucket}/", get("Parameters.DatasetManifestKey")],
         }
     }
+    assert resolve["PropertyFiles"] == [
+        {"PropertyFileName": "Dataset", "OutputName": "dataset", "FilePath": "dataset.json"}
+    ]
+    # 1. prepare reads that version's manifest, so its arguments (SageMaker's cache key) name
+    # the version; it writes four outputs. Evaluate and register read the same manifest.
+    manifest_uri = {
+        "Std:Join": {
+            "On": "",
+            "Values": [
+                f"s3://{emulator.data_bucket}/",
+                json_get("ResolveDataset", "Dataset", "manifest_key"),
+            ],
+        }
+    }
     assert inputs(prepare)["dataset"]["S3Uri"] == manifest_uri
+    assert inputs(evaluate)["dataset"]["S3Uri"] == manifest_uri
     assert inputs(register)["dataset"]["S3Uri"] == manifest_uri
     # The split fractions and seeds live in the scripts alone: the dataset is the only argument.
     assert prepare["Arguments"]["AppSpecification"]["ContainerArguments"] == [
@@ -114,7 +139,17 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     }
     assert channels["train"] == output_of("PrepareData", "train")
     assert channels["validation"] == output_of("PrepareData", "validation")
-    assert arguments["HyperParameters"]["epochs"] == get("Parameters.Epochs")
+    # Hyperparameters are strings: the Integer parameter goes in as its text (a Std:Join).
+    assert arguments["HyperParameters"]["epochs"] == {
+        "Std:Join": {"On": "", "Values": [get("Parameters.Epochs")]}
+    }
+    # SageMaker and CloudWatch show the metrics train.py prints.
+    assert {m["Name"] for m in arguments["AlgorithmSpecification"]["MetricDefinitions"]} == {
+        "train:loss",
+        "train:accuracy",
+        "validation:loss",
+        "validation:accuracy",
+    }
     assert "seed" not in arguments["HyperParameters"]
     assert arguments["ResourceConfig"]["InstanceType"] == get("Parameters.TrainingInstanceType")
     # 3. evaluate: the trained model, the three splits and prepare's manifest.
@@ -129,13 +164,16 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
     # ... and what its run report needs: every gate's limit, lineage, where inputs came from.
     args = evaluate["Arguments"]["AppSpecification"]["ContainerArguments"]
     limits = [args[i + 1 : i + 3] for i, arg in enumerate(args) if arg == "--gate-limit"]
-    assert limits == [[p, get(f"Parameters.{p}")] for _, _, p in GATE_CHECKS]
+    assert limits == [
+        [p, {"Std:Join": {"On": "", "Values": [get(f"Parameters.{p}")]}}] for _, _, p in GATE_CHECKS
+    ]
     flags = {
         arg: args[i + 1]
         for i, arg in enumerate(args)
         if isinstance(arg, str) and arg.startswith("--") and arg != "--gate-limit"
     }
     assert flags["--model-bucket"] == emulator.model_bucket
+    assert flags["--region"] == emulator.region
     assert flags["--pipeline-execution-id"] == get("Execution.PipelineExecutionId")
     assert flags["--git-commit"] == get("Parameters.GitCommit")
     assert flags["--prepare-uri"] == output_of("PrepareData", "report")
@@ -180,21 +218,65 @@ def test_definition_wires_five_stages_in_order_with_the_parameters(emulator: Set
         "--dataset-dir": "/opt/ml/processing/input/dataset",
         "--mlflow-tracking-uri": get("Parameters.MlflowTrackingUri"),  # it ends the run
         "--execution-started-at": get("Execution.StartDateTime"),
+        "--region": emulator.region,
     }
 
-    # The step code went to S3 as one bundle holding every script.
+    # The step code went to S3 as one bundle holding every script, and no bytecode.
     bucket, _, key = inputs(prepare)["code"]["S3Uri"].removeprefix("s3://").partition("/")
     s3 = boto3.client("s3")
     bundle = s3.get_object(Bucket=bucket, Key=f"{key}sourcedir.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
         names = set(archive.getnames())
-    assert {"prepare.py", "train.py", "evaluate.py", "register.py", "idx.py", "dataset.py"} <= names
+    assert {"resolve.py", "prepare.py", "train.py", "evaluate.py", "register.py"} <= names
+    assert {"idx.py", "dataset.py"} <= names
+    assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
     # The execution role now exists in the emulator.
     role = boto3.client("iam").get_role(RoleName=emulator.sagemaker_role_name)["Role"]
     assert register["Arguments"]["RoleArn"] == role["Arn"] == role_arn
+    # The strict emulator checks a definition as CreatePipeline does: this one is accepted.
+    boto3.client("sagemaker").create_pipeline(
+        PipelineName=emulator.pipeline_name,
+        PipelineDefinition=json.dumps(document),
+        RoleArn=role_arn,
+    )
 
 
 def test_missing_step_code_is_named(emulator: Settings, tmp_path: Path):
+    (tmp_path / "resolve.py").write_text("")
     (tmp_path / "prepare.py").write_text("")
     with pytest.raises(FileNotFoundError, match=r"train\.py is missing"):
         pipeline.build_pipeline(emulator, "arn:aws:iam::123456789012:role/x", tmp_path)
+
+
+def test_two_builds_from_the_same_code_are_byte_identical(emulator: Settings, tmp_path: Path):
+    """Content-addressed step code: a rebuild (a deploy) keeps the definition, so the cache."""
+    role_arn = stack.ensure_execution_role(emulator)
+    first = json.dumps(pipeline.definition(emulator, role_arn), sort_keys=True)
+    # Bytecode next to the scripts (any test run writes it) changes nothing.
+    cache = pipeline.CODE_DIR / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "stray.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    try:
+        second = json.dumps(pipeline.definition(emulator, role_arn), sort_keys=True)
+    finally:
+        (cache / "stray.cpython-311.pyc").unlink()
+    assert first == second
+    code = {uri for uri in definition_cache.code_uris(json.loads(first))}
+    assert code
+    assert all(f"/pipelines/{emulator.pipeline_name}/code/" in uri for uri in code)
+    # Every step's code is there to run, none of it bytecode.
+    s3 = boto3.client("s3")
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(
+            Bucket=emulator.data_bucket, Prefix=f"pipelines/{emulator.pipeline_name}/code/"
+        )["Contents"]
+    ]
+    assert keys
+    assert not [k for k in keys if k.endswith(".pyc")]
+    # A changed script is a new code prefix: a new definition.
+    changed = tmp_path / "code"
+    shutil.copytree(pipeline.CODE_DIR, changed, ignore=shutil.ignore_patterns("__pycache__"))
+    (changed / "train.py").write_text((changed / "train.py").read_text() + "\n# changed\n")
+    third = json.dumps(pipeline.definition(emulator, role_arn, changed), sort_keys=True)
+    assert third != first

@@ -1,10 +1,19 @@
-"""The step cache: a step's results are reused when its arguments and input objects are the same.
+"""The step cache, as SageMaker's: a step's results are reused when its key arguments are the same.
 
-The key is the step's arguments with execution variables left symbolic (so the execution id
-does not change it) and every S3 input replaced by its objects' names and ETags (so it follows
-the content, not the URI). An entry is used only while unexpired and while every object the
-step produced is still in S3 with the same ETag. Steps whose results depend on more than
-their inputs (the registry) must disable caching in the definition.
+SageMaker keys a step on some of its arguments, by step type ("Default cache key attributes
+by pipeline step type", SageMaker developer guide): a processing step on ``AppSpecification``,
+``Environment`` and ``ProcessingInputs``; a training step on ``AlgorithmSpecification``,
+``CheckpointConfig``, ``DebugHookConfig``, ``DebugRuleConfigurations``, ``Environment``,
+``HyperParameters`` and ``InputDataConfig``. The values are the resolved ones (parameters,
+execution variables and other steps' properties filled in), and the data behind an S3 URI is
+never looked at ("Pipelines doesn't check whether the data or code to which the arguments
+point has changed"): a pipeline whose data can change under the same URI must put something
+that changes with it into those arguments. An entry is used while younger than the step's
+``ExpireAfter``. Steps whose results depend on more than their arguments (the registry) must
+disable caching in the definition.
+
+One local addition: an entry whose outputs are no longer in S3 (the emulator was reset, the
+cache folder was not) is not used; in AWS a step's outputs outlive its cache entry.
 """
 
 from __future__ import annotations
@@ -16,22 +25,38 @@ import time
 from pathlib import Path
 from typing import Any
 
-from localaws.local_runner import jobs
-from localaws.local_runner.expressions import Context, resolve
 from localaws.local_runner.graph import PipelineError
 from localaws.local_runner.records import StepRecord
 
 CACHE_FOLDER = "pipeline-cache"
 
+# Source: the developer guide's "Default cache key attributes by pipeline step type".
+KEY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
+    "Training": (
+        "AlgorithmSpecification",
+        "CheckpointConfig",
+        "DebugHookConfig",
+        "DebugRuleConfigurations",
+        "Environment",
+        "HyperParameters",
+        "InputDataConfig",
+    ),
+}
+
 _DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$",
     re.IGNORECASE,
 )
 
 
 def duration_seconds(text: str | None) -> float | None:
-    """An ISO 8601 duration (`P30D`, `PT12H`, `T12H`) in seconds; None means no expiry."""
+    """An ISO 8601 duration (``P30D``, ``30d``, ``T16m``, ``5y``) in seconds; None: no expiry.
+
+    SageMaker's ``ExpireAfter`` takes years, months, weeks, days, hours and minutes, with or
+    without the leading ``P`` ("Turn on step caching"); a year counts 365 days, a month 30.
+    """
     if not text:
         return None
     normalized = text if text.upper().startswith("P") else f"P{text}"
@@ -40,7 +65,9 @@ def duration_seconds(text: str | None) -> float | None:
         raise PipelineError(f"cannot read the cache expiry {text!r} (ISO 8601 duration)")
     parts = {k: int(v or 0) for k, v in match.groupdict().items()}
     return float(
-        parts["weeks"] * 604800
+        parts["years"] * 365 * 86400
+        + parts["months"] * 30 * 86400
+        + parts["weeks"] * 604800
         + parts["days"] * 86400
         + parts["hours"] * 3600
         + parts["minutes"] * 60
@@ -48,46 +75,32 @@ def duration_seconds(text: str | None) -> float | None:
     )
 
 
+def cache_key(step_type: str, arguments: dict[str, Any]) -> str:
+    """SHA-256 hex of the step type and its resolved key arguments (the others left out).
+
+    Raises:
+        PipelineError: a step type SageMaker does not cache here.
+    """
+    if step_type not in KEY_ATTRIBUTES:
+        raise PipelineError(f"steps of type {step_type!r} are not cached")
+    keyed = {name: arguments.get(name) for name in KEY_ATTRIBUTES[step_type]}
+    document = {"Type": step_type, "Arguments": keyed}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
 class StepCache:
     """Cache entries of one pipeline, as JSON files under `<state dir>/pipeline-cache/`."""
 
     def __init__(self, state_dir: Path, pipeline_name: str, s3: Any) -> None:
-        """Where the entries live and the S3 client that checks inputs and outputs."""
+        """Where the entries live and the S3 client that checks outputs still exist."""
         self.folder = Path(state_dir) / CACHE_FOLDER / pipeline_name
         self.s3 = s3
-
-    def key(self, spec: dict[str, Any], arguments: dict[str, Any], context: Context) -> str:
-        """SHA-256 hex of the arguments (execution variables symbolic) and inputs by content."""
-        symbolic = Context(
-            parameters=context.parameters,
-            execution=context.execution,
-            steps=context.steps,
-            property_files=context.property_files,
-            symbolic_execution=True,
-        )
-        keyed = resolve(spec.get("Arguments", {}), symbolic)
-        for resolved_item, keyed_item in zip(
-            arguments.get("ProcessingInputs", []), keyed.get("ProcessingInputs", []), strict=True
-        ):
-            keyed_item["S3Input"]["S3Uri"] = self._content(resolved_item["S3Input"]["S3Uri"])
-        for resolved_item, keyed_item in zip(
-            arguments.get("InputDataConfig", []), keyed.get("InputDataConfig", []), strict=True
-        ):
-            source = keyed_item["DataSource"]["S3DataSource"]
-            source["S3Uri"] = self._content(resolved_item["DataSource"]["S3DataSource"]["S3Uri"])
-        document = {"Type": spec["Type"], "Arguments": keyed, "Files": spec.get("PropertyFiles")}
-        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-
-    def _content(self, uri: str) -> list[list[str]]:
-        _, key = jobs.split_s3_uri(uri)
-        objects = jobs.list_prefix(self.s3, uri)
-        return sorted([jobs.relative_name(o.key, key), o.etag] for o in objects)
 
     def _path(self, step_name: str, key: str) -> Path:
         return self.folder / step_name / f"{key}.json"
 
     def lookup(self, step_name: str, key: str, expiry: float | None) -> dict[str, Any] | None:
-        """The stored entry, or None when absent, expired, or an output object changed."""
+        """The stored entry, or None when absent, expired, or an output object is gone."""
         path = self._path(step_name, key)
         if not path.is_file():
             return None
@@ -96,10 +109,8 @@ class StepCache:
             return None
         for item in entry["objects"]:
             try:
-                head = self.s3.head_object(Bucket=item["Bucket"], Key=item["Key"])
+                self.s3.head_object(Bucket=item["Bucket"], Key=item["Key"])
             except Exception:  # any miss (deleted, emulator reset) means re-run
-                return None
-            if str(head["ETag"]).strip('"') != item["ETag"]:
                 return None
         return entry
 

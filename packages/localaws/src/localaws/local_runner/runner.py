@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from localaws.local_runner import jobs
-from localaws.local_runner.cache import StepCache, duration_seconds
+from localaws.local_runner.cache import StepCache, cache_key, duration_seconds
 from localaws.local_runner.expressions import Context, ExpressionError, evaluate, resolve
 from localaws.local_runner.graph import PipelineError, StepGraph, parse_parameters
 from localaws.local_runner.records import (
@@ -215,7 +215,7 @@ class LocalRunner:
         cache = spec.get("CacheConfig", {})
         key = None
         if cache.get("Enabled"):
-            key = self.cache.key(spec, arguments, context)
+            key = cache_key(step.type, arguments)
             hit = self.cache.lookup(step.name, key, duration_seconds(cache.get("ExpireAfter")))
             if hit is not None:
                 step.properties, step.property_files = hit["properties"], hit["property_files"]

@@ -1,8 +1,10 @@
 """The MNIST continuous-training pipeline, defined once with the SageMaker Python SDK v3.
 
-prepare -> train -> evaluate -> gate -> register. SageMaker Pipelines runs this definition in
-AWS; `localaws.local_runner` runs the JSON it produces on one machine. The step scripts live
-in `code/` and are shipped as one source bundle, so they can share small modules (`idx.py`).
+resolve -> prepare -> train -> evaluate -> gate -> register. SageMaker Pipelines runs this
+definition in AWS; `localaws.local_runner` runs the JSON it produces on one machine. The step
+scripts live in `code/` and are shipped as one source bundle, so they can share small modules
+(`idx.py`), at a content-addressed S3 prefix (`step_code`): the same commit gives the same
+definition, byte for byte, and the step cache survives a deploy.
 
 This module holds the definition only. Building it needs the execution role (created by the
 stack bootstrap, `playground.stack.ensure_execution_role`) and is cached by the CLI
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_settings import Settings
+from pipelines.mnist import step_code
 from pipelines.mnist.code.gates import GATES
 
 if TYPE_CHECKING:
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 CODE_DIR = Path(__file__).parent / "code"
 
 # Step names: the local runner, the CLI summary and the tests refer to them.
+RESOLVE = "ResolveDataset"
 PREPARE = "PrepareData"
 TRAIN = "TrainModel"
 EVALUATE = "EvaluateModel"
@@ -34,23 +38,33 @@ GATE = "ModelGate"
 FAIL = "GateFailed"
 REGISTER = "RegisterModel"
 
-# The container image of every job: SageMaker's PyTorch CPU image for the Python we use.
+# The container image of every job: SageMaker's PyTorch training image, CPU, the newest the
+# installed SDK lists (`sagemaker/core/image_uri_config/pytorch.json`) and in support. The
+# workspace pins torch to FRAMEWORK_VERSION and code/requirements.txt pins the rest exactly,
+# so the local runner runs the steps with the image's libraries (tests/unit/pipelines/mnist/
+# test_libraries.py fails when they drift apart). The workspace's Python stays 3.11.
 FRAMEWORK = "pytorch"
-FRAMEWORK_VERSION = "2.5.1"
-PY_VERSION = "py311"
+FRAMEWORK_VERSION = "2.10.0"
+PY_VERSION = "py313"
 IMAGE_INSTANCE_TYPE = "ml.m5.xlarge"
 
 # Training and the split use the scripts' own defaults (seed, split fractions, augmentation:
 # one place each, in train.py and prepare.py); the epoch count is a parameter because it
 # trades time for accuracy.
 
-# Step results are reused for 30 days when a step's arguments, code and inputs are unchanged.
+# Step results are reused for 30 days when a step's arguments are unchanged: SageMaker keys
+# its cache on the arguments (for a processing job AppSpecification, Environment and
+# ProcessingInputs; for training AlgorithmSpecification, HyperParameters, InputDataConfig, ...)
+# and never looks at the data behind an S3 URI. So the dataset version is in the arguments:
+# resolve (never cached) turns the DatasetManifestKey parameter (latest.json by default) into
+# the version's own manifest key, which prepare, evaluate and register read. A new version is
+# a new key, hence no cache hit; a run without new data reuses prepare and train.
 # Evaluate (reads the champion from the registry) and register (writes to it) depend on more
 # than their inputs, so they are never cached: a cached comparison could name a champion that
 # is no longer the newest approved, a cached registration a package that was deleted.
 CACHE_EXPIRY = "P30D"
 
-STEP_FILES = ("prepare.py", "train.py", "evaluate.py", "register.py")
+STEP_FILES = ("resolve.py", "prepare.py", "train.py", "evaluate.py", "register.py")
 EVALUATION_FILE = "evaluation.json"
 # Step output names (ProcessingOutput.OutputName), shared with the CLI that reads them back
 # from an execution's step properties (playground.commands.pipeline).
@@ -59,6 +73,16 @@ REPORT_OUTPUT = "report"  # prepare's report; register reads the dataset manifes
 EVALUATION_OUTPUT = "evaluation"  # evaluate's evaluation.json and its pictures
 MODEL_OUTPUT = "model"
 REGISTRATION_OUTPUT = "registration"
+DATASET_FILE = "dataset.json"  # resolve's property file (code/resolve.py)
+# Training metrics SageMaker reads from the job's log (shown in the console and CloudWatch):
+# train.py prints one line per epoch, `epoch=3 loss=0.1234 train_accuracy=0.9612 val_loss=...
+# val_accuracy=0.9801 seconds=12.3`. A test runs train.py and matches each expression.
+METRIC_DEFINITIONS = (
+    ("train:loss", r"epoch=\d+ loss=([0-9.eE+-]+)"),
+    ("train:accuracy", r"train_accuracy=([0-9.eE+-]+)"),
+    ("validation:loss", r"val_loss=([0-9.eE+-]+)"),
+    ("validation:accuracy", r"val_accuracy=([0-9.eE+-]+)"),
+)
 # Where a processing job finds the dataset manifest (prepare fetches the objects it names).
 DATASET_DIR = "/opt/ml/processing/input/dataset"
 
@@ -157,6 +181,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
     from sagemaker.core import image_uris
     from sagemaker.core.processing import FrameworkProcessor
     from sagemaker.core.shapes import (
+        MetricDefinition,
         ProcessingInput,
         ProcessingOutput,
         ProcessingS3Input,
@@ -186,10 +211,12 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
 
     _quiet_sdk_logs()
 
+    # What the SDK uploads goes to a throwaway staging prefix; `definition` moves what the
+    # definition points at to content-addressed prefixes (step_code.pin_staged_code).
     session = PipelineSession(
         boto_session=boto3.Session(region_name=settings.region),
         default_bucket=settings.data_bucket,
-        default_bucket_prefix=f"pipelines/{settings.pipeline_name}",
+        default_bucket_prefix=staging_prefix(settings),
     )
     kinds = {"String": ParameterString, "Integer": ParameterInteger, "Float": ParameterFloat}
     params: dict[str, Any] = {}
@@ -209,7 +236,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
     )
     cache = CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY)
     never_cached = CacheConfig(enable_caching=False)
-    source = str(code_dir)
+    s3 = boto3.client("s3", region_name=settings.region)
+    source = step_code.upload_bundle(s3, code_dir, settings.data_bucket, code_prefix(settings))
     # Extra packages the framework image lacks (onnxruntime, ...), installed by the container.
     requirements = "requirements.txt" if (code_dir / "requirements.txt").is_file() else None
 
@@ -240,6 +268,11 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             ),
         )
 
+    def text(parameter: Any) -> Any:
+        # Container arguments and hyperparameters are strings: SageMaker refuses an Integer
+        # or Float parameter there; `.to_string()` (a Std:Join) is a string.
+        return parameter if isinstance(parameter, ParameterString) else parameter.to_string()
+
     def processor(base_job_name: str) -> Any:
         return FrameworkProcessor(
             image_uri=image,
@@ -253,8 +286,37 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
 
     # The input is one dataset version: its manifest, which names the exact raw objects. By
     # default the newest (latest.json, which every trigger uses); a person may name another.
+    # 0. Resolve (never cached): which version that is, as its own manifest's key, so that
+    # the arguments of every step reading the data change with the version (see CACHE_EXPIRY).
+    resolved = PropertyFile(name="Dataset", output_name="dataset", path=DATASET_FILE)
+    resolve = ProcessingStep(
+        name=RESOLVE,
+        description="Name the dataset version this run trains on (its manifest's key).",
+        step_args=processor("mnist-resolve").run(
+            code="resolve.py",
+            source_dir=source,
+            inputs=[
+                s3_input(
+                    "dataset",
+                    Join(
+                        on="",
+                        values=[f"s3://{settings.data_bucket}/", params["DatasetManifestKey"]],
+                    ),
+                    DATASET_DIR,
+                )
+            ],
+            outputs=[s3_output(RESOLVE, "dataset", "/opt/ml/processing/output/dataset")],
+            arguments=["--raw-prefix", settings.raw_prefix],
+        ),
+        property_files=[resolved],
+        cache_config=never_cached,
+    )
     manifest_uri = Join(
-        on="", values=[f"s3://{settings.data_bucket}/", params["DatasetManifestKey"]]
+        on="",
+        values=[
+            f"s3://{settings.data_bucket}/",
+            JsonGet(step_name=RESOLVE, property_file=resolved, json_path="manifest_key"),
+        ],
     )
     dataset_input = s3_input("dataset", manifest_uri, DATASET_DIR)
 
@@ -291,10 +353,13 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             source_dir=source, requirements=requirements, entry_script="train.py"
         ),
         compute=Compute(instance_type=params["TrainingInstanceType"], instance_count=1),
-        hyperparameters={"epochs": params["Epochs"]},
+        hyperparameters={"epochs": text(params["Epochs"])},
         output_data_config=_output_data_config(
             f"s3://{settings.data_bucket}/pipelines/{settings.pipeline_name}/training"
         ),
+    )
+    trainer = trainer.with_metric_definitions(
+        [MetricDefinition(name=name, regex=regex) for name, regex in METRIC_DEFINITIONS]
     )
     train = TrainingStep(
         name=TRAIN,
@@ -343,13 +408,13 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 "--quantize",
                 params["Quantize"],
                 "--champion-significance",
-                params["ChampionSignificance"],
+                text(params["ChampionSignificance"]),
                 # The run report: the gate's limits, lineage, and where earlier outputs came
                 # from (a cached step's URIs name the execution that produced them).
                 *(
                     item
                     for gate in GATES
-                    for item in ("--gate-limit", gate.parameter, params[gate.parameter])
+                    for item in ("--gate-limit", gate.parameter, text(params[gate.parameter]))
                 ),
                 "--model-bucket",
                 settings.model_bucket,
@@ -369,6 +434,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 params["MlflowTrackingUri"],
                 "--execution-started-at",
                 ExecutionVariables.START_DATETIME,
+                "--region",
+                settings.region,
             ],
         ),
         property_files=[evaluation],
@@ -424,6 +491,8 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
                 params["MlflowTrackingUri"],
                 "--execution-started-at",
                 ExecutionVariables.START_DATETIME,
+                "--region",
+                settings.region,
             ],
         ),
         cache_config=never_cached,
@@ -456,7 +525,7 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
     return Pipeline(
         name=settings.pipeline_name,
         parameters=list(params.values()),
-        steps=[prepare, train, evaluate, gate],
+        steps=[resolve, prepare, train, evaluate, gate],
         sagemaker_session=session,
     )
 
@@ -486,9 +555,29 @@ def _quiet_sdk_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def staging_prefix(settings: Settings) -> str:
+    """Where the SDK uploads while building (a lifecycle rule expires it after a day)."""
+    return f"pipelines/{settings.pipeline_name}/staging"
+
+
+def code_prefix(settings: Settings) -> str:
+    """Where step code lives, one `<sha256>/` prefix per distinct content."""
+    return f"pipelines/{settings.pipeline_name}/code"
+
+
 def definition(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> dict[str, Any]:
-    """The pipeline definition as a dict (producing it uploads the step code to S3)."""
-    return dict(json.loads(build_pipeline(settings, role, code_dir).definition()))
+    """The pipeline definition as a dict; producing it uploads the step code to S3.
+
+    Every S3 URI of step code in it is content-addressed (`step_code`), so the same code,
+    settings and role give the same definition.
+    """
+    import boto3
+
+    document = json.loads(build_pipeline(settings, role, code_dir).definition())
+    s3 = boto3.client("s3", region_name=settings.region)
+    return step_code.pin_staged_code(
+        s3, document, settings.data_bucket, staging_prefix(settings), code_prefix(settings)
+    )
 
 
 def with_defaults(document: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:

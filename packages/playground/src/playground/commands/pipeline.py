@@ -599,11 +599,13 @@ def _run(
         again = f"playground pipeline run --resume {record.execution_id}"
         prepare = record.steps.get(mnist.PREPARE)
         if prepare is not None and prepare.status == FAILED:
-            # The same data fails the same way: the way on is other data, or an earlier version.
+            # The execution is bound to the dataset version its first step resolved (as in
+            # SageMaker, a retry keeps that step's result): resuming checks the same data
+            # again. The way on is a new version, which starts its own execution.
             hint = (
-                "the dataset failed the data checks: seed corrected data, then resume with: "
-                f"{again}; or train on an earlier version again: `playground data ls`, "
-                "`playground data use VERSION`"
+                "the dataset failed the data checks: seed corrected data (a new dataset "
+                "version; `playground pipeline run` trains on it), or train on an earlier "
+                "version again: `playground data ls`, `playground data use VERSION`"
             )
         else:
             hint = f"resume with: {again}"

@@ -1,0 +1,1 @@
+"""SageMaker's own rules beyond its API model (the strict layer's service semantics)."""

@@ -1,0 +1,90 @@
+"""The MNIST definition passes SageMaker's CreatePipeline checks (the emulator's strict layer).
+
+Built against an in-process S3 (moto's mock, no network), then checked as CreatePipeline would
+check it; without `.to_string()` the same definition has exactly the eight errors SageMaker
+reported (an Integer or Float parameter in a string field).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from localaws.sagemaker.pipeline_definition import check_definition
+
+ROLE = "arn:aws:iam::123456789012:role/sm"
+
+
+def check(document: dict) -> list[str]:
+    return check_definition(json.dumps(document))
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict:
+    """The MNIST pipeline's definition, built against an in-process S3 (moto, no network)."""
+    import os
+
+    from moto import mock_aws
+
+    saved = dict(os.environ)
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        del os.environ[name]
+    try:
+        with mock_aws():
+            import boto3
+
+            from mlops_settings import Settings
+            from pipelines.mnist import pipeline
+
+            settings = Settings()
+            s3 = boto3.client("s3", region_name=settings.region)
+            location = {"LocationConstraint": settings.region}
+            kwargs = (
+                {} if settings.region == "us-east-1" else {"CreateBucketConfiguration": location}
+            )
+            s3.create_bucket(Bucket=settings.data_bucket, **kwargs)
+            return pipeline.definition(settings, ROLE)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_the_generated_definition_passes(generated: dict) -> None:
+    assert check(generated) == []
+
+
+def test_without_to_string_the_generated_definition_has_exactly_the_eight_errors(
+    generated: dict,
+) -> None:
+    """The numbers the pipeline passes as text, placed raw (as before the fix): all refused."""
+
+    def raw(value: Any) -> Any:
+        if isinstance(value, dict):
+            join = value.get("Std:Join")
+            if join and join.get("On") == "" and len(join.get("Values", [])) == 1:
+                [only] = join["Values"]
+                if isinstance(only, dict) and str(only.get("Get", "")).startswith("Parameters."):
+                    return only
+            return {k: raw(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [raw(v) for v in value]
+        return value
+
+    problems = check(raw(generated))
+
+    assert sorted(problems) == sorted(
+        f"Cannot assign property reference [Parameters.{name}] to argument of type [String]"
+        for name in (
+            "Epochs",
+            "ChampionSignificance",
+            "AccuracyThreshold",
+            "MinClassRecall",
+            "ChampionSignificance",
+            "MinParityAgreement",
+            "MaxParityLogitDiff",
+            "MaxModelSizeBytes",
+        )
+    )
