@@ -47,6 +47,7 @@ from urllib.parse import parse_qs
 from localaws import replay as replay_
 from localaws import snapshot
 from localaws.s3_cors import S3CorsLayer
+from localaws.sagemaker.pipeline_definition import pipeline_semantics
 from localaws.strict import StrictMode, request_from_environ
 from localaws.wsgi import StartResponse, WsgiApp, call_app, read_body
 
@@ -467,7 +468,11 @@ def build_app(state_dir: Path, strict: bool = True) -> JournalledApp:
     return JournalledApp(
         S3CorsLayer(DomainDispatcherApplication(create_backend_app)),
         Journal(state_dir / JOURNAL_NAME),
-        StrictMode(enabled=strict, violations_log=state_dir / VIOLATIONS_NAME),
+        StrictMode(
+            enabled=strict,
+            violations_log=state_dir / VIOLATIONS_NAME,
+            semantics=(pipeline_semantics,),
+        ),
     )
 
 

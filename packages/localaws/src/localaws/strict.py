@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -873,23 +874,12 @@ class Refusal:
     message: str
 
 
-def _service_semantics(operation: Operation) -> str | None:
-    """A service's refusal of a well-formed request (its message), or None.
+ServiceSemantics = Callable[[Operation], "str | None"]
+"""A service's own check of a well-formed request: its refusal message, or None to accept.
 
-    SageMaker's CreatePipeline/UpdatePipeline check the definition
-    (`localaws.sagemaker.pipeline_definition`). A definition given by S3 location is not
-    fetched, so not checked.
-    """
-    if operation.service.name == "sagemaker" and operation.model.name in (
-        "CreatePipeline",
-        "UpdatePipeline",
-    ):
-        text = operation.params.get("PipelineDefinition")
-        if isinstance(text, str):
-            from localaws.sagemaker.pipeline_definition import refusal_message
-
-            return refusal_message(text, operation.model.service_model)
-    return None
+The checks live with their service (`localaws.sagemaker.pipeline_definition.pipeline_semantics`)
+and are handed to `StrictMode` by the emulator, so this module knows no service's rules.
+"""
 
 
 def _refusal(operation: Operation, problems: list[Problem], text: str | None = None) -> Refusal:
@@ -961,6 +951,7 @@ class StrictMode:
     violations: int = 0
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=_RECENT_VIOLATIONS))
     unvalidated: dict[str, int] = field(default_factory=dict)
+    semantics: Sequence[ServiceSemantics] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, request: Request) -> Refusal | None:
@@ -979,7 +970,9 @@ class StrictMode:
         if problems:
             refusal = _refusal(operation, problems)
         else:
-            semantic = _service_semantics(operation)
+            semantic = next(
+                (text for check in self.semantics if (text := check(operation)) is not None), None
+            )
             if semantic is None:
                 return None
             refusal = _refusal(operation, [], semantic)

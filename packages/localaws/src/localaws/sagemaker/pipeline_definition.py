@@ -40,7 +40,7 @@ from typing import Any
 
 # Where the strict layer's validator lives; the definition's arguments use the same rules
 # as any request.
-from localaws.strict import UNCHECKED, Problem, validate
+from localaws.strict import UNCHECKED, Operation, Problem, validate
 
 JOB_OPERATIONS = {
     "Processing": ("CreateProcessingJob", "DescribeProcessingJob", "ProcessingJobName"),
@@ -495,3 +495,20 @@ def _sentences(problems: list[Problem]) -> str:
     count = len(problems)
     noun = "error" if count == 1 else "errors"
     return f"{count} validation {noun} detected: " + "; ".join(p.sentence() for p in problems)
+
+
+def pipeline_semantics(operation: Operation) -> str | None:
+    """SageMaker's refusal of a CreatePipeline/UpdatePipeline definition, or None.
+
+    A `localaws.strict.ServiceSemantics` check. A definition given by S3 location
+    (``PipelineDefinitionS3Location``) is not fetched, so not checked.
+    """
+    if operation.service.name != "sagemaker" or operation.model.name not in (
+        "CreatePipeline",
+        "UpdatePipeline",
+    ):
+        return None
+    text = operation.params.get("PipelineDefinition")
+    if not isinstance(text, str):
+        return None
+    return refusal_message(text, operation.model.service_model)
