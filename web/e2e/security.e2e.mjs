@@ -10,7 +10,7 @@
 // GOOD_SHA256 (a model with its report and pictures), CHROMIUM_PATH.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DIGITS, drawAndRead, launch } from './browser.mjs';
+import { DIGITS, drawAndRead, isAppError, launch } from './browser.mjs';
 
 const env = (name) => {
   const value = process.env[name];
@@ -52,7 +52,7 @@ before(async () => {
   await context.addInitScript(RECORD_VIOLATIONS);
   page = await context.newPage();
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
+    if (isAppError(msg)) errors.push(`${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   const answer = await page.goto(SITE_URL);
