@@ -58,7 +58,8 @@ def test_a_full_local_run_and_a_persons_decisions_break_no_aws_rule(local_stack:
     run("data", "seed", "--source", "sample")
     # One epoch: a model that passes relaxed gates is registered; the requests are the same.
     run("pipeline", "run", "--param", "Epochs=1", "--param", "AccuracyThreshold=0.5",
-        "--param", "MinClassRecall=0.5", "--approval", "manual")  # fmt: skip
+        "--param", "MinClassRecall=0.5", "--param", "MinVariationAccuracy=0.5",
+        "--approval", "manual")  # fmt: skip
     run("models", "list")
     run("models", "approve", "1")
     api = start_models_api(load_settings(), port=0)

@@ -41,6 +41,7 @@ cli = CliRunner()
 QUICK = [
     *("--param", "Epochs=1", "--param", "AccuracyThreshold=0", "--param", "MinClassRecall=0"),
     *("--param", "MinParityAgreement=0", "--param", "MaxModelSizeBytes=10000000"),
+    *("--param", "MinVariationAccuracy=0"),
     # One epoch cannot match the served model; this run is about its data, not its quality.
     *("--param", "ChampionSignificance=0"),
 ]

@@ -209,6 +209,8 @@ def test_a_new_dataset_version_trains_registers_once_with_its_lineage(
             "--trigger-param",
             "MinClassRecall=0",
             "--trigger-param",
+            "MinVariationAccuracy=0",
+            "--trigger-param",
             "MinParityAgreement=0",
             "--trigger-param",
             "MaxModelSizeBytes=10000000",  # one epoch: int8 may not be kept

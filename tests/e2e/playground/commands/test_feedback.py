@@ -25,6 +25,7 @@ QUICK = {
     "Epochs": "1",
     "AccuracyThreshold": "0",
     "MinClassRecall": "0",
+    "MinVariationAccuracy": "0",
     "MinParityAgreement": "0",
     "MaxModelSizeBytes": "10000000",  # one epoch: int8 may not be kept
 }

@@ -71,9 +71,13 @@ def upload_slice(
 # agreement with PyTorch by 0.7, so the slice runs relax those two gates. Its ~100 validation
 # images make one error worth more than int8's 0.3-point tolerance, so the fp32 file (~230 KB)
 # may ship instead: the size gate is relaxed too (make up's full sample ships int8 in its test).
+# A model of a few epochs on 1,200 digits reads varied digits less surely than one of ten on
+# 8,000, so the floor under each variation is relaxed as the per-digit recall is.
 SMALL_SLICE = [
     "--param",
     "MinClassRecall=0.5",
+    "--param",
+    "MinVariationAccuracy=0.5",
     "--param",
     "MinParityAgreement=0.98",
     "--param",
@@ -300,7 +304,7 @@ def test_a_worse_model_is_never_approved_against_a_champion_the_cache_has_not_se
 ):
     """Issue 10's stale-champion sequence, scaled to the small slice.
 
-    On the 10,000-digit sample the weak model is Epochs=1 against the default 10; on 1,200
+    On the 10,000-digit sample the weak model is Epochs=1 against the default 12; on 1,200
     training images one epoch is ten optimizer steps (chance level), so 3 against 6 epochs
     play the same parts: a model clearly worse than the champion, above the threshold.
     """

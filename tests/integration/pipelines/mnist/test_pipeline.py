@@ -22,6 +22,21 @@ GATE_CHECKS = [
     ("GreaterThanOrEqualTo", "parity.argmax_agreement", "MinParityAgreement"),
     ("LessThanOrEqualTo", "parity.fp32_max_abs_logit_diff", "MaxParityLogitDiff"),
     ("LessThanOrEqualTo", "model.size_bytes", "MaxModelSizeBytes"),
+    *(
+        ("GreaterThanOrEqualTo", f"robustness.{name}.accuracy", "MinVariationAccuracy")
+        for name in (
+            "shift",
+            "scale",
+            "rotation",
+            "shear",
+            "thin",
+            "thick",
+            "broken",
+            "blur",
+            "low_resolution",
+            "noise",
+        )
+    ),
 ]
 
 
@@ -63,6 +78,12 @@ def test_definition_wires_six_stages_in_order_with_the_parameters(emulator: Sett
     assert parameters["ModelApprovalStatus"]["DefaultValue"] == "Approved"
     # The browser downloads the whole file: the budget is what it should download.
     assert parameters["MaxModelSizeBytes"]["DefaultValue"] == 120 * 1024
+    # Issue 21: at least 97% of the test digits read right under each variation.
+    assert parameters["MinVariationAccuracy"] == {
+        "Name": "MinVariationAccuracy",
+        "Type": "Float",
+        "DefaultValue": 0.97,
+    }
     for name in (
         "MinClassRecall",
         "ChampionSignificance",
@@ -164,8 +185,10 @@ def test_definition_wires_six_stages_in_order_with_the_parameters(emulator: Sett
     # ... and what its run report needs: every gate's limit, lineage, where inputs came from.
     args = evaluate["Arguments"]["AppSpecification"]["ContainerArguments"]
     limits = [args[i + 1 : i + 3] for i, arg in enumerate(args) if arg == "--gate-limit"]
+    # Each limit once, though the variations' gates share theirs.
     assert limits == [
-        [p, {"Std:Join": {"On": "", "Values": [get(f"Parameters.{p}")]}}] for _, _, p in GATE_CHECKS
+        [p, {"Std:Join": {"On": "", "Values": [get(f"Parameters.{p}")]}}]
+        for p in dict.fromkeys(p for *_, p in GATE_CHECKS)
     ]
     flags = {
         arg: args[i + 1]
@@ -230,6 +253,7 @@ def test_definition_wires_six_stages_in_order_with_the_parameters(emulator: Sett
     assert {"resolve.py", "prepare.py", "train.py", "evaluate.py", "register.py"} <= names
     assert {"idx.py", "dataset.py"} <= names
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+    assert {"variations.py", "centreline.py"} <= names  # evaluate's robustness check needs them
     # The execution role now exists in the emulator.
     role = boto3.client("iam").get_role(RoleName=emulator.sagemaker_role_name)["Role"]
     assert register["Arguments"]["RoleArn"] == role["Arn"] == role_arn

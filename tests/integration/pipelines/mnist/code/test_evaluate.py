@@ -70,6 +70,33 @@ def test_reports_the_numbers_the_gate_reads(evaluated: Path, prepared: Path) -> 
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_reports_the_shipped_files_accuracy_under_every_variation(
+    evaluated: Path, prepared: Path, code_modules: Callable[[], Any]
+) -> None:
+    report = report_of(evaluated)
+    with np.load(prepared / "test/test.npz") as data:
+        inputs, labels = (data["images"].astype(np.float32) / 255)[:, None], data["labels"]
+    session = ort.InferenceSession(str(evaluated / "processing/output/model/model.onnx"))
+    clean = session.run(None, {"input": inputs})[0].argmax(1)
+    with code_modules() as load:
+        variations = load("variations")
+        names = [v.name for v in variations.VARIATIONS]
+        varied = {name: variations.vary(name, inputs) for name in names}
+
+    assert list(report["robustness"]) == names
+    for name in names:
+        read = session.run(None, {"input": varied[name]})[0].argmax(1)
+        figures = report["robustness"][name]
+        assert figures["accuracy"] == pytest.approx(float((read == labels).mean())), name
+        assert figures["agreement"] == pytest.approx(float((read == clean).mean())), name
+        assert figures["images"] == len(labels)
+    # Not judged without a limit, but every variation has its row in the gate decisions.
+    judged = [g for g in report["gates"] if g["parameter"] == "MinVariationAccuracy"]
+    assert [g["measured"] for g in judged] == [f"robustness.{n}.accuracy" for n in names]
+    page = (evaluated / "processing/evaluation/report.html").read_text()
+    assert '<section id="robustness">' in page
+
+
 def test_int8_is_calibrated_on_training_images_and_chosen_on_validation(evaluated: Path) -> None:
     report = report_of(evaluated)
     quantization = report["quantization"]
@@ -352,6 +379,7 @@ def test_a_failed_gates_report_is_uploaded_under_the_execution_naming_the_condit
         *("--pipeline-execution-id", "k3j4h5exec"),
         *("--gate-limit", "AccuracyThreshold", "0.9999"),
         *("--gate-limit", "MaxModelSizeBytes", "10000000"),
+        *("--gate-limit", "MinVariationAccuracy", "0.1"),
     )
 
     assert run.returncode == 0, run.stderr  # the gate, not this step, stops the run
@@ -434,6 +462,9 @@ def test_the_execution_is_logged_as_one_mlflow_run_with_its_epochs_and_pictures(
     logged = client.get_run(run_id)
     assert logged.data.metrics["test_accuracy"] == report["metrics"]["accuracy"]["value"]
     assert logged.data.metrics["gate_passed"] == 1.0
+    for name, figures in report["robustness"].items():
+        assert logged.data.metrics[f"robustness_{name}_accuracy"] == figures["accuracy"]
+        assert logged.data.metrics[f"robustness_{name}_agreement"] == figures["agreement"]
     assert logged.data.params["gate.AccuracyThreshold"] == "0.5"
     assert logged.data.tags["pipeline_execution_id"] == "tracked1"
     epochs = client.get_metric_history(run_id, "val_accuracy")

@@ -17,10 +17,25 @@ LIMITS = {
     "MinParityAgreement": 0.995,
     "MaxParityLogitDiff": 0.001,
     "MaxModelSizeBytes": 122880,
+    "MinVariationAccuracy": 0.97,
 }
+VARIATIONS = (
+    "shift",
+    "scale",
+    "rotation",
+    "shear",
+    "thin",
+    "thick",
+    "broken",
+    "blur",
+    "low_resolution",
+    "noise",
+)
 
 
-def evaluation(accuracy: float = 0.991, weakest_recall: float = 0.97) -> dict[str, Any]:
+def evaluation(
+    accuracy: float = 0.991, weakest_recall: float = 0.97, thin: float = 0.981
+) -> dict[str, Any]:
     """An evaluation.json as contracts/evaluation-report.md describes it (10 digits, 1,000)."""
     matrix = [[100 if row == col else 0 for col in range(10)] for row in range(10)]
     matrix[3][5], matrix[3][3] = 3, 97
@@ -51,6 +66,15 @@ def evaluation(accuracy: float = 0.991, weakest_recall: float = 0.97) -> dict[st
             "decision_rule": "Paired comparison on the same test images (McNemar, exact).",
         },
         "dataset_hash": "cd" * 32,
+        "robustness": {
+            name: {
+                "accuracy": thin if name == "thin" else 0.985,
+                "agreement": 0.99,
+                "description": f"{name} as variations.py makes it",
+                "images": 1000,
+            }
+            for name in VARIATIONS
+        },
     }
 
 
@@ -101,7 +125,7 @@ def facts(load: Callable[[str], Any], report: dict[str, Any], **extra: Any) -> A
     return module.RunFacts(
         execution_id="abc123def456",
         evaluation=report,
-        gates=gates.judge(report, LIMITS),
+        gates=extra.pop("gates") if "gates" in extra else gates.judge(report, LIMITS),
         confusion_png=evaluate.confusion_png(matrix, report["metrics"]["accuracy"]["value"]),
         data_report={
             "status": "passed",
@@ -127,7 +151,7 @@ def test_a_passing_run_has_every_section_with_its_pictures_inline(code_modules):
         assert page.images[section].startswith(b"\x89PNG\r\n\x1a\n"), section
     assert page.external == []  # self-contained: nothing fetched from elsewhere
     assert "Model gate passed" in page.sections["outcome"]
-    assert page.sections["gates"].count("passed") == 6
+    assert page.sections["gates"].count("passed") == 16  # 6 and one per variation
     assert "class_balance" in page.sections["data"]
     assert "0.97" in page.sections["per-class"]  # digit 3's recall
     assert "McNemar" in page.sections["champion"]
@@ -156,7 +180,7 @@ def test_a_failed_gate_report_names_the_failing_condition_and_its_value(code_mod
         page.sections["gates"],
     )
     assert rows == ["test accuracy", "lowest per-digit recall"]
-    assert page.sections["gates"].count("passed") == 4
+    assert page.sections["gates"].count("passed") == 14
 
 
 def test_a_cached_steps_sections_say_which_run_they_come_from(code_modules):
@@ -227,3 +251,32 @@ def test_the_feedback_section_shows_accuracy_on_peoples_corrections_apart(code_m
     assert "0.991" in section
     assert "feedback images in train24" in section
     assert "No feedback images among the test images" in without.sections["feedback"]
+
+
+def test_a_variation_below_its_floor_fails_the_gate_by_name(code_modules):
+    with code_modules() as load:
+        module = load("report")
+        run = facts(load, evaluation(thin=0.951))
+        page = parse(module.render(run))
+        verdict = module.outcome(run.gates)
+
+    assert verdict == "failed: test accuracy, thin strokes 0.951 (needs >= 0.97)"
+    [failed] = [g for g in run.gates if g["passed"] is False]
+    assert (failed["measured"], failed["parameter"]) == (
+        "robustness.thin.accuracy",
+        "MinVariationAccuracy",
+    )
+    section = page.sections["robustness"]
+    assert "thin as variations.py makes it" in section
+    assert "0.951" in section
+    assert "-0.04" in section  # against the unchanged digits' 0.991
+
+
+def test_an_evaluation_from_before_the_robustness_check_says_so(code_modules):
+    report = evaluation()
+    del report["robustness"]
+    with code_modules() as load:
+        module = load("report")
+        page = parse(module.render(facts(load, report, gates=[])))
+
+    assert "Not measured" in page.sections["robustness"]

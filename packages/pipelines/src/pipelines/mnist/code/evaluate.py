@@ -19,6 +19,10 @@ next to the model (``models/<group>/<sha256>/report.html``, with ``confusion_mat
 ``--mlflow-tracking-uri`` the execution is logged as one MLflow run (`tracking.py`); its id
 goes into evaluation.json's ``tracking`` and from there into the registry entry.
 
+The shipped file is also scored on the test split under every variation of `variations.py`
+(shifted, scaled, rotated, slanted, thin, thick, broken, blurred, low-resolution and noisy
+digits): ``robustness`` in evaluation.json, a gate per variation.
+
 Which data does what: int8 calibration uses training images only; int8 is kept over fp32 when
 it loses at most 0.3 accuracy points on the validation split; every number the gate judges
 (accuracy, per-class recall, parity, size) is measured on the file that ships, on the test
@@ -56,6 +60,7 @@ from tracking import (
     epoch_ms,
     log_run,
 )
+from variations import robustness
 
 NUM_CLASSES = 10
 QUANTIZATION_TOLERANCE = 0.003  # 0.3 accuracy points, on the validation split
@@ -486,6 +491,12 @@ def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
         f"shipped file: test accuracy {chosen['accuracy']:.4f}, "
         f"parity {parity['argmax_agreement']:.4f}"
     )
+    shipped_session = onnx_session(chosen_path)
+    varied = robustness(lambda batch: onnx_logits(shipped_session, batch).argmax(1), inputs, labels)
+    print(
+        "under variations: "
+        + ", ".join(f"{name} {figures['accuracy']:.4f}" for name, figures in varied.items())
+    )
     champion = compare_with_champion(
         args.model_package_group,
         args.region or None,
@@ -505,6 +516,7 @@ def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             "confusion_matrix": chosen["confusion_matrix"],
             "test_images": len(labels),
         },
+        "robustness": varied,
         "parity": parity,
         "model": {
             "size_bytes": output.stat().st_size,
@@ -625,6 +637,9 @@ def track(
         "champion_p_value_worse": report["champion"]["p_value_worse"],
         "gate_passed": float(all(g["passed"] is not False for g in report["gates"])),
     }
+    for name, figures in report["robustness"].items():
+        metrics[f"robustness_{name}_accuracy"] = figures["accuracy"]
+        metrics[f"robustness_{name}_agreement"] = figures["agreement"]
     for digit, values in report["metrics"]["per_class"].items():
         metrics[f"recall_{digit}"] = values["recall"]
         metrics[f"precision_{digit}"] = values["precision"]

@@ -44,6 +44,23 @@ GATES = (
         "largest logit difference of the fp32 export from PyTorch",
     ),
     Gate("model.size_bytes", "<=", "MaxModelSizeBytes", "shipped file size in bytes"),
+    # One per variation of variations.py (its VARIATIONS, in order; a test holds the two
+    # together): the shipped file's accuracy on the test digits so varied.
+    *(
+        Gate(f"robustness.{name}.accuracy", ">=", "MinVariationAccuracy", f"test accuracy, {how}")
+        for name, how in (
+            ("shift", "digits shifted 2 px"),
+            ("scale", "digits 20% larger or smaller"),
+            ("rotation", "digits rotated 10 degrees"),
+            ("shear", "digits slanted 17 degrees"),
+            ("thin", "thin strokes"),
+            ("thick", "thick strokes"),
+            ("broken", "broken strokes"),
+            ("blur", "blurred digits"),
+            ("low_resolution", "digits scanned at half resolution"),
+            ("noise", "noisy digits"),
+        )
+    ),
 )
 
 

@@ -20,6 +20,10 @@ NUM_CLASSES = 10
 IMAGE_SIDE = 28
 # onnxruntime-web 1.2x runs opset 17 with its WASM backend; newer opsets add nothing we use.
 ONNX_OPSET = 17
+# Channels of the three conv blocks. The third was 96 until the robustness check
+# (variations.py): at 96 the model could not hold 97% under thin and thick strokes and 98.7%
+# on the unchanged digits at once; 128 adds 17k parameters (int8 file 71 -> 89 KB).
+WIDTHS = (16, 48, 128)
 
 
 def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -33,24 +37,26 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 class DigitCNN(nn.Module):
-    """Three conv blocks (16, 48, 96 channels; 28 -> 14 -> 7 -> 3) and one linear layer.
+    """Three conv blocks (WIDTHS: 16, 48, 128 channels; 28 -> 14 -> 7 -> 3), one linear layer.
 
-    About 57k parameters: small enough that its int8 ONNX file stays well under 120 KB and an
-    epoch on 8,000 digits takes seconds on two CPU cores, large enough for about 99% on MNIST.
+    About 74k parameters: small enough that its int8 ONNX file stays well under 120 KB (89 KB)
+    and an epoch on 8,000 digits takes seconds on two CPU cores, large enough for about 99% on
+    MNIST and 97% under every variation of variations.py.
     The first block is kept narrow because at full resolution it costs the most per channel.
     """
 
     def __init__(self, dropout: float = 0.2) -> None:
         super().__init__()
+        first, second, third = WIDTHS
         self.features = nn.Sequential(
-            _conv_block(1, 16),
-            _conv_block(16, 48),
-            _conv_block(48, 96),
+            _conv_block(1, first),
+            _conv_block(first, second),
+            _conv_block(second, third),
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(dropout),
-            nn.Linear(96 * 3 * 3, NUM_CLASSES),
+            nn.Linear(third * 3 * 3, NUM_CLASSES),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ evaluation.json, prepare's data report and class balance picture, train's metric
 training curves. Pictures are PNG bytes inlined as base64 data URIs, so the page needs
 nothing else. Sections: outcome, gate decisions (each value with its limit), data checks,
 class balance, training curves, confusion matrix, per-class precision and recall, the
+accuracy on the test digits under each variation real writers and scanners produce, the
 accuracy on people's reviewed corrections among the test images, the champion comparison
 with its decision rule, int8 quantization, lineage. A section whose input came from an
 earlier execution (a cached step) says so and names that execution.
@@ -28,6 +29,7 @@ SECTIONS = (
     ("training", "Training curves"),
     ("confusion", "Confusion matrix"),
     ("per-class", "Per-class precision and recall"),
+    ("robustness", "Accuracy under variations"),
     ("feedback", "Feedback test images"),
     ("champion", "Champion comparison"),
     ("quantization", "Quantization"),
@@ -102,6 +104,7 @@ def render(facts: RunFacts) -> str:
         _section("training", _training(facts), _reuse(facts, "TrainModel")),
         _section("confusion", _picture(facts.confusion_png, "confusion matrix, rows: true digit")),
         _section("per-class", _per_class(metrics)),
+        _section("robustness", _robustness(evaluation)),
         _section("feedback", _feedback(evaluation, facts.data_report)),
         _section("champion", _champion(evaluation["champion"])),
         _section("quantization", _table(sorted(evaluation.get("quantization", {}).items()))),
@@ -226,6 +229,25 @@ def _per_class(metrics: dict[str, Any]) -> str:
         for digit, values in sorted(metrics["per_class"].items(), key=lambda kv: int(kv[0]))
     ]
     return _table(rows, ("digit", "precision", "recall", "test images"))
+
+
+def _robustness(evaluation: dict[str, Any]) -> str:
+    """The shipped file's accuracy on the test digits under each variation (variations.py)."""
+    varied = evaluation.get("robustness")
+    if not varied:
+        return "<p>Not measured (an evaluation.json from before the robustness check).</p>"
+    clean = evaluation["metrics"]["accuracy"]["value"]
+    rows = [
+        (name, v["description"], v["accuracy"], v["accuracy"] - clean, v["agreement"])
+        for name, v in varied.items()
+    ]
+    note = (
+        "<p>The test digits changed as other writers, pens and scanners change them "
+        "(code/variations.py names each one's source); agreement: the share read as the "
+        "unchanged digit was.</p>"
+    )
+    header = ("variation", "what", "accuracy", "against unchanged", "agreement")
+    return note + _table(rows, header)
 
 
 def _feedback(evaluation: dict[str, Any], data_report: dict[str, Any] | None) -> str:
