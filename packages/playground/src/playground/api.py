@@ -18,7 +18,9 @@ from localaws.gateway import (
     FunctionUrlGateway,
     RunningGateway,
     TokenBuckets,
+    UrlPermission,
 )
+from playground import lambda_functions
 
 CONTRACTS = Path(__file__).resolve().parents[4] / "contracts"
 API_CORS_FILE = CONTRACTS / "api-cors.json"
@@ -51,11 +53,13 @@ def api_gateway(
 
     origins = settings.cors_allow_origins
     per_minute = settings.feedback_rate_limit_per_minute
+    api, feedback_function = (f.name for f in lambda_functions.functions(settings))
     feedback = FunctionUrl(
         FeedbackApi(settings),
         FunctionUrlCors.from_contract(origins, FEEDBACK_CORS_FILE),
         TokenBuckets(per_minute, settings.feedback_rate_limit_burst) if per_minute else None,
         name="feedback",
+        permission=_permission(settings, feedback_function),
     )
     return FunctionUrlGateway(
         ModelsApi(settings),
@@ -63,7 +67,24 @@ def api_gateway(
         settings.api_port if port is None else port,
         FunctionUrlCors.from_contract(origins, API_CORS_FILE),
         {FEEDBACK_PATH: feedback},
+        permission=_permission(settings, api),
     )
+
+
+def _permission(settings: Any, function: str) -> UrlPermission | None:
+    """With IAM enforcement on, the function's resource policy decides each URL request."""
+    if not getattr(settings, "emulator_iam", False) or settings.target != "local":
+        return None
+    import boto3
+
+    client = boto3.client(
+        "lambda",
+        region_name=settings.region,
+        endpoint_url=settings.endpoint_url or settings.emulator_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - the emulator's dummy
+    )
+    return UrlPermission(client, function)
 
 
 def start_models_api(
