@@ -19,7 +19,8 @@ SCRIPT = Path(__file__).parents[4] / "terraform" / "scripts" / "function_url_inv
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("function_url_invoke_permission", SCRIPT)
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
