@@ -189,6 +189,9 @@ def test_restart_after_a_clean_stop_restores_the_snapshot_exactly(local: Setting
     stack.start(local)
     assert replayed(local)[-1] == 0
     assert seen(local) | {"arn": before["arn"]} == before
+    # Lambda functions (moto indexes them in weak and lambda-made dictionaries) come back too.
+    policy = client(local, "lambda").get_policy(FunctionName=f"{local.name_prefix}-feedback")
+    assert '"public-function-url-invoke"' in policy["Policy"]
     # Objects whose bodies the snapshot left in blobs can be copied, overwritten, deleted.
     s3, bucket = client(local, "s3"), local.data_bucket
     s3.copy_object(Bucket=bucket, Key="model/copy.onnx", CopySource=f"{bucket}/model/latest.onnx")
