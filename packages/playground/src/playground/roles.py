@@ -100,6 +100,18 @@ def service_roles(settings: Settings) -> list[Role]:
     ]
 
 
+def role_arn(settings: Settings, resource: str, account: str = LOCAL_ACCOUNT) -> str:
+    """The ARN of one service role by its Terraform resource name (``training_trigger``).
+
+    Raises:
+        KeyError: no such role.
+    """
+    for role in service_roles(settings):
+        if role.resource == resource:
+            return f"arn:aws:iam::{account}:role/{role.name}"
+    raise KeyError(resource)
+
+
 def rendered_policies(
     role: Role, settings: Settings, account: str = LOCAL_ACCOUNT
 ) -> dict[str, dict[str, Any]]:

@@ -30,7 +30,7 @@ from localaws.local_runner import (
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
 from playground import executions as executions_
-from playground import triggers
+from playground import roles, triggers
 from playground.commands.up import tracking_uri
 from playground.console import console, errors, fail, settings_or_exit
 from playground.definition_cache import load_definition
@@ -199,7 +199,8 @@ def upsert(
             uri = tracking_uri(settings)
             if uri:  # triggered runs are tracked too, in the MLflow `make up` started
                 fixed.setdefault("MlflowTrackingUri", uri)
-            role = ensure_execution_role(settings)
+            # EventBridge starts the pipeline as the trigger role, as in terraform/events.tf.
+            role = roles.role_arn(settings, "training_trigger")
             for change in triggers.install(settings, arn, role, fixed):
                 console.print(f"trigger   {change}")
 
