@@ -214,3 +214,25 @@ def test_denials_are_logged_beside_the_journal(tmp_path: Path) -> None:
     app = build_app(tmp_path, strict=True, iam=True)
     assert app.permission.enabled
     assert app.permission.denials_log == tmp_path / "denials.jsonl"
+
+
+def test_a_function_without_a_policy_is_read_like_aws(account: str) -> None:
+    """moto raises for an empty function policy; the layer reads it as no statements."""
+    import io
+    import zipfile
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("a.py", "def h(event, context):\n    return 1\n")
+    role = f"arn:aws:iam::{ACCOUNT}:role/jobs"
+    lam = _client(account, "lambda")
+    lam.create_function(
+        FunctionName="bare",
+        Runtime="python3.11",
+        Role=role,
+        Handler="a.h",
+        Code={"ZipFile": code.getvalue()},
+    )
+    with pytest.raises(ClientError) as missing:
+        lam.get_function_url_config(FunctionName="bare")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"

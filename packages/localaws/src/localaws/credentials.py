@@ -88,3 +88,18 @@ def assume_role_as_service(
     return RoleSession(
         credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
     )
+
+
+def job_credentials(endpoint_url: str, region: str) -> Any:
+    """For the local runner: each job's role, assumed as SageMaker assumes it for that job.
+
+    Returns a function (role ARN, job ARN) -> the session's ``AWS_*`` variables.
+    """
+
+    def credentials(role_arn: str, job_arn: str) -> dict[str, str]:
+        name = job_arn.rsplit("/", 1)[-1][:64]
+        return assume_role_as_service(
+            endpoint_url, region, role_arn, "sagemaker.amazonaws.com", name, source_arn=job_arn
+        ).environment
+
+    return credentials

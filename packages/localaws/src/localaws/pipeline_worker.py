@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from localaws.credentials import assume_role_as_service
+from localaws.credentials import job_credentials
 from localaws.emulated_pipelines import FAILED, _now, write_json
 from localaws.local_runner import SUCCEEDED, LocalRunner, PipelineError, StepRecord
 
@@ -64,19 +64,6 @@ class RecordReporter:
         )
 
 
-def _job_credentials(region: str) -> Any:
-    """Each job as its role: SageMaker assumes it as sagemaker.amazonaws.com for that job."""
-    endpoint = os.environ["AWS_ENDPOINT_URL"]
-
-    def credentials(role_arn: str, job_arn: str) -> dict[str, str]:
-        name = job_arn.rsplit("/", 1)[-1][:64]
-        return assume_role_as_service(
-            endpoint, region, role_arn, "sagemaker.amazonaws.com", name, source_arn=job_arn
-        ).environment
-
-    return credentials
-
-
 def run(record_path: Path, state_dir: Path) -> int:
     """Run the execution described by the record; returns 0 when it succeeded."""
     reporter = RecordReporter(record_path)
@@ -100,7 +87,7 @@ def run(record_path: Path, state_dir: Path) -> int:
             region,
             account,
             reporter,
-            job_credentials=_job_credentials(region),
+            job_credentials=job_credentials(os.environ["AWS_ENDPOINT_URL"], region),
         )
         parameters = {str(p["Name"]): str(p["Value"]) for p in record.get("parameters", [])}
         result = runner.run(parameters)

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from localaws.credentials import job_credentials
 from localaws.local_runner import (
     FAILED,
     SUCCEEDED,
@@ -598,6 +599,11 @@ def _run(
                 settings.region,
                 account,
                 StepProgress(progress),
+                job_credentials=(
+                    job_credentials(settings.endpoint_url or settings.emulator_url, settings.region)
+                    if settings.target == "local"
+                    else None
+                ),
             )
             record = runner.resume(previous) if previous else runner.run(values)
         except PipelineError as exc:
