@@ -236,3 +236,39 @@ def test_a_function_without_a_policy_is_read_like_aws(account: str) -> None:
     with pytest.raises(ClientError) as missing:
         lam.get_function_url_config(FunctionName="bare")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_new_model_version_is_checked_against_the_arn_sagemaker_gives_it(account: str) -> None:
+    """CreateModelPackage into a group: the version's ARN, model-package/<group>/<n>."""
+    sagemaker = _client(account, "sagemaker")
+    sagemaker.create_model_package_group(ModelPackageGroupName="Digits")
+    iam = _client(account, "iam")
+    iam.create_role(RoleName="register", AssumeRolePolicyDocument=_trust("sagemaker.amazonaws.com"))
+    group_only = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sagemaker:CreateModelPackage",
+                "Resource": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/digits/*",
+            }
+        ],
+    }
+    iam.put_role_policy(
+        RoleName="register", PolicyName="register", PolicyDocument=json.dumps(group_only)
+    )
+    session = _assume(account, "register", "sagemaker.amazonaws.com")
+    client = _client(account, "sagemaker", session["key"], session["secret"], session["token"])
+    request = {
+        "ModelPackageGroupName": "Digits",
+        "InferenceSpecification": {
+            "Containers": [{"Image": "img", "ModelDataUrl": "s3://data/raw/a.gz"}],
+            "SupportedContentTypes": ["application/octet-stream"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    }
+    arn = client.create_model_package(**request)["ModelPackageArn"]
+    assert arn.endswith(":model-package/digits/1")
+    with pytest.raises(ClientError) as refused:
+        client.create_model_package(**{**request, "ModelPackageGroupName": "Other"})
+    assert "model-package/other/1" in _denial(refused.value)[2]

@@ -222,6 +222,29 @@ def function_url_decision(policy: Policy, function_arn: str, auth_type: str = "N
     return decision
 
 
+def allocated_resource(action: str, params: dict[str, Any], region: str) -> str | None:
+    """The ARN of what a create request will make, when the service allocates it.
+
+    The reference lists ``sagemaker:CreateModelPackage`` on a ``model-package`` resource
+    (``model-package/${ModelPackageName}``), but a request into a group names no package:
+    SageMaker allocates the next version, ``model-package/<group, lower case>/<n>`` (the
+    ARN its answer carries, SageMaker API Reference, "CreateModelPackage"). The next ``n``
+    is read from the emulator's registry. None for any other request.
+    """
+    group = params.get("ModelPackageGroupName")
+    if action != "sagemaker:CreateModelPackage" or not isinstance(group, str) or not group:
+        return None
+    from moto.sagemaker.models import sagemaker_backends
+
+    if group.startswith("arn:"):
+        group = group.rsplit("/", 1)[-1]
+    backend = sagemaker_backends[ACCOUNT][region]
+    versions = sum(
+        1 for p in backend.model_packages.values() if p.model_package_group_name == group
+    )
+    return f"arn:aws:sagemaker:{region}:{ACCOUNT}:model-package/{group.lower()}/{versions + 1}"
+
+
 @dataclass(frozen=True)
 class Denial:
     """One refused request: who, what, on what, why."""
@@ -374,6 +397,10 @@ class PermissionLayer:
             return None
         if want is None:
             return None
+        if want.resource == "*":
+            allocated = allocated_resource(want.action, operation.params, region)
+            if allocated:
+                want = Needed(want.action, allocated, want.context)
         try:
             decision = decide(signer, want, request, region)
         except PolicyError as exc:  # a policy IAM would not have stored: refuse, say why
