@@ -55,16 +55,19 @@ SOURCE_ARN_HEADER = "x-amz-source-arn"
 _RECENT = 100
 
 
-def access_key(request: Request) -> str | None:
-    """The access key id of a SigV4-signed request (header or presigned URL), or None."""
+def _credential_scope(request: Request) -> list[str]:
+    """KEY/DATE/REGION/SERVICE/aws4_request of a SigV4 signature (header or presigned URL)."""
     auth = request.headers.get("authorization", "")
-    credential = ""
     if "Credential=" in auth:
         credential = auth.split("Credential=", 1)[1].split(",", 1)[0]
     else:
         credential = unquote(request.query_dict.get("X-Amz-Credential", ""))
-    key = credential.strip().split("/", 1)[0]
-    return key or None
+    return credential.strip().split("/")
+
+
+def access_key(request: Request) -> str | None:
+    """The access key id of a SigV4-signed request (header or presigned URL), or None."""
+    return _credential_scope(request)[0] or None
 
 
 @dataclass(frozen=True)
@@ -481,11 +484,5 @@ class PermissionLayer:
 
 
 def _region_of(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    credential = ""
-    if "Credential=" in auth:
-        credential = auth.split("Credential=", 1)[1].split(",", 1)[0]
-    else:
-        credential = unquote(request.query_dict.get("X-Amz-Credential", ""))
-    parts = credential.strip().split("/")
+    parts = _credential_scope(request)
     return parts[2] if len(parts) >= 5 else None
