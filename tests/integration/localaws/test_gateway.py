@@ -316,10 +316,14 @@ def test_a_client_that_never_sends_its_body_is_let_go(
 def test_a_function_url_without_invoke_function_answers_403_as_aws(emulator: Settings) -> None:
     """Since October 2025 a URL needs InvokeFunctionUrl and InvokeFunction via the URL."""
     from localaws.gateway import UrlPermission
-    from playground.lambda_functions import INVOKE_STATEMENT, functions
+    from playground import roles
+    from playground.lambda_functions import INVOKE_STATEMENT, functions, install
 
     client = boto3.client("lambda")
-    name = functions(emulator)[0].name  # bootstrapped like `make up`, with both statements
+    # As `make up` creates them with IAM enforcement on: both statements.
+    roles.install(emulator, boto3.client("iam"))
+    install(emulator, client)
+    name = functions(emulator)[0].name
     running = start_gateway(_echo, permission=UrlPermission(client, name, ttl_seconds=0))
     try:
         assert requests.get(f"{running.url}/models", timeout=10).status_code == 207

@@ -151,9 +151,9 @@ def _comparable(rule: Mapping[str, Any]) -> dict[str, object]:
 def bootstrap(settings: Settings) -> list[str]:
     """Create, when missing, what the system needs in the emulator, as Terraform does in AWS.
 
-    The buckets (model bucket with CORS), the model package group, the service roles with
-    their policies (`playground.roles`), and the two Lambda functions with their URL
-    permissions (`playground.lambda_functions`).
+    The buckets (model bucket with CORS) and the model package group; with IAM enforcement
+    (``emulator_iam``) also the service roles with their policies (`playground.roles`) and the
+    two Lambda functions with their URL permissions (`playground.lambda_functions`).
 
     Only missing things are created, so a restart adds nothing to the journal.
     """
@@ -192,8 +192,13 @@ def bootstrap(settings: Settings) -> list[str]:
             ModelPackageGroupDescription="MNIST digit classifiers (ONNX) for the browser",
         )
         created.append(f"model package group {settings.model_package_group}")
-    created += roles.install(settings, session.client("iam", endpoint_url=endpoint))
-    created += lambda_functions.install(settings, session.client("lambda", endpoint_url=endpoint))
+    if settings.emulator_iam:
+        # What IAM decides on: the roles and the functions' resource policies. Without
+        # enforcement nothing reads them, and every test's reset would pay for them.
+        created += roles.install(settings, session.client("iam", endpoint_url=endpoint))
+        created += lambda_functions.install(
+            settings, session.client("lambda", endpoint_url=endpoint)
+        )
     return created
 
 
