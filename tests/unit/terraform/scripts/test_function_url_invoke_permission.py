@@ -16,6 +16,13 @@ from moto import mock_aws
 SCRIPT = Path(__file__).parents[4] / "terraform" / "scripts" / "function_url_invoke_permission.py"
 
 
+@pytest.fixture(autouse=True)
+def _in_process_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's in-process AWS, not an endpoint another test left in the environment."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+
+
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("function_url_invoke_permission", SCRIPT)
