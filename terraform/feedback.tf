@@ -84,20 +84,45 @@ resource "aws_lambda_function_url" "feedback" {
   }
 }
 
-# A public Function URL (authorization NONE) still needs the function's resource policy to
-# let anyone call it through the URL (AWS Lambda Developer Guide, "Control access to Lambda
-# function URLs"). AWS also asks URLs created since October 2025 for lambda:InvokeFunction
-# limited by the condition lambda:InvokedViaFunctionUrl, which provider 5.100's
-# aws_lambda_permission cannot express; docs/aws.md says how to check and add it.
+# A public Function URL (authorization NONE) needs two statements in the function's resource
+# policy (AWS Lambda Developer Guide, "Control access to Lambda function URLs"): anyone may
+# call it through the URL (lambda:InvokeFunctionUrl, below), and, for URLs created since
+# October 2025, anyone may invoke it when the call came through the URL (lambda:InvokeFunction
+# with lambda:InvokedViaFunctionUrl = true). Provider 5.100's aws_lambda_permission cannot set
+# that condition, so terraform_data.function_url_invoke adds the second statement with the
+# Lambda API at apply time (terraform/scripts/function_url_invoke_permission.py).
+locals {
+  public_functions = {
+    get_models = aws_lambda_function.api
+    feedback   = aws_lambda_function.feedback
+  }
+}
+
 resource "aws_lambda_permission" "public_url" {
   #checkov:skip=CKV_AWS_301:Both URLs are public by design (any visitor's browser calls them); the permission is for the URL only (function_url_auth_type NONE), and reserved concurrency caps each.
-  for_each = {
-    get_models = aws_lambda_function.api.function_name
-    feedback   = aws_lambda_function.feedback.function_name
-  }
+  for_each               = local.public_functions
   statement_id           = "public-function-url"
   action                 = "lambda:InvokeFunctionUrl"
-  function_name          = each.value
+  function_name          = each.value.function_name
   principal              = "*"
   function_url_auth_type = "NONE"
+}
+
+resource "terraform_data" "function_url_invoke" {
+  for_each = local.public_functions
+
+  # Again whenever the function is replaced or its code or settings change (a new function
+  # has an empty policy); the script adds nothing when the statement is there.
+  triggers_replace = [each.value.arn, each.value.last_modified]
+
+  provisioner "local-exec" {
+    working_dir = "${path.module}/.."
+    command = join(" ", concat(
+      ["uv", "run", "python", "terraform/scripts/function_url_invoke_permission.py"],
+      ["--function", each.value.function_name, "--region", var.region],
+      local.emulated ? ["--endpoint-url", var.aws_endpoint_url] : [],
+    ))
+  }
+
+  depends_on = [aws_lambda_permission.public_url]
 }

@@ -1,50 +1,33 @@
-"""Render the IAM policy templates in iam/ with example values, for parliament to lint.
+"""Render the IAM policy templates in iam/ as Terraform does, for parliament to lint.
 
-Terraform renders them with templatefile(); the templates use only plain `${name}`
-placeholders, which string.Template reads the same way. A placeholder without an example
-value here fails the render, so a new template variable cannot slip past the linter.
+The renderer is the one the local stack uses (`localaws.iam.template`, Terraform's
+``templatefile()`` for plain variables), with ``local.policy_vars`` of terraform/main.tf
+computed from the default settings (`playground.roles.policy_vars`) and an example Terraform
+state bucket (its variable is empty unless GitHub roles are made). A placeholder Terraform
+does not pass fails the render, so a new template variable cannot slip past the linter.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import string
 import sys
 from pathlib import Path
 
-# Example values shaped like the ones Terraform passes (local.policy_vars in main.tf).
-EXAMPLE = {
-    "partition": "aws",
-    "region": "us-east-1",
-    "account_id": "123456789012",
-    "name_prefix": "mnist-playground",
-    "data_bucket": "mnist-playground-data",
-    "model_bucket": "mnist-playground-models",
-    "site_bucket": "mnist-playground-site",
-    "model_package_group": "mnist",
-    "model_package_group_arn_name": "mnist",
-    "pipeline_arn_name": "mnist-training",
-    "pipeline_prefix": "pipelines/mnist-training",
-    "raw_prefix": "raw/mnist",
-    "sagemaker_role": "mnist-playground-sagemaker-execution",
-    "api_function": "mnist-playground-get-models",
-    "feedback_function": "mnist-playground-feedback",
-    "state_bucket": "mnist-playground-terraform-state",
-}
+from localaws.iam.template import TemplateError, render_policy
+from mlops_settings import Settings
+from playground.roles import policy_vars
+
+EXAMPLE_STATE_BUCKET = "mnist-playground-terraform-state"
 
 
 def render(template: Path) -> str:
-    """The policy with every placeholder filled; raises on unknown ones or directives."""
-    text = template.read_text()
-    if "%{" in text:
-        raise ValueError(f"{template}: template directives are not supported here")
+    """The policy with every placeholder filled; raises ValueError on unknown ones."""
+    variables = {**policy_vars(Settings()), "state_bucket": EXAMPLE_STATE_BUCKET}
     try:
-        rendered = string.Template(text).substitute(EXAMPLE)
-    except KeyError as exc:
-        raise ValueError(f"{template}: no example value for placeholder {exc}") from None
-    json.loads(rendered)  # a policy that is not JSON fails here, with the position
-    return rendered
+        return json.dumps(render_policy(template, variables), indent=2)
+    except TemplateError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def main() -> int:

@@ -1,10 +1,12 @@
-"""A full local run breaks no AWS rule: the strict emulator refuses nothing it is sent.
+"""A full local run breaks no AWS rule: the emulator refuses and denies nothing it is sent.
 
-The local stack as `make up` builds it (emulator in strict mode, bootstrap, the offline
-sample, a pipeline run that registers a model, the API reading it), then a person approving
-and rejecting the version with a reason as people type them. Every request any of these sent
-was checked against its AWS service model by the emulator (`localaws.strict`); the test
-fails on any refusal, naming each one (its operation and AWS's message).
+The local stack as `make up` builds it (emulator in strict mode with IAM enforcement,
+bootstrap, the offline sample, a pipeline run that registers a model, the API reading it),
+then a person approving and rejecting the version with a reason as people type them. Every
+request any of these sent was checked against its AWS service model (`localaws.strict`) and,
+signed as the actor's role (each pipeline job, each Lambda), decided as IAM decides it
+(`localaws.permission`); the test fails on any refusal or denial, naming each one (its
+operation and AWS's message).
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ REASON = 'misreads 7s, see #12 (tried) — "thin" strokes; 50% of 9s'
 
 @pytest.fixture
 def local_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """A fresh, strict local emulator on a free port; its URL. Stopped afterwards."""
+    """A fresh, strict local emulator enforcing IAM on a free port; its URL. Stopped after."""
     monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", str(free_port()))
     monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("PLAYGROUND_EMULATOR_STRICT", raising=False)  # strict is the default
+    monkeypatch.setenv("PLAYGROUND_EMULATOR_IAM", "true")
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         monkeypatch.delenv(key)
     saved = dict(os.environ)
@@ -75,3 +78,12 @@ def test_a_full_local_run_and_a_persons_decisions_break_no_aws_rule(local_stack:
     report = requests.get(f"{local_stack}/_playground/violations", timeout=10).json()
     refused = [f"{v['service']} {v['operation']}: {v['message']}" for v in report["recent"]]
     assert report["violations"] == 0, "AWS would refuse:\n" + "\n".join(refused)
+    permission = requests.get(f"{local_stack}/_playground/denials", timeout=10).json()
+    denied = [f"{d['service']} {d['operation']}: {d['message']}" for d in permission["recent"]]
+    assert permission["iam"] is True
+    assert permission["denials"] == 0, "IAM would deny:\n" + "\n".join(denied)
+    # The jobs and the API acted as their roles (what `playground local iam` reports).
+    assert set(permission["used"]) >= {
+        "mnist-playground-sagemaker-execution",
+        "mnist-playground-get-models",
+    }

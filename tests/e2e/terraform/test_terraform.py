@@ -34,6 +34,7 @@ import requests
 
 from functions.get_models.fixtures import written_entry
 from localaws.background import free_port
+from localaws.gateway import UrlPermission
 from mlops_settings import Settings
 from playground import stack
 
@@ -723,6 +724,11 @@ def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal)
     assert outputs["feedback_url"] == url["FunctionUrl"]
     assert outputs["feedback_url"] != outputs["api_url"]
     assert "site_url" not in outputs  # no CloudFront on the emulator
+    # Both URLs answer, as AWS asks since October 2025: their functions' policies grant
+    # InvokeFunctionUrl and InvokeFunction through the URL (the apply-time script).
+    for function in (f"{PREFIX}-get-models", f"{PREFIX}-feedback"):
+        allowed, why = UrlPermission(lambda_, function, ttl_seconds=0).allows()
+        assert allowed, why
 
 
 def test_the_workflows_applies_keep_what_the_runbook_made(rehearsal: Rehearsal) -> None:

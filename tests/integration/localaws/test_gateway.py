@@ -311,3 +311,35 @@ def test_a_client_that_never_sends_its_body_is_let_go(
         # Other clients are answered meanwhile, and the stalled one is closed, not kept.
         assert requests.get(f"{echo.url}/models", timeout=5).status_code == 207
         assert stalled.recv(65536) == b""
+
+
+def test_a_function_url_without_invoke_function_answers_403_as_aws(emulator: Settings) -> None:
+    """Since October 2025 a URL needs InvokeFunctionUrl and InvokeFunction via the URL."""
+    from localaws.gateway import UrlPermission
+    from playground import roles
+    from playground.lambda_functions import INVOKE_STATEMENT, functions, install
+
+    client = boto3.client("lambda")
+    # As `make up` creates them with IAM enforcement on: both statements.
+    roles.install(emulator, boto3.client("iam"))
+    install(emulator, client)
+    name = functions(emulator)[0].name
+    running = start_gateway(_echo, permission=UrlPermission(client, name, ttl_seconds=0))
+    try:
+        assert requests.get(f"{running.url}/models", timeout=10).status_code == 207
+        client.remove_permission(FunctionName=name, StatementId=INVOKE_STATEMENT)
+        refused = requests.get(f"{running.url}/models", timeout=10)
+        assert refused.status_code == 403
+        assert refused.json() == {"Message": "Forbidden"}
+        assert refused.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+        assert running.gateway.denials == 1
+        client.add_permission(
+            FunctionName=name,
+            StatementId=INVOKE_STATEMENT,
+            Action="lambda:InvokeFunction",
+            Principal="*",
+            InvokedViaFunctionUrl=True,
+        )
+        assert requests.get(f"{running.url}/models", timeout=10).status_code == 207
+    finally:
+        running.stop()

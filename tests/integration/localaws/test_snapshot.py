@@ -24,7 +24,7 @@ from botocore.config import Config
 from localaws import snapshot
 from localaws.background import free_port
 from mlops_settings import Settings
-from playground import stack
+from playground import lambda_functions, roles, stack
 
 BIG = 100 * 1024  # above the blob threshold, like model files and step outputs
 
@@ -183,12 +183,18 @@ def test_delete_after_a_snapshot_of_the_object_survives_compaction(local: Settin
 
 def test_restart_after_a_clean_stop_restores_the_snapshot_exactly(local: Settings) -> None:
     stack.start(local)
+    # The roles and functions `make up` creates with IAM enforcement on are in the snapshot.
+    roles.install(local, client(local, "iam"))
+    lambda_functions.install(local, client(local, "lambda"))
     before = write_history(local)
     stack.stop(local)  # SIGTERM: the emulator writes a snapshot before it exits
     assert stack.StackPaths.of(local).root.joinpath(snapshot.SNAPSHOT_NAME).exists()
     stack.start(local)
     assert replayed(local)[-1] == 0
     assert seen(local) | {"arn": before["arn"]} == before
+    # Lambda functions (moto indexes them in weak and lambda-made dictionaries) come back too.
+    policy = client(local, "lambda").get_policy(FunctionName=f"{local.name_prefix}-feedback")
+    assert '"public-function-url-invoke"' in policy["Policy"]
     # Objects whose bodies the snapshot left in blobs can be copied, overwritten, deleted.
     s3, bucket = client(local, "s3"), local.data_bucket
     s3.copy_object(Bucket=bucket, Key="model/copy.onnx", CopySource=f"{bucket}/model/latest.onnx")

@@ -43,6 +43,7 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
+from localaws.credentials import assume_role_as_service
 from localaws.execution import ExecutionRecord, Status, now
 from localaws.wsgi import call_app, read_body
 
@@ -402,17 +403,31 @@ class PipelineMiddleware:
         token = hashlib.sha256(
             json.dumps([delivery["rule_arn"], target.get("Id"), *identity]).encode()
         ).hexdigest()
-        client = boto3.client(
-            "sagemaker",
-            region_name=region,
-            endpoint_url=self.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - the emulator's dummy
-        )
+        role_arn = target.get("RoleArn")
+        if role_arn:
+            # EventBridge calls the target as the rule's role: it assumes the role as
+            # events.amazonaws.com, under the role's trust policy, for this rule.
+            session = assume_role_as_service(
+                self.url,
+                region,
+                role_arn,
+                "events.amazonaws.com",
+                f"events-{delivery['rule']}"[:64],
+                source_arn=delivery["rule_arn"],
+            )
+            client = session.client("sagemaker", region, self.url)
+        else:
+            client = boto3.client(
+                "sagemaker",
+                region_name=region,
+                endpoint_url=self.url,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",  # noqa: S106 - the emulator's dummy
+            )
         arn = str(
             client.start_pipeline_execution(
                 PipelineName=pipeline,
-                PipelineParameters=parameters,  # type: ignore[arg-type]
+                PipelineParameters=parameters,
                 PipelineExecutionDescription=f"EventBridge rule {delivery['rule']}: {what}"[:3072],
                 ClientRequestToken=token,
             )["PipelineExecutionArn"]

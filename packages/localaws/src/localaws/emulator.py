@@ -21,7 +21,12 @@ In strict mode (the default) every request is first checked against its AWS serv
 (`localaws.strict`); one that breaks it gets AWS's 400 answer, never reaches moto, and is
 not journalled. ``/_playground/violations`` reports what was refused since the start.
 
-Run as ``python -m localaws.emulator --host H --port P --state-dir D [--no-strict]``
+With IAM enforcement (``--iam``) every request is then decided as IAM decides it, from the
+signer's role and the resource's policy (`localaws.permission`); a denial gets AWS's
+``AccessDenied`` answer, never reaches moto and is not journalled. ``/_playground/denials``
+reports denials and what each role used.
+
+Run as ``python -m localaws.emulator --host H --port P --state-dir D [--no-strict] [--iam]``
 (``playground local start`` does that in the background).
 """
 
@@ -46,6 +51,7 @@ from urllib.parse import parse_qs
 
 from localaws import replay as replay_
 from localaws import snapshot
+from localaws.permission import PermissionLayer
 from localaws.s3_cors import S3CorsLayer
 from localaws.sagemaker.pipeline_definition import pipeline_semantics
 from localaws.strict import StrictMode, request_from_environ
@@ -54,6 +60,8 @@ from localaws.wsgi import StartResponse, WsgiApp, call_app, read_body
 HEALTH_PATH = "/_playground/health"
 VIOLATIONS_PATH = "/_playground/violations"
 VIOLATIONS_NAME = "violations.jsonl"
+DENIALS_PATH = "/_playground/denials"
+DENIALS_NAME = "denials.jsonl"
 JOURNAL_NAME = "journal.jsonl"
 REPLAY_FAILED = 3  # the exit code when a journal entry cannot be replayed
 _READ_ACTIONS = ("Describe", "List", "Get", "Search", "BatchDescribe", "BatchGet", "Query")
@@ -206,10 +214,19 @@ class Journal:
 class JournalledApp:
     """WSGI middleware: serialise and journal state changes; replay them on start."""
 
-    def __init__(self, app: WsgiApp, journal: Journal, strict: StrictMode | None = None) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        journal: Journal,
+        strict: StrictMode | None = None,
+        permission: PermissionLayer | None = None,
+        region: str = "us-east-1",
+    ) -> None:
         self.app = app
         self.journal = journal
         self.strict = strict or StrictMode(enabled=False)
+        self.permission = permission or PermissionLayer(enabled=False, index=self.strict.index)
+        self.region = region
         self.clock = FrozenClock()
         self.clock.install()
         replay_.install_seeded_entropy()
@@ -388,6 +405,8 @@ class JournalledApp:
                     "journal_entries": self.journal.count,
                     "strict": self.strict.enabled,
                     "violations": self.strict.violations,
+                    "iam": self.permission.enabled,
+                    "denials": self.permission.denials,
                 }
             )
             start_response("200 OK", [("Content-Type", "application/json")])
@@ -395,6 +414,9 @@ class JournalledApp:
         if path == VIOLATIONS_PATH:
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps(self.strict.report()).encode()]
+        if path == DENIALS_PATH:
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(self.permission.report()).encode()]
         if not self.ready:
             start_response("503 Service Unavailable", [("Content-Type", "application/json")])
             return [b'{"message": "the emulator is replaying its journal"}']
@@ -409,7 +431,8 @@ class JournalledApp:
                 self.journal.clear()
                 self.aliases = replay_.Aliases()
                 return result
-        refusal = self.strict.check(request_from_environ(environ, request_body))
+        request = request_from_environ(environ, request_body)
+        refusal = self.strict.check(request) or self.permission.check(request, self.region)
         if refusal is not None:
             # Refused as AWS would: moto never sees it, so nothing changes or is journalled.
             start_response(refusal.status, refusal.headers)
@@ -455,24 +478,27 @@ def _not_ready(environ: dict[str, Any], start_response: StartResponse) -> Iterab
     return [b'{"message": "the emulator is starting"}']
 
 
-def build_app(state_dir: Path, strict: bool = True) -> JournalledApp:
+def build_app(state_dir: Path, strict: bool = True, iam: bool = False) -> JournalledApp:
     """Moto's server application wrapped in the journal kept under ``state_dir``.
 
     With ``strict``, requests that break their service model are refused before moto sees
-    them (see `localaws.strict`); refusals are logged to ``violations.jsonl`` there. S3's CORS
-    answers come from the buckets' configurations, as S3 gives them (`localaws.s3_cors`), in
-    place of moto's ``Access-Control-Allow-Origin: *`` on everything.
+    them (see `localaws.strict`); refusals are logged to ``violations.jsonl`` there. With
+    ``iam``, requests IAM would deny are refused (see `localaws.permission`) and logged to
+    ``denials.jsonl``. S3's CORS answers come from the buckets' configurations, as S3 gives them
+    (`localaws.s3_cors`), in place of moto's ``Access-Control-Allow-Origin: *`` on everything.
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    strict_mode = StrictMode(
+        enabled=strict,
+        violations_log=state_dir / VIOLATIONS_NAME,
+        semantics=(pipeline_semantics,),
+    )
     return JournalledApp(
         S3CorsLayer(DomainDispatcherApplication(create_backend_app)),
         Journal(state_dir / JOURNAL_NAME),
-        StrictMode(
-            enabled=strict,
-            violations_log=state_dir / VIOLATIONS_NAME,
-            semantics=(pipeline_semantics,),
-        ),
+        strict_mode,
+        PermissionLayer(enabled=iam, index=strict_mode.index, denials_log=state_dir / DENIALS_NAME),
     )
 
 
@@ -491,6 +517,12 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="refuse requests that break the AWS service model, as AWS does (default: on)",
     )
+    parser.add_argument(
+        "--iam",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="decide every request as IAM does, from the signer's role (default: off)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -501,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    app = build_app(args.state_dir, strict=args.strict)
+    app = build_app(args.state_dir, strict=args.strict, iam=args.iam)
+    log.info("IAM enforcement %s", "on" if args.iam else "off (permissions are not checked)")
     log.info("strict mode %s", "on" if args.strict else "off (requests are not validated)")
     # SageMaker Pipelines and EventBridge deliveries, run locally (moto only records them).
     from localaws.emulated_pipelines import wrap

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import threading
 import time
@@ -28,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+
+log = logging.getLogger("localaws.gateway")
 
 LambdaHandler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 
@@ -242,6 +245,52 @@ class FunctionUrl:
     cors: FunctionUrlCors | None = None
     rate_limit: TokenBuckets | None = field(default=None, compare=False)
     name: str = "get_models"
+    # The function's resource policy, checked as AWS checks it for every URL request.
+    permission: UrlPermission | None = field(default=None, compare=False)
+
+
+class UrlPermission:
+    """Whether a function's resource policy lets anyone call it through its URL (AWS's rule).
+
+    Reads the function's policy from the emulator (``GetPolicy``, at most once a second, as
+    AWS too takes a moment to apply a permission change) and decides with
+    `localaws.permission.function_url_decision`: both ``lambda:InvokeFunctionUrl`` and
+    ``lambda:InvokeFunction`` with ``lambda:InvokedViaFunctionUrl`` are needed.
+    """
+
+    def __init__(self, lambda_client: Any, function: str, ttl_seconds: float = 1.0) -> None:
+        """``lambda_client``: a boto3 Lambda client of the emulator; ``function``: its name."""
+        self.client = lambda_client
+        self.function = function
+        self.ttl_seconds = ttl_seconds
+        self._lock = threading.Lock()
+        self._checked = (-math.inf, False, "")
+
+    def allows(self) -> tuple[bool, str]:
+        """(allowed, why not) for a URL request now."""
+        from localaws.permission import function_url_decision, lambda_policy
+
+        with self._lock:
+            at, allowed, why = self._checked
+            if time.monotonic() - at < self.ttl_seconds:
+                return allowed, why
+            try:
+                arn = self.client.get_function(FunctionName=self.function)["Configuration"][
+                    "FunctionArn"
+                ]
+                try:
+                    document = json.loads(
+                        self.client.get_policy(FunctionName=self.function)["Policy"]
+                    )
+                except self.client.exceptions.ResourceNotFoundException:
+                    document = {}
+                decision = function_url_decision(lambda_policy(self.function, document), arn)
+                allowed = decision.allowed
+                why = "" if allowed else f"the resource policy of {self.function} does not allow it"
+            except Exception as exc:  # no function, or no emulator: no URL answers
+                allowed, why = False, f"function {self.function} cannot be read: {exc}"
+            self._checked = (time.monotonic(), allowed, why)
+            return allowed, why
 
 
 @dataclass
@@ -288,6 +337,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         url = self.server.url_for(self.path.partition("?")[0])
+        if url.permission is not None:
+            allowed, why = url.permission.allows()
+            if not allowed:
+                # What a Function URL answers when the function's policy does not let the
+                # caller in (Lambda Developer Guide, "Control access to Lambda function URLs").
+                self.server.log_denial(url.name, why)
+                headers = {
+                    "Content-Type": "application/json",
+                    "x-amzn-ErrorType": "AccessDeniedException",
+                }
+                self._send(403, headers, b'{"Message":"Forbidden"}')
+                return
         cors = url.cors
         request_headers = dict(self.headers.items())
         if cors is not None and cors.is_preflight(self.command, request_headers):
@@ -356,11 +417,22 @@ class FunctionUrlGateway(ThreadingHTTPServer):
         port: int = 0,
         cors: FunctionUrlCors | None = None,
         routes: Mapping[str, FunctionUrl] | None = None,
+        permission: UrlPermission | None = None,
     ):
-        """Serve `lambda_handler` on every path but those `routes` give their own URL."""
-        self.default = FunctionUrl(lambda_handler, cors)
+        """Serve `lambda_handler` on every path but those `routes` give their own URL.
+
+        With `permission`, the default function's resource policy is checked on every request.
+        """
+        self.default = FunctionUrl(lambda_handler, cors, permission=permission)
         self.routes = dict(routes or {})
+        self.denials = 0
         super().__init__((host, port), _RequestHandler)
+
+    def log_denial(self, function: str, why: str) -> None:
+        """Count a request refused for want of permission; log the first of each kind."""
+        self.denials += 1
+        if self.denials == 1:
+            log.warning("Function URL of %s answers 403: %s", function, why)
 
     def url_for(self, path: str) -> FunctionUrl:
         """The Function URL (handler, CORS, rate limit) that answers `path`."""
@@ -398,9 +470,10 @@ def start_gateway(
     port: int = 0,
     cors: FunctionUrlCors | None = None,
     routes: Mapping[str, FunctionUrl] | None = None,
+    permission: UrlPermission | None = None,
 ) -> RunningGateway:
     """Serve `lambda_handler` on a background thread; port 0 picks a free port."""
-    gateway = FunctionUrlGateway(lambda_handler, host, port, cors, routes)
+    gateway = FunctionUrlGateway(lambda_handler, host, port, cors, routes, permission)
     thread = threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True)
     thread.start()
     return RunningGateway(gateway, thread)

@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 
+from localaws.credentials import job_credentials
 from localaws.execution import ExecutionRecord, Status, StepProgress, now
 from localaws.local_runner import LocalRunner, PipelineError, RunRecord, StepRecord
 
@@ -99,6 +100,7 @@ def run(record_path: Path, state_dir: Path) -> int:
             region,
             account,
             reporter,
+            job_credentials=job_credentials(os.environ["AWS_ENDPOINT_URL"], region),
         )
         parameters = {str(p["Name"]): str(p["Value"]) for p in record.parameters}
         result = runner.run(parameters)

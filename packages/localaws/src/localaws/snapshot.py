@@ -35,6 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,6 +278,14 @@ def _restore_key(cls: Any, state: dict[str, Any], body: Any) -> Any:
     return key
 
 
+def _weak_value_dict(items: dict[Any, Any]) -> weakref.WeakValueDictionary[Any, Any]:
+    return weakref.WeakValueDictionary(items)
+
+
+def _default_dict(factory: type, items: dict[Any, Any]) -> defaultdict[Any, Any]:
+    return defaultdict(factory, items)
+
+
 class _SnapshotPickler(pickle.Pickler):
     def __init__(self, file: Any, blobs: BlobStore, key_class: Any) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -285,6 +295,16 @@ class _SnapshotPickler(pickle.Pickler):
         self.referenced: set[str] = set()
 
     def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, weakref.WeakValueDictionary):
+            # moto's Lambda backend indexes its functions by ARN in one; the functions
+            # themselves are pickled where the backend holds them.
+            return _weak_value_dict, (dict(obj),)
+        factory = getattr(obj, "default_factory", None)
+        if isinstance(obj, defaultdict) and getattr(factory, "__name__", "") == "<lambda>":
+            # ... and its aliases in a defaultdict(lambda: {}): the same as defaultdict(dict).
+            empty = factory()  # type: ignore[misc]
+            if type(empty) in (dict, list, set) and not empty:
+                return _default_dict, (type(empty), dict(obj))
         if not isinstance(obj, self.key_class):
             return NotImplemented
         state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}

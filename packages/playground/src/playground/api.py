@@ -12,13 +12,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from localaws.credentials import assume_role_as_service
 from localaws.gateway import (
     FunctionUrl,
     FunctionUrlCors,
     FunctionUrlGateway,
     RunningGateway,
     TokenBuckets,
+    UrlPermission,
 )
+from playground import lambda_functions
 
 CONTRACTS = Path(__file__).resolve().parents[4] / "contracts"
 API_CORS_FILE = CONTRACTS / "api-cors.json"
@@ -51,19 +54,70 @@ def api_gateway(
 
     origins = settings.cors_allow_origins
     per_minute = settings.feedback_rate_limit_per_minute
+    api, feedback_function = lambda_functions.functions(settings)
     feedback = FunctionUrl(
-        FeedbackApi(settings),
+        FeedbackApi(settings, session=_execution_session(settings, feedback_function)),
         FunctionUrlCors.from_contract(origins, FEEDBACK_CORS_FILE),
         TokenBuckets(per_minute, settings.feedback_rate_limit_burst) if per_minute else None,
         name="feedback",
+        permission=_permission(settings, feedback_function.name),
     )
     return FunctionUrlGateway(
-        ModelsApi(settings),
+        ModelsApi(settings, session=_execution_session(settings, api)),
         host,
         settings.api_port if port is None else port,
         FunctionUrlCors.from_contract(origins, API_CORS_FILE),
         {FEEDBACK_PATH: feedback},
+        permission=_permission(settings, api.name),
     )
+
+
+def _enforced(settings: Any) -> bool:
+    return bool(getattr(settings, "emulator_iam", False)) and settings.target == "local"
+
+
+def _execution_session(settings: Any, function: lambda_functions.Function) -> Any:
+    """With IAM enforcement on, the function runs as its execution role, as Lambda runs it.
+
+    Lambda assumes the role as ``lambda.amazonaws.com`` (under the role's trust policy) and
+    gives the function that session's keys; None (the default credentials) otherwise.
+    """
+    if not _enforced(settings):
+        return None
+    import boto3
+
+    endpoint = settings.endpoint_url or settings.emulator_url
+    account = lambda_functions.roles.LOCAL_ACCOUNT
+    role = assume_role_as_service(
+        endpoint,
+        settings.region,
+        f"arn:aws:iam::{account}:role/{function.role}",
+        "lambda.amazonaws.com",
+        function.name,
+        source_arn=f"arn:aws:lambda:{settings.region}:{account}:function:{function.name}",
+    )
+    return boto3.session.Session(
+        aws_access_key_id=role.access_key_id,
+        aws_secret_access_key=role.secret_access_key,
+        aws_session_token=role.session_token,
+        region_name=settings.region,
+    )
+
+
+def _permission(settings: Any, function: str) -> UrlPermission | None:
+    """With IAM enforcement on, the function's resource policy decides each URL request."""
+    if not _enforced(settings):
+        return None
+    import boto3
+
+    client = boto3.client(
+        "lambda",
+        region_name=settings.region,
+        endpoint_url=settings.endpoint_url or settings.emulator_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - the emulator's dummy
+    )
+    return UrlPermission(client, function)
 
 
 def start_models_api(

@@ -21,6 +21,7 @@ from functions.get_models.cors import model_bucket_cors_rules
 from localaws.background import BackgroundService, ServiceError
 from localaws.emulator import HEALTH_PATH, JOURNAL_NAME
 from mlops_settings import Settings
+from playground import lambda_functions, roles
 
 START_TIMEOUT_S = 180.0
 REPLAY_FAILURE = "cannot start: journal"  # how localaws.replay.ReplayError's message begins
@@ -72,6 +73,8 @@ class StackStatus:
     state_dir: Path
     strict: bool | None = None  # None: not known (the emulator does not answer)
     violations: int = 0
+    iam: bool | None = None  # IAM enforcement; None: not known
+    denials: int = 0
 
 
 # The project's listener for executions the emulator ran (`localaws.pipeline_worker`): their
@@ -96,6 +99,7 @@ def emulator_service(settings: Settings) -> BackgroundService:
             "--state-dir",
             str(paths.root),
             "--strict" if settings.emulator_strict else "--no-strict",
+            "--iam" if settings.emulator_iam else "--no-iam",
         ],
         host=settings.emulator_host,
         port=settings.emulator_port,
@@ -112,6 +116,8 @@ def status(settings: Settings) -> StackStatus:
     entries = health.get("journal_entries", 0)
     strict = health.get("strict")
     violations = health.get("violations", 0)
+    iam = health.get("iam")
+    denials = health.get("denials", 0)
     return StackStatus(
         running=state.running,
         ready=state.ready,
@@ -121,6 +127,8 @@ def status(settings: Settings) -> StackStatus:
         state_dir=StackPaths.of(settings).root,
         strict=strict if isinstance(strict, bool) else None,
         violations=violations if isinstance(violations, int) else 0,
+        iam=iam if isinstance(iam, bool) else None,
+        denials=denials if isinstance(denials, int) else 0,
     )
 
 
@@ -168,7 +176,11 @@ def _comparable(rule: Mapping[str, Any]) -> dict[str, object]:
 
 
 def bootstrap(settings: Settings) -> list[str]:
-    """Create, when missing, the buckets (model bucket with CORS) and the model package group.
+    """Create, when missing, what the system needs in the emulator, as Terraform does in AWS.
+
+    The buckets (model bucket with CORS) and the model package group; with IAM enforcement
+    (``emulator_iam``) also the service roles with their policies (`playground.roles`) and the
+    two Lambda functions with their URL permissions (`playground.lambda_functions`).
 
     Only missing things are created, so a restart adds nothing to the journal.
     """
@@ -207,6 +219,13 @@ def bootstrap(settings: Settings) -> list[str]:
             ModelPackageGroupDescription="MNIST digit classifiers (ONNX) for the browser",
         )
         created.append(f"model package group {settings.model_package_group}")
+    if settings.emulator_iam:
+        # What IAM decides on: the roles and the functions' resource policies. Without
+        # enforcement nothing reads them, and every test's reset would pay for them.
+        created += roles.install(settings, session.client("iam", endpoint_url=endpoint))
+        created += lambda_functions.install(
+            settings, session.client("lambda", endpoint_url=endpoint)
+        )
     return created
 
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PLAYGROUND_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
         description="AWS endpoint; the emulator's URL locally, unset for real AWS.",
     )
+    name_prefix: str = Field(
+        default="mnist-playground",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$",
+        description="Terraform's name_prefix: the start of the roles' and functions' names.",
+    )
     data_bucket: str = "mnist-playground-data"
     model_bucket: str = "mnist-playground-models"
     site_bucket: str = "mnist-playground-site"
@@ -82,6 +87,14 @@ class Settings(BaseSettings):
     emulator_strict: bool = Field(
         default=True,
         description="Refuse, as AWS does, requests that break the service model (off: debugging).",
+    )
+    emulator_iam: bool = Field(
+        default=False,
+        description=(
+            "Decide every request as IAM does, from the signer's role and the resource's policy "
+            "(AccessDenied like AWS); callers signing with the emulator's dummy key act as the "
+            "account's root. Off: no permission is checked."
+        ),
     )
 
     cors_allow_origins: tuple[str, ...] = Field(

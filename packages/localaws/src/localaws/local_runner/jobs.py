@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -284,8 +284,13 @@ def run_processing(
     s3: Any,
     log_path: Path,
     on_output: OutputSink | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> JobResult:
-    """Run a resolved CreateProcessingJob request and upload its outputs."""
+    """Run a resolved CreateProcessingJob request and upload its outputs.
+
+    ``s3`` acts for the job (its inputs and outputs); ``credentials`` (``AWS_*`` variables),
+    when given, are the job role's keys the script runs with.
+    """
     for item in arguments.get("ProcessingInputs", []):
         s3_input = item.get("S3Input")
         if not s3_input:
@@ -296,6 +301,7 @@ def run_processing(
         container.host_path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
     command, cwd = processing_command(arguments, container)
     env = base_environment(container)
+    env.update(credentials or {})
     env.update({k: str(v) for k, v in (arguments.get("Environment") or {}).items()})
     seconds = run_script_reporting_failure(command, cwd, env, log_path, container, on_output)
     uploaded: list[S3Object] = []
@@ -388,8 +394,12 @@ def run_training(
     job_name: str,
     log_path: Path,
     on_output: OutputSink | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> JobResult:
-    """Run a resolved CreateTrainingJob request (script mode) and upload its artifacts."""
+    """Run a resolved CreateTrainingJob request (script mode) and upload its artifacts.
+
+    ``credentials`` as for `run_processing`.
+    """
     for channel in arguments.get("InputDataConfig", []):
         source = channel.get("DataSource", {}).get("S3DataSource")
         if not source:
@@ -412,6 +422,7 @@ def run_training(
         container.host_path(folder).mkdir(parents=True, exist_ok=True)
     _write_training_config(arguments, container)
     env = training_environment(arguments, container, source_code)
+    env.update(credentials or {})
     hyperparameters = {k: str(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
     command = [sys.executable, str(entry_script), *_hyperparameter_arguments(hyperparameters)]
     seconds = run_script_reporting_failure(command, code, env, log_path, container, on_output)

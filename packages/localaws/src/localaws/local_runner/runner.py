@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+import boto3
 
 from localaws.local_runner import jobs
 from localaws.local_runner.cache import StepCache, cache_key, duration_seconds
@@ -33,6 +35,11 @@ from localaws.local_runner.records import (
 )
 
 __all__ = ["LocalRunner", "QuietReporter", "Reporter"]
+
+
+# (role ARN, job ARN) -> the role session's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+# AWS_SESSION_TOKEN (see `localaws.credentials`).
+JobCredentials = Callable[[str, str], Mapping[str, str]]
 
 
 class Reporter(Protocol):
@@ -73,8 +80,14 @@ class LocalRunner:
         region: str,
         account: str,
         reporter: Reporter | None = None,
+        job_credentials: JobCredentials | None = None,
     ) -> None:
-        """Check the definition and remember where runs and the cache live."""
+        """Check the definition and remember where runs and the cache live.
+
+        With ``job_credentials``, each job runs as its ``RoleArn``: the runner downloads its
+        inputs and uploads its outputs with that role's keys, and the script gets them, as
+        SageMaker does on the job role's behalf.
+        """
         self.definition = dict(definition)
         self.pipeline_name = pipeline_name
         self.state_dir = Path(state_dir)
@@ -82,6 +95,7 @@ class LocalRunner:
         self.region = region
         self.account = account
         self.reporter = reporter or QuietReporter()
+        self.job_credentials = job_credentials
         self.graph = StepGraph(self.definition)
         self.steps = self.graph.steps
         self.cache = StepCache(self.state_dir, pipeline_name, s3)
@@ -234,12 +248,27 @@ class LocalRunner:
         def output(line: str) -> None:
             self.reporter.step_output(step.name, line)
 
+        kind = "processing-job" if step.type == "Processing" else "training-job"
+        s3, credentials = self.s3, None
+        if self.job_credentials is not None and arguments.get("RoleArn"):
+            credentials = dict(
+                self.job_credentials(str(arguments["RoleArn"]), self._job_arn(kind, job_name))
+            )
+            s3 = boto3.client(
+                "s3",
+                region_name=self.region,
+                aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
+            )
         if step.type == "Processing":
-            result = jobs.run_processing(arguments, container, self.s3, log_path, output)
+            result = jobs.run_processing(arguments, container, s3, log_path, output, credentials)
             step.property_files = self._property_files(spec, arguments, container)
             kind, noun = "processing-job", "Processing"
         else:
-            result = jobs.run_training(arguments, container, self.s3, job_name, log_path, output)
+            result = jobs.run_training(
+                arguments, container, s3, job_name, log_path, output, credentials
+            )
             kind, noun = "training-job", "Training"
         step.properties = {
             **arguments,

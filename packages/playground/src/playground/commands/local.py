@@ -20,6 +20,21 @@ def strict_line(state: stack.StackStatus) -> str:
     return f"strict mode: on, {state.violations} requests refused since start"
 
 
+def iam_line(state: stack.StackStatus) -> str:
+    """One line on IAM enforcement: on or off, and how many requests it denied."""
+    if state.iam is None:
+        return "IAM enforcement: unknown (an older emulator; restart it)"
+    if not state.iam:
+        return (
+            "IAM enforcement: off (PLAYGROUND_EMULATOR_IAM=true turns it on): "
+            "permissions are not checked"
+        )
+    return (
+        f"IAM enforcement: on, {state.denials} requests denied since start "
+        "(`playground local iam` lists them)"
+    )
+
+
 @app.command()
 def start() -> None:
     """Start the emulator in the background (state kept on disk) and create the resources."""
@@ -29,6 +44,7 @@ def start() -> None:
         f"{state.journal_entries} journalled changes, state in {state.state_dir})"
     )
     console.print(strict_line(state))
+    console.print(iam_line(state))
 
 
 @app.command()
@@ -70,12 +86,43 @@ def status() -> None:
             f"{state.journal_entries} journalled changes, state in {state.state_dir}"
         )
         console.print(strict_line(state))
+        console.print(iam_line(state))
         return
     if state.running:
         console.print(f"starting at {state.url} (pid {state.pid}), not ready yet")
     else:
         console.print(f"not running (state in {state.state_dir})")
     raise typer.Exit(1)
+
+
+@app.command("iam")
+def iam_report() -> None:
+    """Per role: permissions used (with the call), statements never used, denials since start."""
+    import requests
+
+    from localaws.emulator import DENIALS_PATH
+    from playground.permissions import role_reports
+
+    settings = settings_or_exit()
+    try:
+        record = requests.get(settings.emulator_url + DENIALS_PATH, timeout=10).json()
+    except (requests.RequestException, ValueError):
+        raise fail(f"the emulator does not answer at {settings.emulator_url}") from None
+    if not record.get("iam"):
+        console.print(
+            "IAM enforcement is off: nothing is recorded (PLAYGROUND_EMULATOR_IAM=true, then "
+            "`playground local stop` and `start`)"
+        )
+    console.print(f"{record.get('denials', 0)} requests denied since start")
+    for report in role_reports(record, settings):
+        console.print(f"\n[bold]{report.role}[/]")
+        for use in report.used:
+            for action, call in sorted(use.calls.items()):
+                console.print(f"  used    {use.policy}#{use.sid}: {action} ({call})")
+        for use in report.unused:
+            console.print(f"  unused  {use.policy}#{use.sid}")
+        for denial in report.denials:
+            console.print(f"  denied  {denial.get('action')} on {denial.get('resource')}")
 
 
 @app.command()

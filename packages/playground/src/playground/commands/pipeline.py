@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from localaws.credentials import job_credentials
 from localaws.local_runner import (
     FAILED,
     SUCCEEDED,
@@ -26,7 +27,7 @@ from localaws.local_runner import (
 )
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
-from playground import aws_cost, tracked_runs, triggers
+from playground import aws_cost, roles, tracked_runs, triggers
 from playground import executions as executions_
 from playground.cli_steps import aws_errors
 from playground.console import console, errors, fail, settings_or_exit
@@ -165,7 +166,8 @@ def upsert(
             uri = tracking_uri(settings)
             if uri:  # triggered runs are tracked too, in the MLflow `make up` started
                 fixed.setdefault("MlflowTrackingUri", uri)
-            role = ensure_execution_role(settings)
+            # EventBridge starts the pipeline as the trigger role, as in terraform/events.tf.
+            role = roles.role_arn(settings, "training_trigger")
             for change in triggers.install(settings, arn, role, fixed):
                 console.print(f"trigger   {change}")
 
@@ -587,6 +589,11 @@ def _run(
                 settings.region,
                 account,
                 StepProgress(progress),
+                job_credentials=(
+                    job_credentials(settings.endpoint_url or settings.emulator_url, settings.region)
+                    if settings.target == "local"
+                    else None
+                ),
             )
             record = runner.resume(previous) if previous else runner.run(values)
         except PipelineError as exc:

@@ -1,0 +1,167 @@
+"""The IAM roles Terraform creates for this system, with their policies rendered as Terraform does.
+
+Each role here is one ``aws_iam_role`` of terraform/ (a unit test holds the two together):
+its name, the service its trust policy lets assume it (``data.aws_iam_policy_document.
+assumed_by`` in terraform/iam.tf: that service, from this account only) and its inline
+policies, the templates in iam/ rendered with ``local.policy_vars`` of terraform/main.tf by
+`localaws.iam.template` (Terraform's ``templatefile()``). The local stack creates these roles
+in the emulator so that each local actor can act as its AWS role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localaws.iam.template import render_policy
+from mlops_settings import Settings
+
+IAM_DIR = Path(__file__).resolve().parents[4] / "iam"
+# The account the emulator stands in for (moto's default account).
+LOCAL_ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class Role:
+    """One role: its Terraform resource, name, trusted service and inline policy templates."""
+
+    resource: str  # aws_iam_role.<resource> in terraform/
+    name: str
+    service: str  # the service principal its trust policy names
+    policies: tuple[tuple[str, str], ...]  # (inline policy name, template file in iam/)
+
+    def trust_policy(self, account: str) -> dict[str, Any]:
+        """The trust policy Terraform's ``assumed_by`` document renders for this role."""
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": self.service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            ],
+        }
+
+
+def policy_vars(settings: Settings, account: str = LOCAL_ACCOUNT) -> dict[str, str]:
+    """``local.policy_vars`` of terraform/main.tf, from the settings (same names, same values)."""
+    prefix = settings.name_prefix
+    return {
+        "partition": "aws",
+        "region": settings.region,
+        "account_id": account,
+        "name_prefix": prefix,
+        "data_bucket": settings.data_bucket,
+        "model_bucket": settings.model_bucket,
+        "site_bucket": settings.site_bucket,
+        "model_package_group": settings.model_package_group,
+        "model_package_group_arn_name": settings.model_package_group.lower(),
+        "pipeline_arn_name": settings.pipeline_name.lower(),
+        "pipeline_prefix": f"pipelines/{settings.pipeline_name}",
+        "raw_prefix": settings.raw_prefix,
+        "sagemaker_role": settings.sagemaker_role_name,
+        "api_function": f"{prefix}-get-models",
+        "feedback_function": f"{prefix}-feedback",
+        "state_bucket": "",
+    }
+
+
+def service_roles(settings: Settings) -> list[Role]:
+    """The roles services assume: pipeline jobs, both Lambdas, the EventBridge trigger."""
+    prefix = settings.name_prefix
+    return [
+        Role(
+            "sagemaker_execution",
+            settings.sagemaker_role_name,
+            "sagemaker.amazonaws.com",
+            (("pipeline-jobs", "sagemaker-execution.json"),),
+        ),
+        Role(
+            "api",
+            f"{prefix}-get-models",
+            "lambda.amazonaws.com",
+            (("get-models", "get-models-lambda.json"),),
+        ),
+        Role(
+            "feedback",
+            f"{prefix}-feedback",
+            "lambda.amazonaws.com",
+            (("feedback", "feedback-lambda.json"),),
+        ),
+        Role(
+            "training_trigger",
+            f"{prefix}-training-trigger",
+            "events.amazonaws.com",
+            (("start-pipeline", "eventbridge-start-pipeline.json"),),
+        ),
+    ]
+
+
+def role_arn(settings: Settings, resource: str, account: str = LOCAL_ACCOUNT) -> str:
+    """The ARN of one service role by its Terraform resource name (``training_trigger``).
+
+    Raises:
+        KeyError: no such role.
+    """
+    for role in service_roles(settings):
+        if role.resource == resource:
+            return f"arn:aws:iam::{account}:role/{role.name}"
+    raise KeyError(resource)
+
+
+def rendered_policies(
+    role: Role, settings: Settings, account: str = LOCAL_ACCOUNT
+) -> dict[str, dict[str, Any]]:
+    """{inline policy name: policy document} of a role, rendered as Terraform renders them.
+
+    Raises:
+        localaws.iam.template.TemplateError: a template uses a variable Terraform does not pass.
+    """
+    variables = policy_vars(settings, account)
+    return {name: render_policy(IAM_DIR / file, variables) for name, file in role.policies}
+
+
+def install(settings: Settings, iam: Any, account: str = LOCAL_ACCOUNT) -> list[str]:
+    """Create the service roles in the emulator, or bring their policies up to date.
+
+    Only what differs is written (a restart adds nothing to the journal). ``iam`` is a boto3
+    IAM client of the emulator. Returns what it created or changed.
+    """
+    import json
+
+    changed: list[str] = []
+    for role in service_roles(settings):
+        trust = role.trust_policy(account)
+        try:
+            current = iam.get_role(RoleName=role.name)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(trust))
+            changed.append(f"role {role.name}")
+        else:
+            if _document(current.get("AssumeRolePolicyDocument")) != trust:
+                iam.update_assume_role_policy(RoleName=role.name, PolicyDocument=json.dumps(trust))
+                changed.append(f"trust policy of {role.name}")
+        for name, document in rendered_policies(role, settings, account).items():
+            try:
+                found = iam.get_role_policy(RoleName=role.name, PolicyName=name)["PolicyDocument"]
+            except iam.exceptions.NoSuchEntityException:
+                found = None
+            if _document(found) != document:
+                iam.put_role_policy(
+                    RoleName=role.name, PolicyName=name, PolicyDocument=json.dumps(document)
+                )
+                changed.append(f"policy {name} of {role.name}")
+    return changed
+
+
+def _document(value: Any) -> Any:
+    """A policy document as boto3 returns it (a dict, or URL-encoded JSON text) read as a dict."""
+    import json
+    from urllib.parse import unquote
+
+    if isinstance(value, str):
+        return json.loads(unquote(value))
+    return value
