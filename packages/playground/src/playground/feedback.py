@@ -44,9 +44,9 @@ import boto3
 import numpy as np
 from botocore.exceptions import ClientError
 
-from functions.feedback.correction import IMAGE_SIDE, parse_stored
+from functions.feedback.correction import parse_stored
 from mlops_settings import Settings
-from pipelines.mnist.code.idx import IdxError, parse_idx, write_idx_gz
+from pipelines.mnist.code.idx import IMAGE_SIDE, IdxError, parse_idx, write_idx_gz
 from playground import data
 
 PENDING_PREFIX = "feedback/pending/"
@@ -56,7 +56,6 @@ REVIEW_LOCK_KEY = "feedback/review.lock"
 # files); one older than this was left by a review that stopped and may be taken over.
 LOCK_LEASE_S = 120
 LOCK_POLL_S = 0.25
-SIDE = IMAGE_SIDE
 _SELECTION_ITEM = re.compile(r"(\d+)(?:-(\d+))?")
 
 
@@ -126,7 +125,9 @@ def parse_pending(key: str, body: bytes) -> Sample:
     return Sample(
         id=identity,
         key=key,
-        pixels=np.frombuffer(correction.pixels, dtype=np.uint8).reshape(SIDE, SIDE).copy(),
+        pixels=np.frombuffer(correction.pixels, dtype=np.uint8)
+        .reshape(IMAGE_SIDE, IMAGE_SIDE)
+        .copy(),
         predicted=correction.predicted,
         label=correction.label,
         model_version=correction.model_version,
@@ -647,7 +648,7 @@ def previous_shard(manifest: dict[str, Any], s3: Any) -> tuple[list[str], np.nda
     by_name = {str(o["key"]).rsplit("/", 1)[-1]: o for o in manifest.get("objects", [])}
     ids = list((manifest.get("feedback") or {}).get("ids", []))
     if data.FEEDBACK_IMAGES not in by_name:
-        return [], np.zeros((0, SIDE, SIDE), np.uint8), np.zeros(0, np.uint8)
+        return [], np.zeros((0, IMAGE_SIDE, IMAGE_SIDE), np.uint8), np.zeros(0, np.uint8)
     try:
         images = parse_idx(
             gzip.decompress(_read_object(s3, manifest["bucket"], by_name[data.FEEDBACK_IMAGES]))

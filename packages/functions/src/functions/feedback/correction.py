@@ -25,6 +25,9 @@ from typing import Any
 from functions.function_url import ApiError
 
 MAX_BODY_BYTES = 4096  # contracts/feedback.md: a correction is about 1.3 KB
+# The image side and the digits are pipelines.mnist.code.idx's IMAGE_SIDE and NUM_CLASSES
+# (contracts/preprocessing.md's SIZE, the model's logits [N, 10]); this Lambda's zip holds no
+# pipelines code, so it keeps a copy, which tests/unit/pipelines/mnist/code/test_idx.py pins.
 IMAGE_SIDE = 28
 PIXEL_BYTES = IMAGE_SIDE * IMAGE_SIDE
 DIGITS = range(10)
