@@ -3,14 +3,20 @@
  * float32 [N,10], preprocessing spec version 1. A model that differs is refused before use.
  */
 import type { InputSpec } from './api/client';
-import { SPEC_VERSION } from './preprocessing';
+import { SIZE, SPEC_VERSION } from './preprocessing';
 
 type Dim = number | string;
 
+/** The side of the model's input image: contracts/preprocessing.md's SIZE. */
+export const IMAGE_SIDE = SIZE;
+/** Pixels of one input image (IMAGE_SIDE x IMAGE_SIDE, row-major). */
+export const IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE;
+/** The digits 0-9: the length of the model's `logits`. */
+export const CLASS_COUNT = 10;
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'logits';
-export const INPUT_SHAPE: readonly Dim[] = ['N', 1, 28, 28];
-export const OUTPUT_SHAPE: readonly Dim[] = ['N', 10];
+export const INPUT_SHAPE: readonly Dim[] = ['N', 1, IMAGE_SIDE, IMAGE_SIDE];
+export const OUTPUT_SHAPE: readonly Dim[] = ['N', CLASS_COUNT];
 
 /** What onnxruntime reports about a model input or output. */
 export interface ValueInfo {

@@ -10,6 +10,7 @@
  * `duplicate` and stores nothing new.
  */
 import type { components } from './api/schema';
+import { IMAGE_PIXELS } from './contract';
 
 export type Correction = components['schemas']['Correction'];
 export type Receipt = components['schemas']['FeedbackReceipt'];
@@ -20,7 +21,7 @@ export type Outcome =
   | { readonly status: 'queued'; readonly id: string }
   | { readonly status: 'refused'; readonly id: string; readonly message: string };
 
-export const PIXELS = 28 * 28;
+export const PIXELS = IMAGE_PIXELS;
 const DB_NAME = 'digit-recogniser-feedback';
 const STORE = 'pending';
 const TIMEOUT_MS = 10_000;

@@ -8,7 +8,15 @@
  * a ModelContractError that says what the app expected.
  */
 import * as ort from 'onnxruntime-web/wasm';
-import { checkModelGraph, INPUT_NAME, ModelContractError, OUTPUT_NAME } from './contract';
+import {
+  CLASS_COUNT,
+  checkModelGraph,
+  IMAGE_PIXELS,
+  IMAGE_SIDE,
+  INPUT_NAME,
+  ModelContractError,
+  OUTPUT_NAME,
+} from './contract';
 import { diagnoseRuntime, RuntimeUnavailableError } from './runtimeCheck';
 
 const ORT_BASE = new URL(__ORT_DIR__, document.baseURI).href;
@@ -100,7 +108,7 @@ export class ModelSession {
     const model = new ModelSession(session);
     // One run on a blank digit: the first run of a session is much slower than the rest, and
     // it is better spent here than on the person's first drawing.
-    await model.logits(new Float32Array(28 * 28), 1);
+    await model.logits(new Float32Array(IMAGE_PIXELS), 1);
     return model;
   }
 
@@ -116,11 +124,11 @@ export class ModelSession {
   /** Argmax of each of `count` digits given as one float32 [count,1,28,28] tensor. */
   async classify(batch: Float32Array, count: number): Promise<number[]> {
     const logits = await this.logits(batch, count);
-    return Array.from({ length: count }, (_, n) => argmax(logits, n * 10, 10));
+    return Array.from({ length: count }, (_, n) => argmax(logits, n * CLASS_COUNT, CLASS_COUNT));
   }
 
   private async logits(data: Float32Array, count: number): Promise<Float32Array> {
-    const feeds = { [INPUT_NAME]: new ort.Tensor('float32', data, [count, 1, 28, 28]) };
+    const feeds = { [INPUT_NAME]: new ort.Tensor('float32', data, [count, 1, IMAGE_SIDE, IMAGE_SIDE]) };
     const results = await this.session.run(feeds);
     const output = results[OUTPUT_NAME];
     if (output === undefined) throw new ModelContractError([`it returned no "${OUTPUT_NAME}"`]);

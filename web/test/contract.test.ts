@@ -1,5 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkListedSpec, checkModelGraph, ModelContractError, type ValueInfo } from '../src/contract';
+import {
+  CLASS_COUNT,
+  checkListedSpec,
+  checkModelGraph,
+  IMAGE_PIXELS,
+  IMAGE_SIDE,
+  INPUT_SHAPE,
+  ModelContractError,
+  OUTPUT_SHAPE,
+  type ValueInfo,
+} from '../src/contract';
 import { SPEC_VERSION } from '../src/preprocessing';
 
 const input = (over: Partial<ValueInfo> = {}): ValueInfo => ({
@@ -46,5 +57,20 @@ describe('listed input spec', () => {
   it('refuses another preprocessing version or shape', () => {
     expect(checkListedSpec({ ...spec, version: 1 }).join()).toMatch(/expects preprocessing spec v1, this app implements v2/);
     expect(checkListedSpec({ ...spec, shape: ['N', 28, 28] }).join()).toMatch(/input "input" \[N,28,28\]/);
+  });
+});
+
+describe('image side and class count', () => {
+  const contract = (name: string): string =>
+    readFileSync(new URL(`../../contracts/${name}`, import.meta.url), 'utf8');
+
+  it('are the preprocessing spec and the registry entry contract', () => {
+    const spec = contract('preprocessing.md');
+    expect(spec).toMatch(new RegExp(`\\| \`SIZE\` \\| ${IMAGE_SIDE} \\|`));
+    const entry = JSON.parse(contract('fixtures/registry-entry.json')) as Record<string, unknown>;
+    const metadata = JSON.stringify(entry);
+    expect(metadata).toContain(`"input_shape":"${INPUT_SHAPE.join(':')}"`);
+    expect(metadata).toContain(`"output_shape":"${OUTPUT_SHAPE.join(':')}"`);
+    expect([IMAGE_SIDE, IMAGE_PIXELS, CLASS_COUNT]).toEqual([28, 784, 10]);
   });
 });

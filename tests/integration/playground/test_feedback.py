@@ -143,7 +143,7 @@ def test_list_counts_by_label_model_version_and_confusion(emulator: Settings) ->
     assert "│ 7 │ 0 │ 1 │" in confusions  # predicted 7, the person said 0
     assert "│ 7 │ 1 │ 1 │" in confusions
     assert "│ 2 │ 2 │" not in confusions  # a confirmed "Right" is no confusion
-    assert f"{'e' * 64}.json: missing pixels" in said
+    assert f"{'e' * 64}.json: missing member(s) pixels" in said
 
 
 def test_list_says_when_nothing_is_pending(emulator: Settings) -> None:
@@ -357,7 +357,7 @@ def test_nothing_pending_no_dataset_or_a_broken_object_is_refused(emulator: Sett
     before = bucket_state(emulator)
     result = decide("--accept-all", "--reviewer", "Ada")
     assert result.exit_code == 2
-    assert f"{broken}: not JSON" in text(result)
+    assert f"{broken}: the body is not valid JSON" in text(result)
     assert "delete them with --reject-broken" in text(result)
     assert bucket_state(emulator) == before
 

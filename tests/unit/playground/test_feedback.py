@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from functions.feedback.correction import MEMBERS, STORED_MEMBERS, parse_correction
+from functions.function_url import ApiError
 from pipelines.mnist.code.idx import parse_idx
 from playground import data
 from playground import feedback as fb
@@ -47,46 +49,50 @@ def test_a_stored_correction_reads_back_with_its_pixels_labels_and_id() -> None:
 
     sample = fb.parse_pending(key, stored(body, BASE_TIME))
 
-    assert sample.id == sample_id(body) == fb.sample_id(body)
+    assert sample.id == sample_id(body)
     assert np.array_equal(sample.pixels, IMAGES[0])
     assert (sample.predicted, sample.label, sample.model_version) == (3, int(LABELS[0]), 1)
     assert sample.received_at == "2026-11-30T03:00:00Z"
 
 
+BREAKS = [
+    (lambda d: d.pop("label"), "missing member(s) label"),
+    (lambda d: d.update(ip="203.0.113.9"), "unknown member(s) 'ip'; a correction has only"),
+    (lambda d: d.update(label=10), "label must be from 0 to 9, got 10"),
+    (lambda d: d.update(predicted=True), "predicted must be a whole number from 0 to 9, got true"),
+    (lambda d: d.update(model_version=0), "model_version must be from 1 to 999999999, got 0"),
+    (lambda d: d.update(model_sha256="ABC"), "model_sha256 must be 64 lowercase hex digits"),
+    (
+        lambda d: d.update(pixels=base64.b64encode(bytes(783)).decode()),
+        "pixels must be 784 bytes (28x28), got 783",
+    ),
+    (lambda d: d.update(pixels="not base64!"), "pixels is not standard base64"),
+    (
+        lambda d: d.update(pixels=str(d["pixels"]).rstrip("=")),
+        "pixels is not standard base64",
+    ),
+]
+BREAK_IDS = [
+    "missing",
+    "extra-member",
+    "label-range",
+    "bool",
+    "version",
+    "sha",
+    "short-pixels",
+    "not-base64",
+    "no-padding",
+]
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        (lambda d: d.pop("label"), "missing label"),
-        (lambda d: d.update(ip="203.0.113.9"), "members the contract does not have: ip"),
-        (lambda d: d.update(label=10), "label 10 outside 0-9"),
-        (lambda d: d.update(predicted=True), "predicted must be an integer, found bool"),
-        (lambda d: d.update(model_version=0), "model_version 0 outside >= 1"),
-        (lambda d: d.update(model_sha256="ABC"), "model_sha256 must be 64 lowercase hex"),
-        (
-            lambda d: d.update(pixels=base64.b64encode(bytes(783)).decode()),
-            "pixels decode to 783 bytes, expected 784",
-        ),
-        (lambda d: d.update(pixels="not base64!"), "pixels are not standard base64"),
-        (
-            lambda d: d.update(pixels=str(d["pixels"]).rstrip("=")),
-            "pixels are not standard base64",
-        ),
+        *BREAKS,
         (lambda d: d.update(received_at="2026-11-30T03:00:00+01:00"), "is not UTC"),
         (lambda d: d.update(received_at="yesterday"), "is not ISO 8601"),
     ],
-    ids=[
-        "missing",
-        "extra-member",
-        "label-range",
-        "bool",
-        "version",
-        "sha",
-        "short-pixels",
-        "not-base64",
-        "no-padding",
-        "not-utc",
-        "not-a-time",
-    ],
+    ids=[*BREAK_IDS, "not-utc", "not-a-time"],
 )
 def test_a_pending_object_breaking_the_contract_is_named(change, problem: str) -> None:
     document = good_document()
@@ -94,11 +100,33 @@ def test_a_pending_object_breaking_the_contract_is_named(change, problem: str) -
     assert problem in broken_problem(document, "feedback/pending/x.json")
 
 
+@pytest.mark.parametrize(("change", "problem"), BREAKS, ids=BREAK_IDS)
+def test_the_review_refuses_what_the_endpoint_refuses_with_the_same_message(
+    change, problem: str
+) -> None:
+    # One implementation of contracts/feedback.md: the stored object fails the review for
+    # the reason the same body, posted, gets its 400 from the feedback Lambda.
+    document = good_document()
+    change(document)
+    posted = {name: value for name, value in document.items() if name != "received_at"}
+    with pytest.raises(ApiError) as answered:
+        parse_correction(json.dumps(posted).encode())
+    assert answered.value.code == "invalid_feedback"
+    review = broken_problem(document, "feedback/pending/x.json")
+    assert problem in answered.value.message
+    assert review == answered.value.message.replace(
+        "a correction has only " + ", ".join(MEMBERS),
+        "a correction has only " + ", ".join(STORED_MEMBERS),
+    )
+
+
 def test_a_pending_object_under_another_id_or_not_json_is_refused() -> None:
     document = good_document()
     assert "the key names id" in broken_problem(document, f"feedback/pending/{'0' * 64}.json")
-    assert broken_problem(b"\xff\xfe", "feedback/pending/x.json") == "not JSON"
-    assert "not a JSON object" in broken_problem(b"[1, 2]", "feedback/pending/x.json")
+    assert broken_problem(b"\xff\xfe", "feedback/pending/x.json") == "the body is not UTF-8 text"
+    assert broken_problem(b"{", "feedback/pending/x.json") == "the body is not valid JSON"
+    assert "must be a JSON object" in broken_problem(b"[1, 2]", "feedback/pending/x.json")
+    assert "appears twice" in broken_problem(b'{"label": 1, "label": 2}', "feedback/pending/x.json")
 
 
 def test_selection_takes_indexes_and_ranges_once_each() -> None:

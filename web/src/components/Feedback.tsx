@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { correctionFrom, FeedbackSender, type Outcome } from '../feedbackQueue';
 import { SPEC_VERSION } from '../preprocessing';
+import { CLASS_COUNT } from '../contract';
 import type { Prediction } from '../runtime';
 
 interface Props {
@@ -15,7 +16,7 @@ interface Props {
   readonly input: Float32Array | null;
 }
 
-const DIGITS = Array.from({ length: 10 }, (_, digit) => digit);
+const DIGITS = Array.from({ length: CLASS_COUNT }, (_, digit) => digit);
 
 function said(outcome: Outcome): string {
   if (outcome.status === 'sent') return outcome.duplicate ? 'Sent (already received before), thank you' : 'Sent, thank you';

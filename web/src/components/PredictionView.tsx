@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { isSure, MIN_CONFIDENCE } from '../preprocessing';
+import { CLASS_COUNT, IMAGE_PIXELS, IMAGE_SIDE } from '../contract';
 import type { Prediction } from '../runtime';
 import { formatDuration, timerResolution } from '../duration';
 
@@ -36,8 +37,8 @@ export function PredictionView({ prediction, input }: Props) {
   useEffect(() => {
     const ctx = previewRef.current?.getContext('2d');
     if (ctx == null) return;
-    const image = ctx.createImageData(28, 28);
-    for (let k = 0; k < 28 * 28; k++) {
+    const image = ctx.createImageData(IMAGE_SIDE, IMAGE_SIDE);
+    for (let k = 0; k < IMAGE_PIXELS; k++) {
       const v = Math.round((input?.[k] ?? 0) * 255);
       image.data.set([v, v, v, 255], k * 4);
     }
@@ -65,7 +66,7 @@ export function PredictionView({ prediction, input }: Props) {
         </span>
       </div>
       <ol className="bars">
-        {Array.from({ length: 10 }, (_, digit) => {
+        {Array.from({ length: CLASS_COUNT }, (_, digit) => {
           const p = shown?.probabilities[digit] ?? 0;
           return (
             <li key={digit} className={state === 'digit' && shown?.digit === digit ? 'best' : ''}>
@@ -79,8 +80,8 @@ export function PredictionView({ prediction, input }: Props) {
         })}
       </ol>
       <figure className="preview">
-        <canvas ref={previewRef} width={28} height={28} data-testid="preview" />
-        <figcaption>What the model sees (28×28)</figcaption>
+        <canvas ref={previewRef} width={IMAGE_SIDE} height={IMAGE_SIDE} data-testid="preview" />
+        <figcaption>{`What the model sees (${IMAGE_SIDE}×${IMAGE_SIDE})`}</figcaption>
       </figure>
     </section>
   );

@@ -22,7 +22,6 @@ dataset versions on the same latest one.
 from __future__ import annotations
 
 import base64
-import binascii
 import gzip
 import hashlib
 import html
@@ -45,8 +44,9 @@ import boto3
 import numpy as np
 from botocore.exceptions import ClientError
 
+from functions.feedback.correction import parse_stored
 from mlops_settings import Settings
-from pipelines.mnist.code.idx import IdxError, parse_idx, write_idx_gz
+from pipelines.mnist.code.idx import IMAGE_SIDE, IdxError, parse_idx, write_idx_gz
 from playground import data
 
 PENDING_PREFIX = "feedback/pending/"
@@ -56,12 +56,6 @@ REVIEW_LOCK_KEY = "feedback/review.lock"
 # files); one older than this was left by a review that stopped and may be taken over.
 LOCK_LEASE_S = 120
 LOCK_POLL_S = 0.25
-SIDE = 28
-PIXELS = SIDE * SIDE
-# The six members of a correction (the request body of POST /feedback), as the contract says.
-MEMBERS = ("pixels", "predicted", "label", "model_version", "model_sha256", "input_spec_version")
-STORED_MEMBERS = (*MEMBERS, "received_at")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _SELECTION_ITEM = re.compile(r"(\d+)(?:-(\d+))?")
 
 
@@ -109,75 +103,19 @@ class Pending:
     broken: list[Broken] = field(default_factory=list)
 
 
-def canonical_json(body: dict[str, Any]) -> bytes:
-    """The canonical JSON of a correction: the six members, keys sorted, no spaces."""
-    return json.dumps(
-        {name: body[name] for name in MEMBERS}, sort_keys=True, separators=(",", ":")
-    ).encode()
-
-
-def sample_id(body: dict[str, Any]) -> str:
-    """A correction's id: the SHA-256 (hex) of its canonical JSON."""
-    return hashlib.sha256(canonical_json(body)).hexdigest()
-
-
-def _integer(document: dict[str, Any], name: str, low: int, high: int | None) -> int:
-    value = document[name]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer, found {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        limit = f"{low}-{high}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} {value} outside {limit}")
-    return value
-
-
 def parse_pending(key: str, body: bytes) -> Sample:
     """A pending object's bytes as a Sample, checked against contracts/feedback.md.
 
+    The checks are the `feedback` Lambda's own (`functions.feedback.correction.parse_stored`),
+    so the review refuses exactly what the endpoint would, with the same message.
+
     Raises:
-        ValueError: naming the problem (not JSON, members missing or extra, a type or range,
-            the pixels, an id that is not the SHA-256 of the canonical JSON).
+        ValueError: naming the problem (`CorrectionError`: not JSON, members missing or
+            extra, a type or range, the pixels, ``received_at``), or an id in the key that is
+            not the SHA-256 of the canonical JSON.
     """
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise ValueError("not JSON") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"not a JSON object but {type(document).__name__}")
-    missing = [name for name in STORED_MEMBERS if name not in document]
-    extra = sorted(set(document) - set(STORED_MEMBERS))
-    if missing:
-        raise ValueError(f"missing {', '.join(missing)}")
-    if extra:
-        raise ValueError(f"members the contract does not have: {', '.join(extra)}")
-    pixels_text = document["pixels"]
-    if not isinstance(pixels_text, str):
-        raise ValueError(f"pixels must be a base64 string, found {type(pixels_text).__name__}")
-    try:
-        raw = base64.b64decode(pixels_text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("pixels are not standard base64") from None
-    if base64.b64encode(raw).decode("ascii") != pixels_text:
-        raise ValueError("pixels are not canonical base64 (padding or trailing bits)")
-    if len(raw) != PIXELS:
-        raise ValueError(f"pixels decode to {len(raw)} bytes, expected {PIXELS} (28x28)")
-    predicted = _integer(document, "predicted", 0, 9)
-    label = _integer(document, "label", 0, 9)
-    model_version = _integer(document, "model_version", 1, None)
-    input_spec_version = _integer(document, "input_spec_version", 1, None)
-    model_sha256 = document["model_sha256"]
-    if not isinstance(model_sha256, str) or not _SHA256.fullmatch(model_sha256):
-        raise ValueError("model_sha256 must be 64 lowercase hex digits")
-    received_at = document["received_at"]
-    if not isinstance(received_at, str):
-        raise ValueError("received_at must be an ISO 8601 string")
-    try:
-        moment = datetime.fromisoformat(received_at)
-    except ValueError:
-        raise ValueError(f"received_at {received_at[:40]!r} is not ISO 8601") from None
-    if moment.utcoffset() is None or moment.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
-        raise ValueError(f"received_at {received_at!r} is not UTC")
-    identity = sample_id(document)
+    correction, received_at = parse_stored(body)
+    identity = correction.sample_id
     name = key.rsplit("/", 1)[-1]
     if name != f"{identity}.json":
         raise ValueError(
@@ -187,12 +125,14 @@ def parse_pending(key: str, body: bytes) -> Sample:
     return Sample(
         id=identity,
         key=key,
-        pixels=np.frombuffer(raw, dtype=np.uint8).reshape(SIDE, SIDE).copy(),
-        predicted=predicted,
-        label=label,
-        model_version=model_version,
-        model_sha256=model_sha256,
-        input_spec_version=input_spec_version,
+        pixels=np.frombuffer(correction.pixels, dtype=np.uint8)
+        .reshape(IMAGE_SIDE, IMAGE_SIDE)
+        .copy(),
+        predicted=correction.predicted,
+        label=correction.label,
+        model_version=correction.model_version,
+        model_sha256=correction.model_sha256,
+        input_spec_version=correction.input_spec_version,
         received_at=received_at,
     )
 
@@ -708,7 +648,7 @@ def previous_shard(manifest: dict[str, Any], s3: Any) -> tuple[list[str], np.nda
     by_name = {str(o["key"]).rsplit("/", 1)[-1]: o for o in manifest.get("objects", [])}
     ids = list((manifest.get("feedback") or {}).get("ids", []))
     if data.FEEDBACK_IMAGES not in by_name:
-        return [], np.zeros((0, SIDE, SIDE), np.uint8), np.zeros(0, np.uint8)
+        return [], np.zeros((0, IMAGE_SIDE, IMAGE_SIDE), np.uint8), np.zeros(0, np.uint8)
     try:
         images = parse_idx(
             gzip.decompress(_read_object(s3, manifest["bucket"], by_name[data.FEEDBACK_IMAGES]))

@@ -14,9 +14,11 @@ from functions.feedback.correction import (
     MAX_BODY_BYTES,
     PIXEL_BYTES,
     Correction,
+    CorrectionError,
     check_content_type,
     check_size,
     parse_correction,
+    parse_stored,
 )
 from functions.function_url import ApiError
 from support.feedback import PIXELS, correction, sample_id
@@ -171,3 +173,14 @@ def test_a_body_over_the_limit_is_a_413() -> None:
 
 def test_a_real_correction_fits_the_limit_with_room() -> None:
     assert len(json.dumps(correction(version=999_999_999, spec=999_999_999))) < MAX_BODY_BYTES / 3
+
+
+def test_a_stored_correction_reads_back_with_the_same_checks() -> None:
+    parsed = parse_correction(json.dumps(correction(label=3)).encode())
+    when = __import__("datetime").datetime(2026, 1, 2, 3, 4, 5)
+    assert parse_stored(parsed.stored_object(when)) == (parsed, "2026-01-02T03:04:05Z")
+    # A request body is not a stored object: received_at is the Lambda's, not the sender's.
+    with pytest.raises(CorrectionError, match=r"missing member\(s\) received_at"):
+        parse_stored(json.dumps(correction()).encode())
+    with pytest.raises(CorrectionError, match="received_at"):
+        parse_stored(json.dumps({**correction(), "received_at": 5}).encode())

@@ -4,6 +4,11 @@ Pure functions on bytes: no AWS, so every refusal is testable without a network.
 that is not exactly the contract's six members with their types and ranges is refused with
 `ApiError` (400 `invalid_feedback`, 413 `payload_too_large`, 415 `unsupported_media_type`)
 and a message naming the member, never echoing more than a few characters of the input.
+
+The one implementation of the contract's rules: the `feedback` Lambda reads request bodies
+with `parse_correction`, and the review (`playground feedback`) reads the stored objects
+with `parse_stored`, the same checks plus `received_at`, refused with the same messages
+(`CorrectionError`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from typing import Any
 from functions.function_url import ApiError
 
 MAX_BODY_BYTES = 4096  # contracts/feedback.md: a correction is about 1.3 KB
+# The image side and the digits are pipelines.mnist.code.idx's IMAGE_SIDE and NUM_CLASSES
+# (contracts/preprocessing.md's SIZE, the model's logits [N, 10]); this Lambda's zip holds no
+# pipelines code, so it keeps a copy, which tests/unit/pipelines/mnist/code/test_idx.py pins.
 IMAGE_SIDE = 28
 PIXEL_BYTES = IMAGE_SIDE * IMAGE_SIDE
 DIGITS = range(10)
@@ -27,12 +35,17 @@ MAX_VERSION = 999_999_999  # the registry's versions, as `/models/{version}` acc
 PENDING_PREFIX = "feedback/pending/"
 
 MEMBERS = ("pixels", "predicted", "label", "model_version", "model_sha256", "input_spec_version")
+STORED_MEMBERS = (*MEMBERS, "received_at")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
 
-def _invalid(message: str) -> ApiError:
-    return ApiError(400, "invalid_feedback", message)
+class CorrectionError(ValueError):
+    """A correction (or a stored one) that breaks contracts/feedback.md; the message says why."""
+
+
+def _invalid(message: str) -> CorrectionError:
+    return CorrectionError(message)
 
 
 def _shown(value: Any) -> str:
@@ -126,7 +139,7 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def _load(body: bytes) -> dict[str, Any]:
+def _load(body: bytes, members: tuple[str, ...]) -> dict[str, Any]:
     if not body:
         raise _invalid("the body is empty; send a correction as a JSON object")
     try:
@@ -134,12 +147,14 @@ def _load(body: bytes) -> dict[str, Any]:
         document = json.loads(
             text, parse_constant=_refuse_constant, object_pairs_hook=_unique_members
         )
+    except CorrectionError:
+        raise
     except UnicodeDecodeError:
         raise _invalid("the body is not UTF-8 text") from None
     except (ValueError, RecursionError):
         raise _invalid("the body is not valid JSON") from None
     if not isinstance(document, dict):
-        raise _invalid("the body must be a JSON object with the members " + ", ".join(MEMBERS))
+        raise _invalid("the body must be a JSON object with the members " + ", ".join(members))
     return document
 
 
@@ -176,24 +191,12 @@ def _pixels(value: Any) -> bytes:
     return data
 
 
-def parse_correction(body: bytes) -> Correction:
-    """Check a request body against the contract and return the correction.
-
-    Args:
-        body: the raw request body (already checked for size and content type).
-
-    Returns:
-        The correction, with the pixel bytes decoded.
-
-    Raises:
-        ApiError: 400 invalid_feedback naming the first member that is wrong.
-    """
-    document = _load(body)
-    unknown = sorted(set(document) - set(MEMBERS))
+def _correction(document: dict[str, Any], members: tuple[str, ...]) -> Correction:
+    unknown = sorted(set(document) - set(members))
     if unknown:
         names = ", ".join(_shown(name) for name in unknown[:3])
-        raise _invalid(f"unknown member(s) {names}; a correction has only " + ", ".join(MEMBERS))
-    missing = [name for name in MEMBERS if name not in document]
+        raise _invalid(f"unknown member(s) {names}; a correction has only " + ", ".join(members))
+    missing = [name for name in members if name not in document]
     if missing:
         raise _invalid("missing member(s) " + ", ".join(missing))
     sha256 = document["model_sha256"]
@@ -207,3 +210,69 @@ def parse_correction(body: bytes) -> Correction:
         model_sha256=sha256,
         input_spec_version=_integer(document, "input_spec_version", 1, MAX_VERSION),
     )
+
+
+def check_correction(body: bytes) -> Correction:
+    """Check a request body against the contract and return the correction.
+
+    Args:
+        body: the raw request body.
+
+    Returns:
+        The correction, with the pixel bytes decoded.
+
+    Raises:
+        CorrectionError: naming the first member that is wrong (or why the body is not
+            a JSON object with exactly the six members).
+    """
+    return _correction(_load(body, MEMBERS), MEMBERS)
+
+
+def parse_correction(body: bytes) -> Correction:
+    """`check_correction` as the Lambda answers it.
+
+    Args:
+        body: the raw request body (already checked for size and content type).
+
+    Returns:
+        The correction, with the pixel bytes decoded.
+
+    Raises:
+        ApiError: 400 invalid_feedback with `CorrectionError`'s message.
+    """
+    try:
+        return check_correction(body)
+    except CorrectionError as exc:
+        raise ApiError(400, "invalid_feedback", str(exc)) from None
+
+
+def _received_at(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _invalid(f"received_at must be an ISO 8601 UTC time, got {_shown(value)}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid(f"received_at {_shown(value)} is not ISO 8601") from None
+    offset = moment.utcoffset()
+    if offset is None or offset.total_seconds() != 0:
+        raise _invalid(f"received_at {_shown(value)} is not UTC")
+    return value
+
+
+def parse_stored(body: bytes) -> tuple[Correction, str]:
+    """A stored correction (`Correction.stored_object`'s bytes) checked against the contract.
+
+    The same rules and messages as `check_correction`, with one more member, ``received_at``.
+
+    Args:
+        body: the bytes of an object under `feedback/pending/`.
+
+    Returns:
+        The correction and its ``received_at`` as stored (ISO 8601 UTC).
+
+    Raises:
+        CorrectionError: naming the first member that is wrong.
+    """
+    document = _load(body, STORED_MEMBERS)
+    correction = _correction(document, STORED_MEMBERS)
+    return correction, _received_at(document["received_at"])

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.mnist.code.idx import IMAGE_SIDE, PIXELS
 from pipelines.mnist.preprocessing import (
     INK_THRESHOLD,
     MIN_CONFIDENCE,
@@ -314,7 +315,7 @@ def build_fixture(cases: list[Case]) -> dict[str, Any]:
         ),
         "output_encoding": (
             "status: digit, not_a_digit or empty; "
-            "expected: 784 float32 values, row-major [1,1,28,28]"
+            f"expected: {PIXELS} float32 values, row-major [1,1,{IMAGE_SIDE},{IMAGE_SIDE}]"
         ),
         "cases": entries,
     }

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pipelines.mnist.code.idx import NUM_CLASSES
 from pipelines.mnist.pipeline import CODE_DIR
 
 REPO = Path(__file__).resolve().parents[5]
@@ -39,7 +40,7 @@ DATASET_HASH = hashlib.sha256(b"registry-entry fixture dataset").hexdigest()
 # Per-digit figures as evaluation.json holds them (support is not copied to the registry).
 PER_CLASS = {
     str(digit): {"precision": 0.98 + digit / 1000, "recall": 0.97 + digit / 500, "support": 100}
-    for digit in range(10)
+    for digit in range(NUM_CLASSES)
 }
 # The fields the writer sets; the rest (ARN, version, times, status details) are SageMaker's.
 WRITTEN_FIELDS = (

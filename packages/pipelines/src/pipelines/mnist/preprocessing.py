@@ -22,13 +22,15 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.mnist.code.idx import IMAGE_SIDE
+
 SPEC_VERSION = 2
 INK_THRESHOLD = 0.1
 # Exact half-pixel centres are common (any symmetric drawing); this keeps summation-order
 # noise from rounding them to different pixels in the two implementations.
 PLACEMENT_EPSILON = 1e-6
 BOX = 20
-SIZE = 28
+SIZE = IMAGE_SIDE
 # The working grid's longer side: fine enough that an 8 px pen on a 280 px pad keeps its
 # loops, coarse enough that thinning takes a few milliseconds in a browser.
 WORK = 64

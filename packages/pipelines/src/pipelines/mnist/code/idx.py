@@ -3,6 +3,13 @@
 Self-contained (numpy only) so SageMaker containers can import it next to the step scripts,
 and the CLI uses it to refuse bad files before anything reaches S3.
 
+It is also where Python reads the image side and the class count (`IMAGE_SIDE`, `PIXELS`,
+`NUM_CLASSES`): every step script, `pipelines.mnist.preprocessing` and the CLI import them
+from here. The numbers are contracts/preprocessing.md's `SIZE` and the model artifact
+contract's output `logits` [N, 10] (DESIGN.md); tests/unit/pipelines/mnist/code/test_idx.py
+checks them against both, and against the `feedback` Lambda's copy (its zip holds no
+pipelines code).
+
 IDX layout: two zero bytes, a type code (0x08 = unsigned byte), the number of dimensions, then
 each dimension as a big-endian uint32, then the values in row-major order.
 """
@@ -19,10 +26,11 @@ from pathlib import Path
 import numpy as np
 
 UBYTE = 0x08
-IMAGE_SIDE = 28
+IMAGE_SIDE = 28  # contracts/preprocessing.md: SIZE, the side of the model's input
+PIXELS = IMAGE_SIDE * IMAGE_SIDE
+NUM_CLASSES = 10  # the digits 0-9: the model's logits [N, 10] (DESIGN.md)
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions (count, rows, cols)
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension (count)
-NUM_CLASSES = 10
 
 
 class IdxError(ValueError):

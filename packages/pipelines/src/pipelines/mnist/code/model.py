@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from idx import IMAGE_SIDE, NUM_CLASSES
 from torch import nn
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
-NUM_CLASSES = 10
-IMAGE_SIDE = 28
 # onnxruntime-web 1.2x runs opset 17 with its WASM backend; newer opsets add nothing we use.
 ONNX_OPSET = 17
 # Channels of the three conv blocks. The third was 96 until the robustness check
@@ -71,7 +70,7 @@ def parameter_count(model: nn.Module) -> int:
 
 def to_input(images: np.ndarray) -> np.ndarray:
     """The model input for MNIST bytes: uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] in [0, 1]."""
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(f"expected uint8 images [N, 28, 28], got {images.dtype} {images.shape}")
     return (images.astype(np.float32) / np.float32(255.0))[:, None, :, :]
 

@@ -42,10 +42,8 @@ from typing import Any
 import numpy as np
 from container import fail, failure_file, opt_ml, sha256_bytes
 from dataset import DatasetError, fetch, find_manifest, read_manifest
-from idx import IdxError, parse_idx, read_bytes
+from idx import IMAGE_SIDE, NUM_CLASSES, IdxError, parse_idx, read_bytes
 
-NUM_CLASSES = 10
-IMAGE_SIDE = 28
 IMAGES_NDIM, LABELS_NDIM = 3, 1
 UBYTE = 0x08
 REFERENCE_STATS = Path(__file__).with_name("reference_stats.json")

@@ -14,14 +14,20 @@ before anything is written. The limits are SageMaker's (botocore
 - `ApprovalDescription`: up to 1,024 characters of `.*`, which in SageMaker's (Java) regex
   matches anything but a line break.
 
-Standard library only: register.py imports this in the container as a top-level module, the
-`playground` CLI as `pipelines.mnist.code.registry_entry`.
+The standard library and `idx` only (the image side and class count): register.py imports
+this in the container as a top-level module, the `playground` CLI as
+`pipelines.mnist.code.registry_entry`.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
+
+try:  # in the container, next to the step scripts
+    from idx import IMAGE_SIDE, NUM_CLASSES
+except ModuleNotFoundError:  # as pipelines.mnist.code.registry_entry (the CLI, the tests)
+    from pipelines.mnist.code.idx import IMAGE_SIDE, NUM_CLASSES
 
 METADATA_MAX_ENTRIES = 50
 METADATA_KEY_MAX = 128
@@ -37,9 +43,9 @@ LINE_TERMINATORS = frozenset("\n\r\u0085\u2028\u2029")
 # number or a symbol such as `N`; the pattern above allows no comma.
 SHAPE_SEPARATOR = ":"
 INPUT_NAME = "input"
-INPUT_SHAPE: tuple[int | str, ...] = ("N", 1, 28, 28)
+INPUT_SHAPE: tuple[int | str, ...] = ("N", 1, IMAGE_SIDE, IMAGE_SIDE)
 OUTPUT_NAME = "logits"
-OUTPUT_SHAPE: tuple[int | str, ...] = ("N", 10)
+OUTPUT_SHAPE: tuple[int | str, ...] = ("N", NUM_CLASSES)
 
 
 class EntryError(ValueError):

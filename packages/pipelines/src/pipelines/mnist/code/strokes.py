@@ -26,8 +26,9 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from idx import IMAGE_SIDE as SIZE  # contracts/preprocessing.md: side of the output
+from idx import NUM_CLASSES
 
-SIZE = 28  # contracts/preprocessing.md: side of the output
 BOX = 20  # contracts/preprocessing.md: longer side of the redrawn digit, pen included
 STROKE_RADIUS = 1.3  # contracts/preprocessing.md: half the redrawn pen's width, output pixels
 PLACEMENT_EPSILON = 1e-6  # contracts/preprocessing.md, step 8
@@ -364,6 +365,6 @@ def _place(img: torch.Tensor) -> torch.Tensor:
 def synthesise(per_digit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``per_digit`` drawings of every digit: images [10 * per_digit, 1, 28, 28], labels."""
     r = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(10), per_digit)
+    labels = np.repeat(np.arange(NUM_CLASSES), per_digit)
     drawings = [draw(int(digit), r) for digit in labels]
     return render(drawings), torch.from_numpy(labels.astype(np.int64))
