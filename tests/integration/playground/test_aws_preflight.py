@@ -79,7 +79,11 @@ def test_names_in_use_and_the_oidc_provider_are_named_with_the_way_on(
 
 
 def test_the_checks_send_nothing_aws_would_refuse(emulator: Settings) -> None:
+    # The emulator is the session's: other tests' deliberate refusals are counted before this.
+    violations = f"{emulator.endpoint_url}/_playground/violations"
+    before = requests.get(violations, timeout=10).json()["violations"]
     aws_preflight.preflight(plan(emulator))
-    endpoint = emulator.endpoint_url
-    report = requests.get(f"{endpoint}/_playground/violations", timeout=10).json()
-    assert report["violations"] == 0, report["recent"]
+    report = requests.get(violations, timeout=10).json()
+    assert report["violations"] == before, list(report["recent"])[
+        -(report["violations"] - before) :
+    ]
