@@ -149,6 +149,7 @@ def test_definition_upsert_and_start_against_the_emulator(emulator: Settings, tm
     assert result.exit_code == 0, result.output
     document = json.loads(target.read_text())
     assert [s["Name"] for s in document["Steps"]] == [
+        "ResolveDataset",
         "PrepareData",
         "TrainModel",
         "EvaluateModel",
