@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,7 +41,15 @@ from xml.sax.saxutils import escape
 from localaws.iam.actions import Needed, UnknownActionError, needed
 from localaws.iam.policy import Decision, Policy, PolicyError, Principal, evaluate
 from localaws.iam.policy import Request as IamRequest
-from localaws.strict import Refusal, Request, ServiceIndex, UnmatchedError, _identify
+from localaws.strict import (
+    Refusal,
+    Request,
+    ServiceIndex,
+    UnmatchedError,
+    _identify,
+    append_json_line,
+    refusal_entry,
+)
 
 log = logging.getLogger("localaws.permission")
 
@@ -448,24 +455,18 @@ class PermissionLayer:
                 actions.setdefault(want.action, call)
 
     def _record(self, denial: Denial, refusal: Refusal) -> None:
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "principal": denial.principal,
-            "role": denial.role,
-            "action": denial.action,
-            "resource": denial.resource,
-            "reason": denial.reason,
-            "service": refusal.service,
-            "operation": refusal.operation,
-            "code": refusal.code,
-            "message": refusal.message,
-        }
+        entry = refusal_entry(
+            refusal,
+            principal=denial.principal,
+            role=denial.role,
+            action=denial.action,
+            resource=denial.resource,
+            reason=denial.reason,
+        )
         with self._lock:
             self.denials += 1
             self.recent.append(entry)
-            if self.denials_log is not None:
-                with self.denials_log.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(entry) + "\n")
+            append_json_line(self.denials_log, entry)
         log.warning("IAM denied %s", refusal.message)
 
     def report(self) -> dict[str, Any]:

@@ -933,6 +933,25 @@ def _refusal(operation: Operation, problems: list[Problem], text: str | None = N
     )
 
 
+def refusal_entry(refusal: Refusal, **context: str) -> dict[str, Any]:
+    """One refusal as the emulator lists and logs it: UTC time, ``context``, then the answer."""
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **context,
+        "service": refusal.service,
+        "operation": refusal.operation,
+        "code": refusal.code,
+        "message": refusal.message,
+    }
+
+
+def append_json_line(path: Path | None, entry: dict[str, Any]) -> None:
+    """Append ``entry`` as one JSON line to ``path`` (nothing when None); callers hold a lock."""
+    if path is not None:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+
 # --------------------------------------------------------------------------- the checker
 
 
@@ -987,19 +1006,11 @@ class StrictMode:
             log.info("strict mode passes through unchecked: %s", reason)
 
     def _record(self, refusal: Refusal) -> None:
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "service": refusal.service,
-            "operation": refusal.operation,
-            "code": refusal.code,
-            "message": refusal.message,
-        }
+        entry = refusal_entry(refusal)
         with self._lock:
             self.violations += 1
             self.recent.append(entry)
-            if self.violations_log is not None:
-                with self.violations_log.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(entry) + "\n")
+            append_json_line(self.violations_log, entry)
         log.warning(
             "strict mode refused %s %s (%s): %s",
             refusal.service,
