@@ -63,13 +63,9 @@ check:
 	@$(MAKE) uv web-install
 	@$(MAKE) python-lint unit-test web-test
 
-## Every Python test tier, each with its time (unit, integration, e2e).
+## Every Python test tier, each with its time: unit, then integration and e2e side by side.
 python-test:
-	@status=0; for tier in unit integration e2e; do \
-		echo "== tests/$$tier"; start=$$(date +%s); \
-		$(UV) run pytest tests/$$tier || status=1; \
-		echo "== tests/$$tier took $$(( $$(date +%s) - start )) s"; \
-	done; exit $$status
+	@bash mk/test-tiers.sh "$(UV)"
 
 ## Python unit tier: no emulator, no network (tests/unit; see tests/README.md).
 unit-test: uv

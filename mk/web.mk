@@ -23,9 +23,29 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 ## Install the web app's npm packages (npm ci, from package-lock.json).
 web-install: $(WEB)/node_modules/.package-lock.json
 
-## Build the static site into web/dist (wasm runtime included, no CDN).
-web-build: web-install
+## Build the static site into web/dist (wasm runtime included, no CDN); nothing when it is current.
+web-build: $(WEB)/dist/index.html
+
+# What a build reads: the app's files and the three variables the build bakes in
+# (vite.config.ts's SITE_BUILD, src/config.ts's VITE_API_URL and VITE_FEEDBACK_URL). An up-to-date
+# web/dist is left alone, so `make web-build` during a test run (the AWS rehearsal runs the
+# runbook's) never empties the folder other tests are reading. `make -B web-build` forces one.
+WEB_INPUTS := $(shell find $(WEB)/src $(WEB)/sw $(WEB)/public -type f 2>/dev/null) \
+	$(wildcard $(WEB)/*.json $(WEB)/*.ts $(WEB)/index.html)
+WEB_BUILD_VARIABLES := $(WEB)/node_modules/.build-variables
+
+$(WEB)/dist/index.html: $(WEB_INPUTS) $(WEB_BUILD_VARIABLES) $(WEB)/node_modules/.package-lock.json
 	cd $(WEB) && npm run build
+	@touch $@
+
+# Rewritten only when a variable changed, so its time says when the build's input last changed.
+$(WEB_BUILD_VARIABLES): .FORCE | web-install
+	@printf 'SITE_BUILD=%s\nVITE_API_URL=%s\nVITE_FEEDBACK_URL=%s\n' \
+		'$(SITE_BUILD)' '$(VITE_API_URL)' '$(VITE_FEEDBACK_URL)' >$@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+.PHONY: .FORCE
+.FORCE:
 
 ## vitest: preprocessing parity, checksum, API client vs contract, model storage.
 web-test: web-install
