@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,8 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLAYGROUND_TRAINING_SCHEDULE", "rate(730 hours)")  # once a month
 
 
-def cost(site: Path, *args: str):
-    return cli.invoke(app, ["aws", "cost", "--site", str(site), *args], terminal_width=250)
+def cost(site: Path, *args: str, width: int = 250):
+    return cli.invoke(app, ["aws", "cost", "--site", str(site), *args], terminal_width=width)
 
 
 def test_cost_prints_the_month_with_its_assumptions_and_the_tables_date(
@@ -115,3 +116,64 @@ def test_the_assumed_steps_are_the_definitions(mnist_definition: dict) -> None:
     assert {s.name: s.cache_expiry_seconds for s in ASSUMED_STEPS if s.cache_expiry_seconds} == (
         expiries
     )
+
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def figures(pattern: str, where: str, what: str) -> tuple[str, ...]:
+    found = re.search(pattern, where)
+    assert found, f"{pattern!r} not in {what}"
+    return found.groups()
+
+
+def test_the_figures_docs_aws_md_quotes_are_what_cost_prints_for_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dist = ROOT / "web" / "dist"
+    if not (dist / "index.html").is_file():
+        pytest.fail(f"no built site in {dist}: run `make web-build` first")
+    monkeypatch.setenv("COLUMNS", "2000")  # no cell wraps
+    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path / "no-runs"))  # step times assumed
+    monkeypatch.delenv("PLAYGROUND_TRAINING_SCHEDULE", raising=False)
+    plain = cost(dist, width=2000)
+    with_mlflow = cost(dist, "--mlflow", "small", width=2000)
+    assert plain.exit_code == 0, plain.output
+    printed = text(plain.output)
+    docs = " ".join((ROOT / "docs" / "aws.md").read_text().split())
+    section = docs[docs.index("## What it costs") : docs.index("## Variables")]
+
+    processing = figures(r"SageMaker processing jobs .*? runs ([\d.]+)", printed, "the output")
+    training = figures(r"SageMaker training jobs .*? runs ([\d.]+)", printed, "the output")
+    cloudfront = figures(
+        r"CloudFront transfer and requests ([\d.]+) GB, [\d,]+ requests ([\d.]+)", printed, "it"
+    )
+    total = figures(r"total ([\d.]+)", printed, "the output")
+    runs = figures(
+        r"one execution of every step in AWS: about (\d+) min, \$([\d.]+); a scheduled one "
+        r"without new data \(cache hits\): about (\d+) min, \$([\d.]+)",
+        printed,
+        "the output",
+    )
+    mlflow = figures(
+        r"MLflow tracking server \(Small\) 730 h ([\d.]+)", text(with_mlflow.output), "it"
+    )
+
+    assert figures(r"it prints \*\*\$([\d.]+) a month\*\*", section, "docs/aws.md") == total
+    jobs = f"{float(processing[0]) + float(training[0]):.2f}"
+    assert figures(r"\$([\d.]+) of SageMaker jobs", section, "docs/aws.md") == (jobs,)
+    assert (
+        figures(r"\$([\d.]+) of CloudFront transfer \(([\d.]+) GB", section, "docs/aws.md")[::-1]
+        == cloudfront
+    )
+    assert (
+        figures(
+            r"One execution of every step takes about (\d+) minutes in AWS and costs about "
+            r"\$([\d.]+); a scheduled execution without new data about (\d+) minutes and "
+            r"\$([\d.]+)",
+            section,
+            "docs/aws.md",
+        )
+        == runs
+    )
+    assert figures(r"`--mlflow small` adds \$([\d.]+)", section, "docs/aws.md") == mlflow
