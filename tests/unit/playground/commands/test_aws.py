@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -177,3 +178,55 @@ def test_the_figures_docs_aws_md_quotes_are_what_cost_prints_for_the_defaults(
         == runs
     )
     assert figures(r"`--mlflow small` adds \$([\d.]+)", section, "docs/aws.md") == mlflow
+
+
+def save_run(state: Path, execution_id: str, started: str, train_cached: bool) -> None:
+    """A succeeded local run with the definition it ran (prepare and train cached 30 days)."""
+    from localaws.local_runner import SUCCEEDED, RunRecord, StepRecord
+    from localaws.local_runner.records import RUNS_FOLDER
+
+    folder = state / RUNS_FOLDER / execution_id
+    folder.mkdir(parents=True)
+    cache = {"Enabled": True, "ExpireAfter": "P30D"}
+    (folder / "definition.json").write_text(
+        json.dumps(
+            {
+                "Steps": [
+                    {"Name": "PrepareData", "Type": "Processing", "CacheConfig": cache},
+                    {"Name": "TrainModel", "Type": "Training", "CacheConfig": cache},
+                    {"Name": "EvaluateModel", "Type": "Processing"},
+                ]
+            }
+        )
+    )
+    RunRecord(
+        execution_id=execution_id,
+        pipeline_name="mnist-training",
+        parameters={},
+        status=SUCCEEDED,
+        started_at=started,
+        steps={
+            "PrepareData": StepRecord("PrepareData", "Processing", SUCCEEDED, 50, 40, train_cached),
+            "TrainModel": StepRecord("TrainModel", "Training", SUCCEEDED, 700, 600, train_cached),
+            "EvaluateModel": StepRecord("EvaluateModel", "Processing", SUCCEEDED, 30, 20),
+        },
+        folder=str(folder),
+    ).save()
+
+
+def test_cost_times_the_newest_run_of_every_step_and_reads_its_cache_rules(
+    site: Path, environment: None, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    save_run(state, "fullrun00001", "2026-12-01T03:00:00+00:00", train_cached=False)
+    save_run(state, "cachedrun001", "2026-12-04T03:00:00+00:00", train_cached=True)
+
+    result = cost(site, "--schedule", "rate(7 days)", "--reviews", "0")
+
+    assert result.exit_code == 0, result.output
+    output = text(result.output)
+    assert "step times measured by local run fullrun00001" in output  # not the cached one
+    # train 600 s + 60 s billed download, in 1 + 4.345 / 5 runs: 0.34 instance-hours
+    assert "SageMaker training jobs 0.34 instance-hours (ml.m5.xlarge): TrainModel 1.87 runs" in (
+        output
+    )
