@@ -138,20 +138,40 @@ def test_a_redeploy_keeps_the_runtime_compressed_and_drops_stale_files(
     assert wasm["encoding"] == "gzip"
 
 
+def test_the_first_visit_sum_reads_the_site_as_deploy_sh_stores_it(
+    deployed: tuple[Path, dict[str, dict[str, Any]]],
+) -> None:
+    built, stored = deployed
+
+    # `playground aws cost` and the first-visit figure read the build through this mirror.
+    mirrored = {item.key: item for item in cloudfront.deployed_objects(built)}
+    assert set(mirrored) == set(stored)
+    for key, item in stored.items():
+        mine = mirrored[key]
+        assert (mine.content_type, mine.content_encoding, mine.cache_control) == (
+            item["type"],
+            item["encoding"],
+            item["cache"],
+        ), key
+        assert mine.source.read_bytes() == item["body"], key
+
+
 def test_a_first_visit_transfers_at_most_4_mb_from_cloudfront(
     deployed: tuple[Path, dict[str, dict[str, Any]]],
 ) -> None:
-    _, stored = deployed
+    built, stored = deployed
 
     # A first visit loads the page, its scripts and the service worker, which precaches every
     # file of the build (web/vite.config.ts): every object the deploy uploaded, once.
-    site = {
+    site = cloudfront.site_transfer(built)
+    model = MODEL.stat().st_size
+    total = site.first_visit_bytes + model
+    sizes = {
         key: cloudfront.viewer_bytes(item["body"], item["type"], item["encoding"])
         for key, item in stored.items()
     }
-    model = MODEL.stat().st_size
-    total = sum(site.values()) + model
-    biggest = sorted(site.items(), key=lambda kv: -kv[1])[:3]
+    assert site.first_visit_bytes == sum(sizes.values())
+    biggest = sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
     assert total <= FIRST_VISIT_LIMIT_BYTES, f"{total:,} bytes; largest: {biggest}, model {model:,}"
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from playground import aws_cost
 from playground.aws_cost import CostError, StepTime, Workload
+from playground.cloudfront import SiteTransfer
 
 # Round prices so the expected figures below can be redone on paper.
 TABLE = {
@@ -58,8 +59,7 @@ def workload(**changes: object) -> Workload:
         "reviews": 3,
         "visitors": 1000,
         "steps": STEPS,
-        "site_bytes": 5_000_000,
-        "site_files": 10,
+        "site": SiteTransfer(5_000_000, 10, 2, 5_000_000),
         "model_bytes": 100_000,
         "mlflow_size": "Small",
     }
@@ -102,6 +102,124 @@ def test_the_month_by_hand(prices: aws_cost.PriceTable) -> None:
     assert month.usd == pytest.approx(731.44162075)
     mlflow = next(line for line in month.lines if line.item.startswith("MLflow"))
     assert mlflow.unverified
+    assert "not verified" in mlflow.assumption
+
+
+DAY = 86400.0
+# prepare and train cached for 30 days, as the definition has them (CACHE_EXPIRY P30D)
+CACHED_STEPS = (
+    StepTime("prepare", "Processing", 40, "ml.m5.xlarge", 30 * DAY),
+    StepTime("train", "Training", 140, "ml.m5.xlarge", 30 * DAY),
+    *STEPS[2:],
+)
+
+
+def test_a_scheduled_run_without_new_data_takes_the_cached_steps_from_the_cache(
+    prices: aws_cost.PriceTable,
+) -> None:
+    month = aws_cost.monthly_cost(
+        workload(steps=CACHED_STEPS, schedule="rate(7 days)", mlflow_size=None), prices
+    )
+
+    scheduled = 730 / 168  # 4.345 a month
+    # A weekly run reuses a 30-day entry 4 times, so prepare and train run in 1 of 5 of them;
+    # the 5 new versions (2 uploads, 3 reviews) run every step; evaluate runs every time.
+    assert month.runs_by_step["prepare"] == pytest.approx(5 + scheduled / 5)
+    assert month.runs_by_step["train"] == pytest.approx(5 + scheduled / 5)
+    assert month.runs_by_step["evaluate"] == pytest.approx(5 + scheduled)
+    by_item = {line.item: line.usd for line in month.lines}
+    assert by_item["SageMaker training jobs"] == pytest.approx(0.04 * (5 + scheduled / 5))
+    assert by_item["SageMaker processing jobs"] == pytest.approx(
+        0.01 * (5 + scheduled / 5) + 0.008 * (5 + scheduled)
+    )
+    assert month.cached_run.usd == pytest.approx(0.008)  # evaluate alone
+    assert month.run.usd == pytest.approx(0.058)
+    training = next(line for line in month.lines if line.item == "SageMaker training jobs")
+    assert "cache hits while their entry is younger than 30 days" in training.assumption
+
+
+def test_a_schedule_slower_than_the_cache_expiry_retrains_every_time(
+    prices: aws_cost.PriceTable,
+) -> None:
+    month = aws_cost.monthly_cost(workload(steps=CACHED_STEPS, mlflow_size=None), prices)
+
+    # rate(73 hours): a 30-day entry serves 9 more runs, so 1 run in 10 trains
+    assert month.runs_by_step["train"] == pytest.approx(5 + 10 / 10)
+    monthly = aws_cost.monthly_cost(
+        workload(steps=CACHED_STEPS, schedule="rate(730 hours)", mlflow_size=None), prices
+    )
+    assert monthly.runs_by_step["train"] == pytest.approx(5 + 1)  # 30.4 days > 30: no hit
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expiry", "share"),
+    [
+        ("rate(7 days)", 30 * DAY, 1 / 5),
+        ("rate(30 days)", 30 * DAY, 1 / 2),  # an entry exactly 30 days old is still used
+        ("rate(730 hours)", 30 * DAY, 1.0),
+        ("cron(0 3 ? * MON *)", 30 * DAY, 11 / 52),  # 52 Mondays in 2027, every 5th trains
+        ("cron(0 3 * * ? *)", 2.5 * DAY, 122 / 365),  # days 0, 3, ..., 363 of 2027
+        ("rate(1 day)", float("inf"), 0.0),
+    ],
+)
+def test_the_share_of_scheduled_runs_that_miss_the_cache(
+    schedule: str, expiry: float, share: float
+) -> None:
+    assert aws_cost.uncached_share(schedule, expiry) == pytest.approx(share)
+
+
+def test_the_cloudfront_line_is_what_a_visit_transfers(prices: aws_cost.PriceTable) -> None:
+    site = SiteTransfer(
+        first_visit_bytes=1_001_400,
+        first_visit_requests=3,
+        return_visit_requests=2,
+        stored_bytes=1_001_400,
+    )
+    month = aws_cost.monthly_cost(workload(site=site, return_visits=500), prices)
+
+    by_item = {line.item: line.usd for line in month.lines}
+    # 1,000 x 1,001,400 bytes = 1.0014 GB at $0.1; 3,000 + 500 x 2 = 4,000 requests
+    assert by_item["CloudFront transfer and requests"] == pytest.approx(0.10014 + 0.004)
+    # 2,000 + 500 API calls and 50 corrections; 0.2 s x (2,500 x 0.25 + 50 x 0.125) GB-s
+    assert by_item["Lambda requests and compute"] == pytest.approx(
+        2550 * 0.000001 + 126.25 * 0.00001
+    )
+    assert by_item["S3 transfer of model downloads"] == pytest.approx(0.01)  # first visits only
+
+
+@pytest.mark.parametrize(
+    ("given", "size"),
+    [
+        ("small", "Small"),
+        ("Small", "Small"),
+        ("MEDIUM", "Medium"),
+        (" large ", "Large"),
+        ("None", None),
+        ("none", None),
+    ],
+)
+def test_mlflow_sizes_are_read_in_any_case(given: str, size: str | None) -> None:
+    assert aws_cost.mlflow_size(given) == size
+
+
+def test_an_unknown_mlflow_size_is_refused() -> None:
+    with pytest.raises(CostError, match="none, Small, Medium or Large"):
+        aws_cost.mlflow_size("huge")
+
+
+def test_the_cache_expiry_is_read_from_the_definition() -> None:
+    definition = {
+        "Steps": [
+            {"Name": "ResolveDataset", "CacheConfig": {"Enabled": False}},
+            {"Name": "PrepareData", "CacheConfig": {"Enabled": True, "ExpireAfter": "P30D"}},
+            {"Name": "TrainModel", "CacheConfig": {"Enabled": True}},
+            {"Name": "ModelGate"},
+        ]
+    }
+    assert aws_cost.cache_expiries(definition) == {
+        "PrepareData": 30 * DAY,
+        "TrainModel": float("inf"),
+    }
 
 
 def test_without_mlflow_and_visitors_the_bill_is_the_pipeline(
@@ -152,4 +270,6 @@ def test_the_price_table_in_the_repository_is_dated_and_sourced() -> None:
     table.instance_hour("processing", "ml.m5.xlarge")
     table.instance_hour("training", "ml.m5.xlarge")
     for size in ("Small", "Medium", "Large"):
-        table.price(f"mlflow_{size}_hour")
+        price = table.price(f"mlflow_{size}_hour")
+        # an unverified price says what was checked, when, and what was found
+        assert not price.unverified or re.search(r"\d{4}-\d{2}-\d{2}", price.checked), size

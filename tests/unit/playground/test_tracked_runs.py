@@ -39,11 +39,3 @@ def test_facts_are_the_records_start_its_end_and_each_step_that_ran() -> None:
 
 def test_an_execution_without_a_tracking_uri_is_not_tracked() -> None:
     assert tracked_runs.close(a_record()) is None
-
-
-def test_the_playground_starts_its_emulator_with_its_hook() -> None:
-    from localaws.pipeline_worker import END_HOOK_VARIABLE
-    from playground import stack
-
-    module, _, name = stack.EMULATOR_HOOKS[END_HOOK_VARIABLE].partition(":")
-    assert (module, getattr(tracked_runs, name)) == ("playground.tracked_runs", tracked_runs.close)

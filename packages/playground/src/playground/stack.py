@@ -78,8 +78,8 @@ class StackStatus:
 
 
 # The project's listener for executions the emulator ran (`localaws.pipeline_worker`): their
-# MLflow run ends as the execution did.
-EMULATOR_HOOKS = {"LOCALAWS_EXECUTION_END_HOOK": "playground.tracked_runs:close"}
+# MLflow run ends as the execution did, and their run report gets the AWS projection.
+EMULATOR_HOOKS = {"LOCALAWS_EXECUTION_END_HOOK": "playground.run_end:ended"}
 
 
 def emulator_service(settings: Settings) -> BackgroundService:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from localaws.local_runner import RunRecord
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
 from pipelines.mnist.code import idx
-from playground import data
+from playground import aws_cost, data
 from playground.cli import app
 from playground.provenance import git_commit
 
@@ -229,6 +231,21 @@ def test_local_run_registers_once_then_hits_the_cache_and_gates(emulator: Settin
         == f"s3://{emulator.model_bucket}/models/{emulator.model_package_group}/{metadata['sha256']}/model.onnx"
     )
     assert f"registered version {package['ModelPackageVersion']}" in text(first)
+    # The end of the run and its report say what it would take and cost in AWS (one sentence).
+    projected = aws_cost.estimate_run(
+        RunRecord.from_json((runs_folder(emulator) / "run.json").read_text())
+    ).text
+    assert projected.startswith("in AWS (projected): about")
+    assert projected in text(first)
+    page = (
+        boto3.client("s3")
+        .get_object(
+            Bucket=emulator.model_bucket, Key=f"reports/{record['execution_id']}/report.html"
+        )["Body"]
+        .read()
+        .decode()
+    )
+    assert html.escape(projected) in " ".join(page.split())
     runs = sorted((Path(emulator.state_dir) / "pipeline-runs").iterdir())
     assert metadata["pipeline_execution_id"] == runs[0].name
     assert (runs[0] / "logs" / "TrainModel.log").read_text().count("epoch") >= 2

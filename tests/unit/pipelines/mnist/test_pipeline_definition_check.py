@@ -15,42 +15,15 @@ import pytest
 
 from localaws.sagemaker.pipeline_definition import check_definition
 
-ROLE = "arn:aws:iam::123456789012:role/sm"
-
 
 def check(document: dict) -> list[str]:
     return check_definition(json.dumps(document))
 
 
-@pytest.fixture(scope="module")
-def generated() -> dict:
-    """The MNIST pipeline's definition, built against an in-process S3 (moto, no network)."""
-    import os
-
-    from moto import mock_aws
-
-    saved = dict(os.environ)
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
-        del os.environ[name]
-    try:
-        with mock_aws():
-            import boto3
-
-            from mlops_settings import Settings
-            from pipelines.mnist import pipeline
-
-            settings = Settings()
-            s3 = boto3.client("s3", region_name=settings.region)
-            location = {"LocationConstraint": settings.region}
-            kwargs = (
-                {} if settings.region == "us-east-1" else {"CreateBucketConfiguration": location}
-            )
-            s3.create_bucket(Bucket=settings.data_bucket, **kwargs)
-            return pipeline.definition(settings, ROLE)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+@pytest.fixture
+def generated(mnist_definition: dict) -> dict:
+    """The MNIST pipeline's definition (tests/unit/conftest.py builds it once a session)."""
+    return mnist_definition
 
 
 def test_the_generated_definition_passes(generated: dict) -> None:

@@ -10,10 +10,12 @@ import typer
 from rich.table import Table
 
 from localaws.local_runner import SUCCEEDED, RunRecord
+from localaws.local_runner.cache import duration_seconds
 from localaws.local_runner.records import RUNS_FOLDER
 from mlops_settings import Settings
+from pipelines.mnist import pipeline as mnist
 from pipelines.mnist.pipeline import parameter_defaults
-from playground import aws_cost, aws_preflight
+from playground import aws_cost, aws_preflight, cloudfront
 from playground.console import console, fail
 
 app = typer.Typer(
@@ -27,14 +29,19 @@ STATUS_STYLE = {
     aws_preflight.UNCHECKED: "yellow",
 }
 SITE = Path("web/dist")
-# Step times assumed when no local run has measured them (seconds inside each step's script).
+# The pipeline's steps (pipelines.mnist.pipeline: types and step cache; a unit test holds them
+# equal to the generated definition) with step times assumed when no local run has measured
+# them (seconds inside each step's script).
+_CACHED = duration_seconds(mnist.CACHE_EXPIRY)
 ASSUMED_STEPS = (
-    aws_cost.StepTime("PrepareData", "Processing", 30, "ml.m5.xlarge"),
-    aws_cost.StepTime("Train", "Training", 300, "ml.m5.xlarge"),
-    aws_cost.StepTime("Evaluate", "Processing", 30, "ml.m5.xlarge"),
-    aws_cost.StepTime("CheckGates", "Condition", 0),
-    aws_cost.StepTime("Register", "RegisterModel", 1),
+    aws_cost.StepTime(mnist.RESOLVE, "Processing", 5, "ml.m5.xlarge"),
+    aws_cost.StepTime(mnist.PREPARE, "Processing", 30, "ml.m5.xlarge", _CACHED),
+    aws_cost.StepTime(mnist.TRAIN, "Training", 300, "ml.m5.xlarge", _CACHED),
+    aws_cost.StepTime(mnist.EVALUATE, "Processing", 30, "ml.m5.xlarge"),
+    aws_cost.StepTime(mnist.GATE, "Condition", 0),
+    aws_cost.StepTime(mnist.REGISTER, "Processing", 10, "ml.m5.xlarge"),
 )
+JOB_TYPES = frozenset(aws_cost.BILLED_KINDS)
 
 
 def _parameter_defaults() -> dict[str, str]:
@@ -109,14 +116,19 @@ def preflight(
 
 
 def newest_measured_run(state_dir: Path) -> RunRecord | None:
-    """The newest succeeded local execution under the state folder with a step it ran."""
+    """The newest succeeded local execution under the state folder that ran every job step.
+
+    A run with cache hits did not measure the steps it took from the cache, so it cannot
+    time a run of every step (what a new dataset version starts).
+    """
     records = []
     for path in Path(state_dir).rglob(f"{RUNS_FOLDER}/*/run.json"):
         try:
             record = RunRecord.from_json(path.read_text())
         except (OSError, ValueError):
             continue
-        if record.status == SUCCEEDED and any(not s.cached for s in record.steps.values()):
+        jobs = [s for s in record.steps.values() if s.type in JOB_TYPES]
+        if record.status == SUCCEEDED and jobs and not any(s.cached for s in jobs):
             records.append(record)
     return max(records, key=lambda r: r.started_at + r.execution_id, default=None)
 
@@ -126,28 +138,34 @@ def cost(
     dataset_versions: int = typer.Option(1, min=0, help="New dataset versions a month."),
     reviews: int = typer.Option(1, min=0, help="Feedback reviews a month (each a version)."),
     visitors: int = typer.Option(1000, min=0, help="First visits to the site a month."),
+    return_visits: int = typer.Option(
+        0, min=0, help="Return visits a month (the browser keeps the site and the model)."
+    ),
     schedule: str = typer.Option(
         None, help="Training schedule (default: PLAYGROUND_TRAINING_SCHEDULE's)."
     ),
     mlflow: str = typer.Option(
-        "none", help="Managed MLflow tracking server: none, Small, Medium or Large."
+        "none", help="Managed MLflow tracking server: none, Small, Medium or Large (any case)."
     ),
     site: Annotated[
-        Path, typer.Option(help="The built site whose bytes each visitor downloads.")
+        Path, typer.Option(help="The built site, deployed as web/deploy.sh uploads it.")
     ] = SITE,
 ) -> None:
     """The deployment's projected monthly AWS bill, line by line, with its assumptions."""
-    if mlflow not in {"none", "Small", "Medium", "Large"}:
-        raise fail(f"--mlflow must be none, Small, Medium or Large, not {mlflow!r}", code=2)
+    try:
+        size = aws_cost.mlflow_size(mlflow)
+    except aws_cost.CostError as exc:
+        raise fail(str(exc), code=2) from None
     settings = Settings()
-    if not site.is_dir():
-        raise fail(f"no built site at {site}: run `make web-build` (or pass --site)", code=2)
-    files = [p for p in site.rglob("*") if p.is_file()]
+    try:
+        transfer = cloudfront.site_transfer(site)
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(f"{exc}: run `make web-build` (or pass --site)", code=2) from None
     record = newest_measured_run(settings.state_dir)
-    steps = aws_cost.steps_from_run(record) if record else ASSUMED_STEPS
     # Every served model is at most the gate's size budget: the bill's upper bound.
     model_bytes = int(_parameter_defaults()["MaxModelSizeBytes"])
     try:
+        steps = aws_cost.steps_from_run(record) if record else ASSUMED_STEPS
         prices = aws_cost.load_prices()
         month = aws_cost.monthly_cost(
             aws_cost.Workload(
@@ -155,11 +173,11 @@ def cost(
                 dataset_versions=dataset_versions,
                 reviews=reviews,
                 visitors=visitors,
+                return_visits=return_visits,
                 steps=steps,
-                site_bytes=sum(p.stat().st_size for p in files),
-                site_files=len(files),
+                site=transfer,
                 model_bytes=model_bytes,
-                mlflow_size=None if mlflow == "none" else mlflow,
+                mlflow_size=size,
             ),
             prices,
         )
@@ -178,11 +196,14 @@ def cost(
     measured = (
         f"step times measured by local run {record.execution_id}"
         if record
-        else "step times assumed (no local run yet: `playground pipeline run` measures them)"
+        else "step times assumed (no local run of every step yet: `playground pipeline run` "
+        "measures them)"
     )
     console.print(
-        f"one execution in AWS: about {month.run.wall_seconds / 60:.0f} min, "
-        f"${month.run.usd:.3f}; {measured}; each job adds {prices.startup_seconds:.0f} s of "
-        f"start-up ({prices.billed_overhead_seconds:.0f} s billed): {prices.overhead_source}"
+        f"one execution of every step in AWS: about {month.run.wall_seconds / 60:.0f} min, "
+        f"${month.run.usd:.3f}; a scheduled one without new data (cache hits): about "
+        f"{month.cached_run.wall_seconds / 60:.0f} min, ${month.cached_run.usd:.3f}; "
+        f"{measured}; each job adds {prices.startup_seconds:.0f} s of start-up "
+        f"({prices.billed_overhead_seconds:.0f} s billed): {prices.overhead_source}"
     )
     console.print(f"prices: {prices.note}")

@@ -27,7 +27,7 @@ from localaws.local_runner import (
 )
 from mlops_settings import Settings
 from pipelines.mnist import pipeline as mnist
-from playground import aws_cost, roles, tracked_runs, triggers
+from playground import aws_cost, roles, run_end, triggers
 from playground import executions as executions_
 from playground.cli_steps import aws_errors
 from playground.console import console, errors, fail, settings_or_exit
@@ -332,25 +332,6 @@ def _steps_table(settings: Settings, execution: executions_.Execution) -> Table:
     return table
 
 
-def _aws_projection(record: RunRecord) -> str:
-    """What this local run would take and cost in AWS (playground.aws_cost's assumptions)."""
-    try:
-        prices = aws_cost.load_prices()
-        run = aws_cost.project_run(aws_cost.steps_from_run(record), prices)
-    except aws_cost.CostError as exc:
-        return f"in AWS: not projected ({exc})"
-    jobs = [s for s in run.steps if s.instance_type]
-    if not jobs:
-        return "in AWS: every step was cached, so no job would run and nothing would be billed"
-    return (
-        f"in AWS (projected): about {run.wall_seconds / 60:.1f} min and ${run.usd:.3f} for "
-        f"{len(jobs)} job(s) on {', '.join(sorted({s.instance_type or '?' for s in jobs}))}: "
-        f"the compute measured here plus {prices.startup_seconds:.0f} s of start-up per job "
-        f"({prices.billed_overhead_seconds:.0f} s billed), {prices.region} prices of "
-        f"{prices.date} (`playground aws cost` for the month)"
-    )
-
-
 def _report_uri(settings: Settings, execution: executions_.Execution) -> str:
     """Where the execution's run report is (evaluate's upload; the run-scoped key)."""
     located = execution.evaluation.get("report") or {}
@@ -394,7 +375,7 @@ def show(
             console.print(f"registered version {version}")
         console.print(_steps_table(settings, execution))
         if execution.run:
-            console.print(_aws_projection(execution.run))
+            console.print(aws_cost.estimate_run(execution.run).text)
         gates = execution.evaluation.get("gates") or []
         if gates:
             table = Table(title="gate")
@@ -598,8 +579,9 @@ def _run(
             record = runner.resume(previous) if previous else runner.run(values)
         except PipelineError as exc:
             raise fail(str(exc), 2) from None
-    tracked_runs.close(record)  # MLflow's run ends as the execution did
+    run_end.ended(record, s3)  # MLflow's run ends as the execution did; the report's projection
     console.print(summary(record, s3))
+    console.print(aws_cost.estimate_run(record).text)
     console.print(f"logs: {Path(record.folder) / 'logs'}")
     console.print(f"details: playground pipeline show {record.execution_id}")
     if record.status != SUCCEEDED:

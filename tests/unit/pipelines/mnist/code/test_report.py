@@ -280,3 +280,25 @@ def test_an_evaluation_from_before_the_robustness_check_says_so(code_modules):
         page = parse(module.render(facts(load, report, gates=[])))
 
     assert "Not measured" in page.sections["robustness"]
+
+
+def test_a_later_section_goes_before_the_lineage_once_and_escaped(code_modules):
+    with code_modules() as load:
+        module = load("report")
+        page = module.render(facts(load, evaluation()))
+        added = module.with_section(
+            page, "aws", "about 9 min <and> $0.04", [("Train", 1)], ("a", "b")
+        )
+        again = module.with_section(added, "aws", "about 2 min", [])
+        with pytest.raises(KeyError):
+            module.with_section(page, "costs", "x")
+        with pytest.raises(ValueError, match="not a run report"):
+            module.with_section("<html>", "aws", "x")
+
+    sections = list(parse(added).sections)
+    assert sections[-2:] == ["aws", "lineage"]
+    assert "about 9 min <and> $0.04" in parse(added).sections["aws"]
+    assert "&lt;and&gt;" in added
+    assert list(parse(again).sections).count("aws") == 1
+    assert "about 2 min" in parse(again).sections["aws"]
+    assert "9 min" not in again

@@ -36,6 +36,11 @@ SECTIONS = (
     ("lineage", "Lineage"),
 )
 
+# Sections added after the run, by whoever ran it (never by the steps): id -> title. "aws":
+# what the run would take and cost in AWS, added to a local run's report when it has ended
+# (playground.run_end), placed before the lineage.
+LATER_SECTIONS = {"aws": "In AWS (projected)"}
+
 _EXECUTION_IN_URI = re.compile(r"(?:executions/|pipelines-)([A-Za-z0-9]+)")
 
 
@@ -125,6 +130,36 @@ _STYLE = (
     "text-align:left;vertical-align:top}.pass{color:#11672b}.fail{color:#a4161a}"
     ".reused{background:#fff4d6;padding:.3rem .6rem}img{max-width:100%}"
 )
+
+
+def with_section(
+    page: str,
+    anchor: str,
+    text: str,
+    rows: Sequence[tuple[Any, ...]] = (),
+    header: tuple[str, ...] = (),
+) -> str:
+    """The report ``page`` with the later section ``anchor`` (see LATER_SECTIONS) set.
+
+    The section holds ``text`` as a paragraph and, when given, a table of ``rows`` under
+    ``header`` (every value escaped). It replaces a section of that id already in the page,
+    else goes before the lineage (at the end of the body when the page has none), so adding it
+    twice leaves one. Raises KeyError for an anchor not in LATER_SECTIONS and ValueError for a
+    page that is not a report (no ``</body>``).
+    """
+    title = LATER_SECTIONS[anchor]
+    section = (
+        f'<section id="{anchor}"><h2>{_e(title)}</h2><p>{_e(text)}</p>'
+        f"{_table(rows, header) if rows else ''}</section>"
+    )
+    existing = re.search(rf'<section id="{re.escape(anchor)}">.*?</section>', page, re.DOTALL)
+    if existing:
+        return page[: existing.start()] + section + page[existing.end() :]
+    for marker in ('<section id="lineage">', "</body>"):
+        at = page.find(marker)
+        if at >= 0:
+            return page[:at] + section + page[at:]
+    raise ValueError("not a run report: no </body>")
 
 
 def _e(value: Any) -> str:
