@@ -9,8 +9,12 @@
 
 /**
  * The step of `performance.now()` in this browser, in ms: the smallest non-zero difference
- * seen between successive readings within `budgetMs` (0.001 ms when the clock is finer than
- * the loop can see). The clock is injectable for tests.
+ * seen between successive readings within `budgetMs`, to the microsecond (0.001 ms when the
+ * clock is finer than the loop can see). The clock is injectable for tests.
+ *
+ * To the microsecond because a coarse clock's readings are whole steps less a time origin in
+ * floating point: WebKitGTK 2.50 reads 283.00000000000006 then 283.99999999999994, a
+ * difference of 0.9999999999998863, which is a 1 ms clock and must not pass for a finer one.
  */
 export function timerResolution(now: () => number = () => performance.now(), budgetMs = 5): number {
   const start = now();
@@ -26,7 +30,7 @@ export function timerResolution(now: () => number = () => performance.now(), bud
     }
     if (t - start > budgetMs) break;
   }
-  return Number.isFinite(step) ? Math.max(step, 0.001) : budgetMs;
+  return Number.isFinite(step) ? Math.max(Math.round(step * 1000) / 1000, 0.001) : budgetMs;
 }
 
 /**
