@@ -376,6 +376,45 @@ test('with WebAssembly switched off in the browser, the app says so, lists the m
   }
 });
 
+test('where the site\'s policy blocks WebAssembly, as Safari before 16 does, the app says which browsers work and downloads nothing', async () => {
+  // Safari 15 does not know 'wasm-unsafe-eval' and so refuses to compile WebAssembly under
+  // the site's policy. The same policy without the keyword does that in Chromium.
+  const old = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  let policy = null;
+  await old.route((url) => url.href === new URL(SITE_URL).href, async (route) => {
+    const response = await route.fetch();
+    const headers = response.headers();
+    policy = headers['content-security-policy'].replace(/ 'wasm-unsafe-eval'/g, '');
+    await route.fulfill({ response, headers: { ...headers, 'content-security-policy': policy } });
+  });
+  try {
+    const tab = await old.newPage();
+    const errors = [];
+    watch(tab, errors);
+    await tab.goto(SITE_URL);
+    assert.match(policy ?? '', /script-src 'self'/, 'the policy was not served');
+    const problem = tab.getByTestId('runtime-error');
+    await problem.waitFor({ timeout: 30_000 });
+    const text = (await problem.textContent()) ?? '';
+    assert.match(text, /could not start: this browser does not let the site run WebAssembly under the site's security policy, as Safari before version 16 does/);
+    assert.match(text, /stored models are kept\. Models can be listed here but not run\. Open this site in Safari 16\.4 or later .*Firefox 102 or later\.$/);
+    await tab.getByTestId(`model-${GOOD}`).waitFor();
+    const downloads = [];
+    tab.on('request', (request) => {
+      if (new URL(request.url()).pathname.endsWith('/model.onnx')) downloads.push(request.url());
+    });
+    await tab.getByTestId(`model-${GOOD}`).getByRole('button', { name: 'Download' }).click();
+    await tab.waitForTimeout(500);
+    assert.deepEqual(downloads, []);
+    assert.equal(await tab.getByTestId('active-model').textContent(), 'no model in use');
+    assert.equal(await tab.getByText('does not fit').count(), 0, 'the model was blamed');
+    // The browser reports each refused compile to the console itself.
+    assert.deepEqual(errors.filter((e) => !/Refused to compile or instantiate WebAssembly module/.test(e)), []);
+  } finally {
+    await old.close();
+  }
+});
+
 test('with the Wi-Fi off but the model service reachable (a LAN, the local playground), the app lists the models and says online', async () => {
   const lan = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   // What a browser says with no Wi-Fi: navigator.onLine false, and an offline event.
