@@ -23,7 +23,14 @@ from mlops_settings import Settings
 from localaws.background import free_port
 from playground.commands.site import make_server, start_in_thread
 from playground.throwaway import ThrowawayStack
-from support.webstack import FIXTURES, MODEL, WEB, register_versions, require_tools
+from support.webstack import (
+    FIXTURES,
+    MODEL,
+    WEB,
+    SiteBuilds,
+    register_versions,
+    require_tools,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -104,34 +111,13 @@ def test_the_app_lists_downloads_verifies_recognises_retires_and_works_offline(
     assert packages["ModelPackageSummaryList"] == []
 
 
-def _build_site(out: Path, label: str) -> None:
-    """`vite build` of web/ into `out`, labelled `label` (the footer and the service worker)."""
-    result = subprocess.run(
-        [
-            str(WEB / "node_modules" / ".bin" / "vite"),
-            "build",
-            "--outDir",
-            str(out),
-            "--emptyOutDir",
-        ],
-        cwd=WEB,
-        env={**os.environ, "SITE_BUILD": label},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
-
 def test_a_new_site_version_reaches_a_returning_visitor_and_offline_still_works(
-    emulator: Settings, throwaway: ThrowawayStack, tmp_path: Path
+    emulator: Settings, throwaway: ThrowawayStack, site_builds: SiteBuilds, tmp_path: Path
 ) -> None:
     chromium = require_tools()
     versions = register_versions(emulator)
-    first, second, live = tmp_path / "build-1", tmp_path / "build-2", tmp_path / "live"
-    _build_site(first, "e2e-first")
-    _build_site(second, "e2e-second")
-    shutil.copytree(first, live)
+    live = tmp_path / "live"
+    shutil.copytree(site_builds.first, live)
 
     try:
         api_url = throwaway.start_api()
@@ -146,9 +132,9 @@ def test_a_new_site_version_reaches_a_returning_visitor_and_offline_still_works(
                 {
                     "SITE_URL": f"http://127.0.0.1:{server.server_address[1]}/",
                     "SITE_DIR": str(live),
-                    "NEXT_SITE": str(second),
-                    "FIRST_BUILD": "e2e-first",
-                    "NEXT_BUILD": "e2e-second",
+                    "NEXT_SITE": str(site_builds.second),
+                    "FIRST_BUILD": site_builds.first_label,
+                    "NEXT_BUILD": site_builds.second_label,
                     "GOOD_VERSION": str(versions.good),
                     "ARTIFACTS": str(tmp_path / "screenshots"),
                 },
