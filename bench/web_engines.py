@@ -4,8 +4,7 @@ Runs the browser tests' own three-engine suite (web/e2e/engines.e2e.mjs through
 web/e2e/engines.mjs) against a throwaway stack (emulator, API, the built site in
 tests/support/switchable_site.py) with the real trained model, and prints, per engine and
 session kind (a normal profile on a 360 px phone at DPR 3, a private one on a laptop at
-DPR 2; WebKit has the private session only, on the phone at DPR 3 in a window 447 px wide,
-the least MiniBrowser takes): the ms from opening the site to the first
+DPR 2; WebKit has the private session only): the ms from opening the site to the first
 digit's answer (the page, the list, a download of the model, its SHA-256, the wasm session,
 one drawn 7), whether the stored model survived reloads while the site answered 503 and then
 not at all, and the seconds each engine's run took. Asserts nothing about timings; an engine

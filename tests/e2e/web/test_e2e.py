@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+from functools import partial
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -24,6 +26,7 @@ from localaws.background import free_port
 from playground.commands.site import make_server, start_in_thread
 from playground.throwaway import ThrowawayStack
 from support.webstack import (
+    DIST,
     FIXTURES,
     MODEL,
     WEB,
@@ -54,6 +57,20 @@ def _register_newer_copy(settings: Settings) -> int:
     ).version
 
 
+def _serve_without_wasm_eval(api_url: str, model_url: str) -> ThreadingHTTPServer:
+    """The site with its policy as Safari before 16 reads it: 'wasm-unsafe-eval' unknown, so
+    left out (started in a thread; shut it down)."""
+    server = make_server(DIST, "127.0.0.1", free_port(), api_url, model_url)
+    site = server.RequestHandlerClass
+    assert isinstance(site, partial), "playground's site handler is no longer a partial"
+    policy = site.keywords["policy"]
+    assert "'wasm-unsafe-eval'" in policy
+    without = {**site.keywords, "policy": policy.replace(" 'wasm-unsafe-eval'", "")}
+    server.RequestHandlerClass = partial(site.func, *site.args, **without)
+    start_in_thread(server)
+    return server
+
+
 def _node() -> str:
     node = shutil.which("node")
     assert node is not None, "node is not installed"
@@ -82,6 +99,7 @@ def test_the_app_lists_downloads_verifies_recognises_retires_and_works_offline(
 
     try:
         api_url, site_url = throwaway.start_api(), throwaway.start_site()
+        old_safari = _serve_without_wasm_eval(api_url, emulator.emulator_url)
         listed = requests.get(f"{api_url}/models", timeout=10).json()["models"]
         assert [m["version"] for m in listed] == [
             newer,
@@ -99,9 +117,12 @@ def test_the_app_lists_downloads_verifies_recognises_retires_and_works_offline(
                 "TAMPERED_VERSION": str(versions.tampered),
                 "WRONG_SHAPE_VERSION": str(versions.wrong_shape),
                 "PLAYGROUND_CLI": json.dumps([sys.executable, "-m", "playground"]),
+                "NO_WASM_EVAL_SITE_URL": f"http://127.0.0.1:{old_safari.server_address[1]}/",
                 "ARTIFACTS": str(tmp_path / "screenshots"),
             },
         )
+        old_safari.shutdown()
+        old_safari.server_close()
     finally:
         throwaway.stop_services()
     # The browser test rejected both good versions and approved them again through the CLI.
