@@ -16,13 +16,13 @@
 //   a touchscreen device, which Xvfb cannot have, WebKitGTK exposes no touch at all
 //   (navigator.maxTouchPoints 0, no ontouchstart). Touch with a contact size is tried in
 //   Chromium (DevTools protocol) and Firefox (WebDriver BiDi) only.
-// - A window narrower than 447 px: MiniBrowser's toolbar (back, forward, reload, address
-//   entry) sets the window's least width, and setWindowRect stops there; the suites check the
-//   layout at the width the window really has and say so.
-// What it can: the device pixel ratio, from GTK's window scale (GDK_SCALE=2 or 3 for the
-// browser's process gives devicePixelRatio 2 or 3), and any window of 447 px or wider.
+// What it can, with help: the device pixel ratio, from GTK's window scale (GDK_SCALE=2 or 3
+// for the browser's process gives devicePixelRatio 2 or 3; whole numbers only), and a phone's
+// 360 px window: MiniBrowser's toolbar (its buttons and address entry) holds the window to at
+// least 447 px, so a GTK user stylesheet (GTK 3 reads $XDG_CONFIG_HOME/gtk-3.0/gtk.css at
+// start) shrinks the toolbar's widgets; the page's own fonts and layout are WebKit's, not GTK's.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,8 +43,7 @@ export const kindsOf = (engine) => (engine === 'webkit' ? ['private'] : ['normal
  *
  * @param {'chromium' | 'firefox' | 'webkit'} engine
  * @param {{ kind: 'normal' | 'private', width: number, height: number, dpr: number }} options
- *   the viewport in CSS px and its device pixel ratio (WebKit: whole ratios only, and a window
- *   of at least 447 px, see above).
+ *   the viewport in CSS px and its device pixel ratio (WebKit: whole ratios only, see above).
  * @returns {Promise<Session>}
  */
 export async function open(engine, options) {
@@ -292,6 +291,13 @@ function freePort() {
   });
 }
 
+/** GTK CSS for MiniBrowser's toolbar: no padding, no least sizes, tiny label and icons. */
+const NARROW_TOOLBAR = `entry, button, button *, image {
+  padding: 0; margin: 0; min-width: 0; min-height: 0; border-width: 0;
+  font-size: 1px; -gtk-icon-transform: scale(0.1);
+}
+`;
+
 async function openWebKit({ kind, width, height, dpr }) {
   const { remote } = await import('webdriverio');
   const port = await freePort();
@@ -305,8 +311,16 @@ async function openWebKit({ kind, width, height, dpr }) {
   const [command, args] = process.env.DISPLAY
     ? ['WebKitWebDriver', [`--port=${port}`]]
     : ['xvfb-run', ['-a', '-s', `-screen 0 ${screen}`, 'WebKitWebDriver', `--port=${port}`]];
-  const driver = spawn(command, args, { detached: true, stdio: 'ignore', env: { ...process.env, GDK_SCALE: String(scale) } });
+  const config = tempProfile('webkit-gtk');
+  mkdirSync(join(config, 'gtk-3.0'));
+  writeFileSync(join(config, 'gtk-3.0', 'gtk.css'), NARROW_TOOLBAR);
+  const driver = spawn(command, args, {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, GDK_SCALE: String(scale), XDG_CONFIG_HOME: config },
+  });
   const stop = [
+    () => rmSync(config, { recursive: true, force: true }),
     () => {
       try {
         process.kill(-driver.pid, 'SIGTERM');
