@@ -35,7 +35,8 @@ export function timerResolution(now: () => number = () => performance.now(), bud
 
 /**
  * A measured duration for display: "< R ms" below the clock's resolution R, whole ms for a
- * clock of 1 ms or coarser, else two decimals ("0.42 ms").
+ * clock of 1 ms or coarser, else as many decimals as the clock has, two at most ("0.9 ms" on
+ * a 0.1 ms clock, "0.42 ms" on a finer one).
  *
  * @param milliseconds the measured duration (a difference of two `performance.now()`).
  * @param resolution the clock's step in ms (`timerResolution()`).
@@ -43,7 +44,7 @@ export function timerResolution(now: () => number = () => performance.now(), bud
 export function formatDuration(milliseconds: number, resolution: number): string {
   if (milliseconds < resolution) return `< ${trim(resolution)} ms`;
   if (resolution >= 1) return `${Math.round(milliseconds)} ms`;
-  return `${milliseconds.toFixed(2)} ms`;
+  return `${milliseconds.toFixed(Math.min(2, Math.ceil(-Math.log10(resolution) - 1e-9)))} ms`;
 }
 
 const trim = (ms: number) => (ms >= 1 ? String(Math.round(ms)) : String(Number(ms.toPrecision(1))));

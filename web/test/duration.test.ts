@@ -36,8 +36,11 @@ describe('the clock behind the time shown under a prediction', () => {
     expect(formatDuration(0, 0.005)).toBe('< 0.005 ms');
   });
 
-  it('shows whole ms for a 1 ms clock and two decimals for a fine one', () => {
+  it('shows whole ms for a 1 ms clock, one decimal for a 0.1 ms clock (Chromium), two for a finer one', () => {
     expect(formatDuration(3, 1)).toBe('3 ms');
+    expect(formatDuration(0.9000000000001, 0.1)).toBe('0.9 ms');
+    expect(formatDuration(11.3, 0.1)).toBe('11.3 ms');
     expect(formatDuration(0.4213, 0.005)).toBe('0.42 ms');
+    expect(formatDuration(0.4213, 0.01)).toBe('0.42 ms');
   });
 });
