@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import struct
+import subprocess
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -159,3 +160,32 @@ def register_versions(settings: Settings, beside: Mapping[str, bytes] | None = N
     s3.put_object(Bucket=bucket, Key=key, Body=bytes(flipped))
     wrong = register(3, wrong_shape_model())
     return Versions(good.version, tampered.version, wrong.version, good.sha256)
+
+
+@dataclass(frozen=True)
+class SiteBuilds:
+    """Two builds of web/ for a deploy: `first`, then `second`, labelled with their names."""
+
+    first: Path
+    second: Path
+    first_label: str = "e2e-first"
+    second_label: str = "e2e-second"
+
+
+def build_site(out: Path, label: str) -> None:
+    """`vite build` of web/ into `out`, labelled `label` (the footer and the service worker)."""
+    result = subprocess.run(
+        [
+            str(WEB / "node_modules" / ".bin" / "vite"),
+            "build",
+            "--outDir",
+            str(out),
+            "--emptyOutDir",
+        ],
+        cwd=WEB,
+        env={**os.environ, "SITE_BUILD": label},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -5,7 +5,8 @@
 // rejected in the registry, keeps working offline, and names a runtime that cannot start.
 //
 // Environment: SITE_URL, GOOD_VERSION, NEWER_VERSION, TAMPERED_VERSION, WRONG_SHAPE_VERSION,
-// PLAYGROUND_CLI (a JSON list: the command that runs `playground`), optional ARTIFACTS
+// PLAYGROUND_CLI (a JSON list: the command that runs `playground`), NO_WASM_EVAL_SITE_URL (the
+// site served with its policy less 'wasm-unsafe-eval', as Safari before 16 reads it), optional ARTIFACTS
 // (screenshots), CHROMIUM_PATH (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -20,6 +21,7 @@ const NEWER = required('NEWER_VERSION');
 const TAMPERED = required('TAMPERED_VERSION');
 const WRONG_SHAPE = required('WRONG_SHAPE_VERSION');
 const PLAYGROUND = JSON.parse(required('PLAYGROUND_CLI'));
+const NO_WASM_EVAL_SITE_URL = required('NO_WASM_EVAL_SITE_URL');
 const ARTIFACTS = process.env.ARTIFACTS;
 
 function required(name) {
@@ -373,6 +375,42 @@ test('with WebAssembly switched off in the browser, the app says so, lists the m
     assert.deepEqual(errors, []);
   } finally {
     await noWasm.close();
+  }
+});
+
+test('where the site\'s policy blocks WebAssembly, as Safari before 16 does, the app says which browsers work and downloads nothing', async () => {
+  // Safari 15 does not know 'wasm-unsafe-eval' and so refuses to compile WebAssembly under
+  // the site's policy: the same site, served with the policy without the keyword, does that
+  // in Chromium (NO_WASM_EVAL_SITE_URL).
+  const old = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  try {
+    const tab = await old.newPage();
+    const errors = [];
+    watch(tab, errors);
+    const response = await tab.goto(NO_WASM_EVAL_SITE_URL);
+    const policy = (await response?.headerValue('content-security-policy')) ?? '';
+    assert.match(policy, /script-src 'self'/);
+    assert.doesNotMatch(policy, /wasm-unsafe-eval/);
+    const problem = tab.getByTestId('runtime-error');
+    await problem.waitFor({ timeout: 30_000 });
+    const text = (await problem.textContent()) ?? '';
+    assert.match(text, /could not start: this browser does not let the site run WebAssembly under the site's security policy, as Safari before version 16 does/);
+    assert.match(text, /stored models are kept\. Models can be listed here but not run\. Open this site in Safari 16\.4 or later .*Firefox 102 or later\.$/);
+    await tab.getByTestId(`model-${GOOD}`).waitFor();
+    const downloads = [];
+    tab.on('request', (request) => {
+      if (new URL(request.url()).pathname.endsWith('/model.onnx')) downloads.push(request.url());
+    });
+    await tab.getByTestId(`model-${GOOD}`).getByRole('button', { name: 'Download' }).click();
+    await tab.waitForTimeout(500);
+    assert.deepEqual(downloads, []);
+    assert.equal(await tab.getByTestId('active-model').textContent(), 'no model in use');
+    assert.equal(await tab.getByText('does not fit').count(), 0, 'the model was blamed');
+    // The browser reports each refused compile to the console itself, and the runtime its fallback.
+    const refused = /violates the following Content Security policy directive|falling back to ArrayBuffer instantiation/;
+    assert.deepEqual(errors.filter((e) => !refused.test(e)), []);
+  } finally {
+    await old.close();
   }
 });
 

@@ -8,12 +8,21 @@
 //
 // A session is "private" (an incognito context, a Firefox private window, WebKit's ephemeral
 // automation session) or a normal profile in a fresh folder. WebKitGTK's automation session is
-// always ephemeral, so WebKit has the private session only; WebDriver classic cannot set the
-// device pixel ratio, so WebKit runs at the display's (1), and WebKitGTK turns touch actions
-// into mouse events, so touch with a contact size is tried in Chromium (DevTools protocol)
-// and Firefox (WebDriver BiDi) only. MiniBrowser's window is at least about 450 px wide.
+// always ephemeral, so WebKit has the private session only.
+//
+// What WebKitGTK's automation cannot do, and why (tried with WebKitGTK 2.50, Debian 12):
+// - Touch: WebKitWebDriver turns pointer actions of pointerType "touch" into mouse events
+//   (the page sees PointerEvents of pointerType "mouse", 1x1 px, pressure 0.5), and without
+//   a touchscreen device, which Xvfb cannot have, WebKitGTK exposes no touch at all
+//   (navigator.maxTouchPoints 0, no ontouchstart). Touch with a contact size is tried in
+//   Chromium (DevTools protocol) and Firefox (WebDriver BiDi) only.
+// What it can, with help: the device pixel ratio, from GTK's window scale (GDK_SCALE=2 or 3
+// for the browser's process gives devicePixelRatio 2 or 3; whole numbers only), and a phone's
+// 360 px window: MiniBrowser's toolbar (its buttons and address entry) holds the window to at
+// least 447 px, so a GTK user stylesheet (GTK 3 reads $XDG_CONFIG_HOME/gtk-3.0/gtk.css at
+// start) shrinks the toolbar's widgets; the page's own fonts and layout are WebKit's, not GTK's.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +43,7 @@ export const kindsOf = (engine) => (engine === 'webkit' ? ['private'] : ['normal
  *
  * @param {'chromium' | 'firefox' | 'webkit'} engine
  * @param {{ kind: 'normal' | 'private', width: number, height: number, dpr: number }} options
- *   the viewport in CSS px and its device pixel ratio (ignored by WebKit, see above).
+ *   the viewport in CSS px and its device pixel ratio (WebKit: whole ratios only, see above).
  * @returns {Promise<Session>}
  */
 export async function open(engine, options) {
@@ -161,8 +170,11 @@ function densify(stroke, step = 8) {
 
 const tempProfile = (engine) => mkdtempSync(join(tmpdir(), `e2e-${engine}-`));
 
-/** playwright-core's page, as a Session. */
-function playwrightImpl(page) {
+/**
+ * A page of playwright-core or puppeteer-core as a Session's engine part: the two clients name
+ * goto, reload, evaluate, click and the mouse alike. Touch differs per engine: `touchStroke`.
+ */
+function pageImpl(page, touchStroke) {
   return {
     goto: (url) => page.goto(url),
     reload: () => page.reload(),
@@ -175,18 +187,21 @@ function playwrightImpl(page) {
       for (const p of rest) await page.mouse.move(...p);
       await page.mouse.up();
     },
-    // Touch through the DevTools protocol: radius is half the contact's size, force its pressure.
-    async touchStroke(contacts) {
-      const cdp = await page.context().newCDPSession(page);
-      const point = (c) => ({ x: c.x, y: c.y, radiusX: c.width / 2, radiusY: c.height / 2, force: c.pressure, id: 1 });
-      const [first, ...rest] = contacts;
-      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point(first)] });
-      for (const c of rest) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [point(c)] });
-      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-      await cdp.detach();
-    },
+    touchStroke,
   };
 }
+
+/** Chromium's touch, through the DevTools protocol: radius is half the contact's size, force its pressure. */
+const chromiumTouch = (page) =>
+  async function touchStroke(contacts) {
+    const cdp = await page.context().newCDPSession(page);
+    const point = (c) => ({ x: c.x, y: c.y, radiusX: c.width / 2, radiusY: c.height / 2, force: c.pressure, id: 1 });
+    const [first, ...rest] = contacts;
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point(first)] });
+    for (const c of rest) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [point(c)] });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await cdp.detach();
+  };
 
 async function openChromium({ kind, width, height, dpr }) {
   const { chromium } = await import('playwright-core');
@@ -196,12 +211,12 @@ async function openChromium({ kind, width, height, dpr }) {
     const browser = await chromium.launch({ executablePath: PATHS.chromium, args });
     const context = await browser.newContext(contextOptions);
     const page = await context.newPage();
-    return new Session('chromium', kind, playwrightImpl(page), () => browser.close());
+    return new Session('chromium', kind, pageImpl(page, chromiumTouch(page)), () => browser.close());
   }
   const profile = tempProfile('chromium');
   const context = await chromium.launchPersistentContext(profile, { executablePath: PATHS.chromium, args, ...contextOptions });
   const page = context.pages()[0] ?? (await context.newPage());
-  return new Session('chromium', kind, playwrightImpl(page), async () => {
+  return new Session('chromium', kind, pageImpl(page, chromiumTouch(page)), async () => {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   });
@@ -220,43 +235,48 @@ async function openFirefox({ kind, width, height, dpr }) {
   });
   const page = (await browser.pages())[0] ?? (await browser.newPage());
   await page.setViewport({ width, height, deviceScaleFactor: dpr });
-  const impl = {
-    goto: (url) => page.goto(url),
-    reload: () => page.reload(),
-    evaluate: (script, arg) => page.evaluate(script, arg),
-    click: (selector) => page.click(selector),
-    async mouseStroke(points) {
-      const [first, ...rest] = points;
-      await page.mouse.move(...first);
-      await page.mouse.down();
-      for (const p of rest) await page.mouse.move(...p);
-      await page.mouse.up();
-    },
-    // WebDriver BiDi's touch pointer carries the contact's size and pressure; puppeteer's
-    // touchscreen does not pass them, so the actions go to the page's browsing context.
-    async touchStroke(contacts) {
-      const size = (c) => ({ width: Math.round(c.width), height: Math.round(c.height), pressure: c.pressure });
-      const [first, ...rest] = contacts;
-      const move = (c, duration) => ({ type: 'pointerMove', x: c.x, y: c.y, origin: 'viewport', duration, ...size(c) });
-      await page.mainFrame().browsingContext.performActions([
-        {
-          type: 'pointer',
-          id: 'finger',
-          parameters: { pointerType: 'touch' },
-          actions: [
-            move(first, 0),
-            { type: 'pointerDown', button: 0, ...size(first) },
-            ...rest.map((c) => move(c, 10)),
-            { type: 'pointerUp', button: 0 },
-          ],
-        },
-      ]);
-    },
-  };
+  const impl = pageImpl(page, (contacts) => firefoxTouch(page, contacts));
   return new Session('firefox', kind, impl, async () => {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });
   });
+}
+
+/**
+ * One finger along `contacts` in Firefox, as WebDriver BiDi's input.performActions with a
+ * touch pointer whose moves carry width, height and pressure (the spec's pointer action
+ * properties; Firefox 153 ESR passes them to the page's PointerEvents, which the suite checks).
+ *
+ * Why a puppeteer-internal object: puppeteer's documented Touchscreen sends the same BiDi
+ * command but with a fixed 1x1 px contact at pressure 0.5 (puppeteer-core 24.43,
+ * bidi/Input.js, BidiTouchscreen.touchStart) and takes no size; puppeteer documents no way to
+ * send a raw BiDi command; Firefox allows one WebDriver session at a time, so a second BiDi
+ * client cannot join puppeteer's (session.new answers "Maximum number of active sessions"); and a WebDriver client of its own (webdriverio) needs
+ * geckodriver, which neither Debian nor npm provides without a download from GitHub. So the
+ * command goes to the frame's BiDi browsing context puppeteer itself uses for its touch, and
+ * a clear error says so if a puppeteer update moves it.
+ */
+async function firefoxTouch(page, contacts) {
+  const context = page.mainFrame().browsingContext;
+  if (typeof context?.performActions !== 'function') {
+    throw new Error('puppeteer-core no longer exposes the frame\'s BiDi browsing context (performActions): see firefoxTouch in e2e/engines.mjs');
+  }
+  const size = (c) => ({ width: Math.round(c.width), height: Math.round(c.height), pressure: c.pressure });
+  const [first, ...rest] = contacts;
+  const move = (c, duration) => ({ type: 'pointerMove', x: c.x, y: c.y, origin: 'viewport', duration, ...size(c) });
+  await context.performActions([
+    {
+      type: 'pointer',
+      id: 'finger',
+      parameters: { pointerType: 'touch' },
+      actions: [
+        move(first, 0),
+        { type: 'pointerDown', button: 0, ...size(first) },
+        ...rest.map((c) => move(c, 10)),
+        { type: 'pointerUp', button: 0 },
+      ],
+    },
+  ]);
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -271,16 +291,36 @@ function freePort() {
   });
 }
 
-async function openWebKit({ kind, width, height }) {
+/** GTK CSS for MiniBrowser's toolbar: no padding, no least sizes, tiny label and icons. */
+const NARROW_TOOLBAR = `entry, button, button *, image {
+  padding: 0; margin: 0; min-width: 0; min-height: 0; border-width: 0;
+  font-size: 1px; -gtk-icon-transform: scale(0.1);
+}
+`;
+
+async function openWebKit({ kind, width, height, dpr }) {
   const { remote } = await import('webdriverio');
   const port = await freePort();
+  // GTK's window scale (GDK_SCALE, whole numbers only) is WebKitGTK's device scale factor, so
+  // the page's devicePixelRatio; it is read when MiniBrowser starts, which the driver does.
+  const scale = Math.max(1, Math.round(dpr));
   // Without a display, xvfb-run starts Xvfb on a free display number (-a) for the driver and
-  // the MiniBrowser it starts; the whole process group is stopped at the end.
+  // the MiniBrowser it starts, with a screen that holds the scaled window; the whole process
+  // group is stopped at the end.
+  const screen = `${Math.max(1280, width * scale)}x${Math.max(1024, (height + 100) * scale)}x24`;
   const [command, args] = process.env.DISPLAY
     ? ['WebKitWebDriver', [`--port=${port}`]]
-    : ['xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', 'WebKitWebDriver', `--port=${port}`]];
-  const driver = spawn(command, args, { detached: true, stdio: 'ignore' });
+    : ['xvfb-run', ['-a', '-s', `-screen 0 ${screen}`, 'WebKitWebDriver', `--port=${port}`]];
+  const config = tempProfile('webkit-gtk');
+  mkdirSync(join(config, 'gtk-3.0'));
+  writeFileSync(join(config, 'gtk-3.0', 'gtk.css'), NARROW_TOOLBAR);
+  const driver = spawn(command, args, {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, GDK_SCALE: String(scale), XDG_CONFIG_HOME: config },
+  });
   const stop = [
+    () => rmSync(config, { recursive: true, force: true }),
     () => {
       try {
         process.kill(-driver.pid, 'SIGTERM');

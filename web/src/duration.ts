@@ -9,8 +9,12 @@
 
 /**
  * The step of `performance.now()` in this browser, in ms: the smallest non-zero difference
- * seen between successive readings within `budgetMs` (0.001 ms when the clock is finer than
- * the loop can see). The clock is injectable for tests.
+ * seen between successive readings within `budgetMs`, to the microsecond (0.001 ms when the
+ * clock is finer than the loop can see). The clock is injectable for tests.
+ *
+ * To the microsecond because a coarse clock's readings are whole steps less a time origin in
+ * floating point: WebKitGTK 2.50 reads 283.00000000000006 then 283.99999999999994, a
+ * difference of 0.9999999999998863, which is a 1 ms clock and must not pass for a finer one.
  */
 export function timerResolution(now: () => number = () => performance.now(), budgetMs = 5): number {
   const start = now();
@@ -26,12 +30,13 @@ export function timerResolution(now: () => number = () => performance.now(), bud
     }
     if (t - start > budgetMs) break;
   }
-  return Number.isFinite(step) ? Math.max(step, 0.001) : budgetMs;
+  return Number.isFinite(step) ? Math.max(Math.round(step * 1000) / 1000, 0.001) : budgetMs;
 }
 
 /**
  * A measured duration for display: "< R ms" below the clock's resolution R, whole ms for a
- * clock of 1 ms or coarser, else two decimals ("0.42 ms").
+ * clock of 1 ms or coarser, else as many decimals as the clock has, two at most ("0.9 ms" on
+ * a 0.1 ms clock, "0.42 ms" on a finer one).
  *
  * @param milliseconds the measured duration (a difference of two `performance.now()`).
  * @param resolution the clock's step in ms (`timerResolution()`).
@@ -39,7 +44,7 @@ export function timerResolution(now: () => number = () => performance.now(), bud
 export function formatDuration(milliseconds: number, resolution: number): string {
   if (milliseconds < resolution) return `< ${trim(resolution)} ms`;
   if (resolution >= 1) return `${Math.round(milliseconds)} ms`;
-  return `${milliseconds.toFixed(2)} ms`;
+  return `${milliseconds.toFixed(Math.min(2, Math.ceil(-Math.log10(resolution) - 1e-9)))} ms`;
 }
 
 const trim = (ms: number) => (ms >= 1 ? String(Math.round(ms)) : String(Number(ms.toPrecision(1))));

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { checkRuntimeFile, diagnoseRuntime, RuntimeUnavailableError } from '../src/runtimeCheck';
+import {
+  checkRuntimeFile,
+  diagnoseRuntime,
+  probeWebAssembly,
+  RuntimeUnavailableError,
+  SUPPORTED_BROWSERS,
+} from '../src/runtimeCheck';
 
 const WASM = 'http://site.test/assets/ort-abc/ort-wasm-simd-threaded.wasm';
 const GLUE = 'http://site.test/assets/ort-abc/ort-wasm-simd-threaded.mjs';
@@ -58,5 +64,44 @@ describe('why the runtime did not start', () => {
   it('says a wasm file without the WebAssembly header is not WebAssembly', async () => {
     const fetchImpl = serve({ [WASM]: () => new Response(new Uint8Array([1, 2, 3, 4, 5])) });
     expect(await checkRuntimeFile(WASM, fetchImpl)).toContain('is not WebAssembly');
+  });
+});
+
+describe('a browser too old for the site', () => {
+  const notCalled = () => Promise.reject(new Error('not called'));
+  // What Chromium says when the page's policy lacks 'wasm-unsafe-eval', as Safari 15's does.
+  const refused =
+    "WebAssembly.Module(): Refused to compile or instantiate WebAssembly module because 'unsafe-eval' is not an allowed source of script";
+
+  it('says a security policy blocks WebAssembly, which browsers run the site, and that models stay', async () => {
+    const error = await diagnoseRuntime(new Error('no available backend found'), [GLUE, WASM], true, notCalled, () => ({
+      compileBlocked: refused,
+      simd: false,
+    }));
+    expect(error.message).toMatch(/does not let the site run WebAssembly under the site's security policy, as Safari before version 16 does/);
+    expect(error.message).toContain(refused);
+    expect(error.message).toContain('stored models are kept');
+    expect(error.message).toMatch(/Models can be listed here but not run\. Open this site in Safari 16\.4 or later .*Chrome or Edge 97 or later, or Firefox 102 or later\.$/);
+    expect(error.message).not.toContain('Reload the page once it is fixed');
+  });
+
+  it('says WebAssembly without SIMD is too old, naming the browsers that work', async () => {
+    const error = await diagnoseRuntime(new Error('x'), [GLUE, WASM], true, notCalled, () => ({ compileBlocked: null, simd: false }));
+    expect(error.message).toContain('lacks the SIMD instructions the runtime is built with, as Safari before 16.4 does');
+    expect(error.message).toContain(SUPPORTED_BROWSERS);
+  });
+
+  it('finds a compile refused by the policy, and SIMD where the engine has it', () => {
+    // Node's V8 has SIMD and no policy.
+    expect(probeWebAssembly()).toEqual({ compileBlocked: null, simd: true });
+    const blocked = {
+      ...WebAssembly,
+      Module: function Module() {
+        throw new WebAssembly.CompileError(refused);
+      },
+    } as unknown as typeof WebAssembly;
+    expect(probeWebAssembly(blocked)).toEqual({ compileBlocked: refused, simd: false });
+    const noSimd = { Module: WebAssembly.Module, validate: () => false } as unknown as typeof WebAssembly;
+    expect(probeWebAssembly(noSimd).simd).toBe(false);
   });
 });
