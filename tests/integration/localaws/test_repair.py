@@ -148,3 +148,30 @@ def test_an_entry_that_fails_on_replay_is_named_and_repaired(local: Settings) ->
     result = runner.invoke(app, ["local", "repair"])
     assert result.exit_code == 0, result.output
     assert "nothing to repair" in result.output
+
+
+def test_a_damaged_last_entry_that_was_written_whole_stops_the_start(local: Settings) -> None:
+    # The last line (after.txt's PutObject) ends in its newline: written whole, fsynced and
+    # answered. Damaged, it is not a torn write to drop; the start stops and names it.
+    lines = journal(local).read_text().splitlines()
+    last = len(lines)
+    assert f"/{local.data_bucket}/after.txt" in lines[-1]
+    lines[-1] = lines[-1][: len(lines[-1]) // 2]
+    journal(local).write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(stack.StackError) as failed:
+        stack.start(local)
+    message = str(failed.value)
+    assert f"line {last}" in message
+    assert "not a readable journal entry" in message
+    assert "playground local repair" in message
+
+    result = runner.invoke(app, ["local", "repair"])
+    assert result.exit_code == 0, result.output
+    assert f"line {last}" in result.output
+    backups = list(journal(local).parent.glob("journal.jsonl.before-repair-*"))
+    assert [b.read_text().splitlines() for b in backups] == [lines]  # the damaged line kept
+
+    stack.start(local)
+    assert read(local, "before.txt") == b"before"
+    assert read(local, "parts.bin") == b"p" * 100

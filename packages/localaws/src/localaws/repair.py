@@ -57,15 +57,13 @@ def repair_journal(state_dir: Path) -> RepairReport:
     if not journal_path.exists():
         return RepairReport(kept=0, backup=None)
     app = build_app(state_dir, strict=False)
-    corrupt: list[tuple[int, bytes]] = []
+    corrupt: list[tuple[int, bytes, str]] = []
     app.journal.entries(corrupt)
     dropped = [
         Dropped(
-            line[:120].decode("utf-8", "replace"),
-            "the line is corrupt: not a readable journal entry",
-            line=number,
+            line[:120].decode("utf-8", "replace"), f"the line is corrupt: {reason}", line=number
         )
-        for number, line in corrupt
+        for number, line, reason in corrupt
     ]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     backup = state_dir / f"{JOURNAL_NAME}.before-repair-{stamp}"
