@@ -9,16 +9,10 @@ from rich.table import Table
 
 from localaws.background import ServiceError
 from playground import data as raw_data
-from playground import stack
+from playground import services, stack
 from playground.cli_steps import seed_and_report, start_emulator
 from playground.console import console, fail, settings_or_exit
-from playground.services import (
-    api_service,
-    mlflow_environment,
-    mlflow_service,
-    python_cli,
-    site_service,
-)
+from playground.services import api_service, mlflow_environment, python_cli, site_service
 
 SERVICE_TIMEOUT_S = 120.0
 
@@ -54,7 +48,7 @@ def up(
     # MLflow takes seconds to start: launched first and waited for last, so its start-up
     # overlaps everything else. The pipeline does not wait for it: its evaluate step, the one
     # that logs, waits for a server that is still starting (tracking.py).
-    tracking = mlflow_service(settings)
+    tracking = services.mlflow_service(settings)
     try:
         tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings), wait=False)
     except ServiceError as exc:
@@ -82,8 +76,8 @@ def up(
         _step("continuous-training pipeline", python_cli("pipeline", "run"))
         # After the first run, so seeding a fresh stack does not also start a second one.
         _step("pipeline and triggers in the emulator", python_cli("pipeline", "upsert"))
-    services = [api_service(settings), site_service(settings)]
-    for service in services:
+    servers = [api_service(settings), site_service(settings)]
+    for service in servers:
         try:
             with console.status(f"starting the {service.name}…"):
                 service.start(SERVICE_TIMEOUT_S, env=settings.aws_environment())
@@ -95,9 +89,9 @@ def up(
     except ServiceError as exc:
         raise fail(str(exc)) from None
     table = Table(title="aws-mlops-playground is up", show_header=False)
-    table.add_row("web app", f"[bold]{services[1].url}/[/]")
-    table.add_row("model API", f"{services[0].url}/models")
-    table.add_row("feedback API", f"POST {services[0].url}/feedback")
+    table.add_row("web app", f"[bold]{servers[1].url}/[/]")
+    table.add_row("model API", f"{servers[0].url}/models")
+    table.add_row("feedback API", f"POST {servers[0].url}/feedback")
     try:
         runs = runs_address(tracking.url)
     except Exception as exc:  # the address of the server still helps
@@ -117,7 +111,11 @@ def up(
 def down() -> None:
     """Stop the site, the API and the emulator; all state stays on disk."""
     settings = settings_or_exit()
-    for service in (site_service(settings), api_service(settings), mlflow_service(settings)):
+    for service in (
+        site_service(settings),
+        api_service(settings),
+        services.mlflow_service(settings),
+    ):
         if service.stop():
             console.print(f"stopped the {service.name}")
     if stack.stop(settings):
