@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import typer
-from rich.table import Table
+from rich.console import Console
 
 from localaws.background import ServiceError
 from playground import data as raw_data
@@ -88,24 +88,45 @@ def up(
             tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings))
     except ServiceError as exc:
         raise fail(str(exc)) from None
-    table = Table(title="aws-mlops-playground is up", show_header=False)
-    table.add_row("web app", f"[bold]{servers[1].url}/[/]")
-    table.add_row("model API", f"{servers[0].url}/models")
-    table.add_row("feedback API", f"POST {servers[0].url}/feedback")
     try:
         runs = runs_address(tracking.url)
     except Exception as exc:  # the address of the server still helps
         console.print(f"[yellow]MLflow: the pipeline's experiment not found: {exc}[/]")
         runs = tracking.url
-    table.add_row("MLflow (runs, metrics, pictures)", runs)
-    table.add_row("AWS emulator", emulator.url)
-    table.add_row("raw data", f"{settings.raw_data_uri}/")
-    table.add_row("model bucket", f"s3://{settings.model_bucket}")
-    table.add_row("model registry", f"model package group '{settings.model_package_group}'")
-    table.add_row("state and logs", str(settings.state_dir.resolve()))
-    table.add_row("shell", 'eval "$(uv run playground local env)"   # aws CLI → emulator')
-    table.add_row("stop", "make down")
-    console.print(table)
+    print_summary(
+        console,
+        "aws-mlops-playground is up",
+        [
+            ("web app", f"{servers[1].url}/"),
+            ("model API", f"{servers[0].url}/models"),
+            ("feedback API", f"POST {servers[0].url}/feedback"),
+            ("MLflow (runs, metrics, pictures)", runs),
+            ("AWS emulator", emulator.url),
+            ("raw data", f"{settings.raw_data_uri}/"),
+            ("model bucket", f"s3://{settings.model_bucket}"),
+            ("model registry", f"model package group '{settings.model_package_group}'"),
+            ("state and logs", str(settings.state_dir.resolve())),
+            ("shell", 'eval "$(uv run playground local env)"   # aws CLI → emulator'),
+            ("stop", "make down"),
+        ],
+    )
+
+
+def print_summary(out: Console, title: str, rows: list[tuple[str, str]]) -> None:
+    """Print ``label  value`` lines, never cutting a value (addresses are copied from here).
+
+    A value that does not fit beside its label at the terminal's width goes on its own line
+    below it, whole; one longer than the terminal is printed as one line for the terminal
+    to wrap (rich would otherwise cut it with "…" or break it inside a table's borders).
+    """
+    out.rule(title)
+    width = max(len(label) for label, _ in rows) + 2
+    for label, value in rows:
+        if width + len(value) <= out.width:
+            out.print(f"{label:<{width}}{value}", soft_wrap=True, markup=False)
+        else:
+            out.print(label, markup=False)
+            out.print(f"  {value}", soft_wrap=True, markup=False)
 
 
 def down() -> None:
