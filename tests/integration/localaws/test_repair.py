@@ -4,36 +4,26 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from typer.testing import CliRunner
 
-from localaws import snapshot
-from localaws.background import free_port
 from mlops_settings import Settings
 from playground import stack
 from playground.cli import app
+from support.emulator_process import client, kill_9
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
-    """A private emulator with some history, killed with SIGKILL (the journal is replayed)."""
-    monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", str(free_port()))
-    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv(snapshot.PAUSE_VARIABLE, raising=False)
+def local(local: Settings) -> Iterator[Settings]:
+    """The private emulator with some history, killed with SIGKILL (the journal is replayed)."""
+    settings = local
     saved = dict(os.environ)
-    settings = Settings()
-    for key, value in settings.aws_environment().items():
-        monkeypatch.setenv(key, value)
     stack.start(settings)
     s3 = s3_client(settings)
     s3.put_object(Bucket=settings.data_bucket, Key="before.txt", Body=b"before")
@@ -52,12 +42,7 @@ def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
     s3.put_object(Bucket=settings.data_bucket, Key="after.txt", Body=b"after")
-    pid = stack.status(settings).pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and stack.status(settings).running:
-        time.sleep(0.05)
+    kill_9(settings)
     yield settings
     stack.stop(settings)
     os.environ.clear()
@@ -65,11 +50,7 @@ def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]
 
 
 def s3_client(settings: Settings) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.emulator_url,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=30),
-    )
+    return client(settings, "s3")
 
 
 def journal(settings: Settings) -> Path:
