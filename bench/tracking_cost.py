@@ -5,11 +5,12 @@ two figures issue 11 sets targets for, each a median over ``BENCH_REPEATS`` (def
 
 1. `make up` start-up added by the MLflow service: `playground up --no-pipeline` (what
    `make up` runs after setup, here in process, from everything stopped, the data already
-   seeded) timed with the MLflow service and with it left out (`up`'s ``mlflow_service``
-   replaced by one that never starts), alternating; the figure is the difference of the two
-   medians. Also printed: how long `up` itself waited on the service (launch plus waiting for
-   its /health), the first start on an empty database, and the bare start-up of the service
-   (launch to /health, nothing else running).
+   seeded) timed with the MLflow service and with it left out (`playground.services.
+   mlflow_service`, where `up` gets its service, replaced by one that never starts),
+   alternating; the figure is the difference of the two medians. Also printed: how long `up`
+   itself waited on the service (launch plus waiting for its /health), the first start on an
+   empty database, and the bare start-up of the service (launch to /health, nothing else
+   running).
 2. The cost of tracking: local runs of the pipeline on the sample (``BENCH_EPOCHS``, default
    3), each with its own empty step cache so every run trains, without a tracking URI and
    logging to that MLflow, alternating; per pair the ratio of wall times, and the median
@@ -242,10 +243,10 @@ def startup_added(settings: Any) -> tuple[float, list[float], list[float], list[
 
     from typer.testing import CliRunner
 
+    from playground import services
     from playground.cli import app
-    from playground.commands import up as up_command
 
-    real = up_command.mlflow_service
+    real = services.mlflow_service
     shutil.rmtree(real(settings).folder, ignore_errors=True)  # the first start: empty database
     runner = CliRunner()
     runner.invoke(app, ["down"])
@@ -256,14 +257,14 @@ def startup_added(settings: Any) -> tuple[float, list[float], list[float], list[
         for repeat in range(REPEATS + 1):
             order = ("with", "without") if repeat % 2 == 0 else ("without", "with")
             for variant in order:
-                up_command.mlflow_service = _as(  # type: ignore[assignment]
+                services.mlflow_service = _as(  # type: ignore[assignment]
                     _TimedService if variant == "with" else _AbsentService, real
                 )
                 waited.clear()
                 began = time.perf_counter()
                 result = runner.invoke(app, ["up", "--no-pipeline"])
                 wall = time.perf_counter() - began
-                up_command.mlflow_service = real  # `down` stops the real one
+                services.mlflow_service = real  # `down` stops the real one
                 runner.invoke(app, ["down"])
                 if result.exit_code != 0:
                     raise RuntimeError(f"`up` failed:\n{result.output}")
@@ -275,7 +276,7 @@ def startup_added(settings: Any) -> tuple[float, list[float], list[float], list[
                     if variant == "with":
                         waits.append(sum(waited))
     finally:
-        up_command.mlflow_service = real
+        services.mlflow_service = real
     return first, times["with"], times["without"], waits
 
 

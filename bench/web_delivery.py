@@ -36,7 +36,7 @@ from typing import Any, cast
 import boto3
 
 from playground import cloudfront
-from playground.commands.site import make_server, start_in_thread
+from playground.site_server import make_server, start_in_thread
 from playground.throwaway import throwaway_stack
 
 ROOT = Path(__file__).resolve().parents[1]

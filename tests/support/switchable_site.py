@@ -1,7 +1,7 @@
 """A site server that can be told to fail: what the browser tests and the engine benchmark use
 to show what a visitor sees when CloudFront or S3 answers 5xx, or the network drops.
 
-The site is playground's own server (`playground.commands.site.make_server`); a second small
+The site is playground's own server (`playground.site_server.make_server`); a second small
 server takes POST /site/<mode> to switch what it answers.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from localaws.background import free_port
-from playground.commands.site import make_server, start_in_thread
+from playground.site_server import make_server, start_in_thread
 
 MODES = ("ok", "503", "down")
 

@@ -1,7 +1,7 @@
 """The Content Security Policy CloudFront sends is the one `playground site serve` sends.
 
 Both are built from contracts/site-csp.json, by Terraform (terraform/cloudfront.tf) and by
-Python (`playground.commands.site.site_policy`); `terraform console` evaluates Terraform's on
+Python (`playground.site_server.site_policy`); `terraform console` evaluates Terraform's on
 a copy of the configuration with a local state, and it must equal Python's for the same
 origins, within CloudFront's limit on the header.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from playground.commands.site import site_policy
+from playground.site_server import site_policy
 
 REPO = Path(__file__).resolve().parents[3]
 REGION = "eu-west-1"

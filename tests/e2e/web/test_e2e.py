@@ -23,7 +23,7 @@ import requests
 from functions.get_models.fixtures import register_model
 from mlops_settings import Settings
 from localaws.background import free_port
-from playground.commands.site import make_server, start_in_thread
+from playground.site_server import make_server, start_in_thread
 from playground.throwaway import ThrowawayStack
 from support.webstack import (
     DIST,

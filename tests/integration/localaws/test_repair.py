@@ -4,36 +4,26 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from typer.testing import CliRunner
 
-from localaws import snapshot
-from localaws.background import free_port
 from mlops_settings import Settings
 from playground import stack
 from playground.cli import app
+from support.emulator_process import client, kill_9
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
-    """A private emulator with some history, killed with SIGKILL (the journal is replayed)."""
-    monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", str(free_port()))
-    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv(snapshot.PAUSE_VARIABLE, raising=False)
+def local(local: Settings) -> Iterator[Settings]:
+    """The private emulator with some history, killed with SIGKILL (the journal is replayed)."""
+    settings = local
     saved = dict(os.environ)
-    settings = Settings()
-    for key, value in settings.aws_environment().items():
-        monkeypatch.setenv(key, value)
     stack.start(settings)
     s3 = s3_client(settings)
     s3.put_object(Bucket=settings.data_bucket, Key="before.txt", Body=b"before")
@@ -52,12 +42,7 @@ def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
     s3.put_object(Bucket=settings.data_bucket, Key="after.txt", Body=b"after")
-    pid = stack.status(settings).pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and stack.status(settings).running:
-        time.sleep(0.05)
+    kill_9(settings)
     yield settings
     stack.stop(settings)
     os.environ.clear()
@@ -65,11 +50,7 @@ def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]
 
 
 def s3_client(settings: Settings) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.emulator_url,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=30),
-    )
+    return client(settings, "s3")
 
 
 def journal(settings: Settings) -> Path:
@@ -77,9 +58,10 @@ def journal(settings: Settings) -> Path:
 
 
 def line_of(settings: Settings, needle: str) -> int:
-    """The 1-based line of the first journal entry whose query contains `needle`."""
+    """The 1-based line of the first journal entry whose path or query contains `needle`."""
     lines = journal(settings).read_text().splitlines()
-    return next(n for n, line in enumerate(lines, 1) if needle in json.loads(line)["query"])
+    entries = [json.loads(line) for line in lines]
+    return next(n for n, e in enumerate(entries, 1) if needle in e["path"] + "?" + e["query"])
 
 
 def read(settings: Settings, key: str) -> bytes:
@@ -88,9 +70,22 @@ def read(settings: Settings, key: str) -> bytes:
     return body
 
 
-def test_an_unreadable_line_is_named_and_repair_keeps_everything_else(local: Settings) -> None:
+@pytest.mark.parametrize(
+    ("damaged", "survivor"),
+    [
+        ("partNumber=1", ("after.txt", b"after")),
+        # The last line ends in its newline: written whole, fsynced and answered. Damaged, it
+        # is not a torn write to drop unseen; the start stops and names it as any other.
+        ("after.txt", ("parts.bin", b"p" * 100)),
+    ],
+    ids=["a-line-in-the-middle", "the-last-line"],
+)
+def test_an_unreadable_line_is_named_and_repair_keeps_everything_else(
+    local: Settings, damaged: str, survivor: tuple[str, bytes]
+) -> None:
     lines = journal(local).read_text().splitlines()
-    broken = line_of(local, "partNumber=1")
+    broken = line_of(local, damaged)
+    assert (broken == len(lines)) is (damaged == "after.txt")
     lines[broken - 1] = lines[broken - 1][: len(lines[broken - 1]) // 2]  # half a line
     journal(local).write_text("\n".join(lines) + "\n")
 
@@ -111,7 +106,8 @@ def test_an_unreadable_line_is_named_and_repair_keeps_everything_else(local: Set
 
     stack.start(local)
     assert read(local, "before.txt") == b"before"
-    assert read(local, "after.txt") == b"after"
+    key, body = survivor
+    assert read(local, key) == body
 
 
 def test_an_entry_that_fails_on_replay_is_named_and_repaired(local: Settings) -> None:

@@ -11,44 +11,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import signal
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
-from botocore.config import Config
 
 from localaws import snapshot
-from localaws.background import free_port
 from mlops_settings import Settings
 from playground import stack
+from support.emulator_process import client, kill_9
 
 SIZE = 9 * 1024 * 1024  # above boto3's 8 MB multipart threshold
 
 
-@pytest.fixture
-def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
-    """A private emulator on a free port with state in a temp folder (started by the test)."""
-    monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", str(free_port()))
-    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv(snapshot.PAUSE_VARIABLE, raising=False)
-    settings = Settings()
-    for key, value in settings.aws_environment().items():
-        monkeypatch.setenv(key, value)
-    yield settings
-    stack.stop(settings)
-
-
 def s3_client(settings: Settings) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.emulator_url,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=60),
-    )
+    return client(settings, "s3")
 
 
 def payload(size: int = SIZE) -> bytes:
@@ -69,15 +45,6 @@ def read(settings: Settings, key: str = "raw/train-images.gz") -> bytes:
     answer = s3_client(settings).get_object(Bucket=settings.data_bucket, Key=key)
     body: bytes = answer["Body"].read()
     return body
-
-
-def kill_9(settings: Settings) -> None:
-    pid = stack.status(settings).pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and stack.status(settings).running:
-        time.sleep(0.05)
 
 
 def set_snapshot_aside(settings: Settings) -> None:

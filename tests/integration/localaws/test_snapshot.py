@@ -9,59 +9,24 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from localaws import snapshot
-from localaws.background import free_port
 from mlops_settings import Settings
 from playground import lambda_functions, roles, stack
+from support.emulator_process import client, kill_9
 
 BIG = 100 * 1024  # above the blob threshold, like model files and step outputs
-
-
-@pytest.fixture
-def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
-    """A private emulator on a free port with state in a temp folder (started by the test)."""
-    monkeypatch.setenv("PLAYGROUND_EMULATOR_PORT", str(free_port()))
-    monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv(snapshot.PAUSE_VARIABLE, raising=False)
-    settings = Settings()
-    for key, value in settings.aws_environment().items():
-        monkeypatch.setenv(key, value)
-    yield settings
-    stack.stop(settings)
-
-
-def client(settings: Settings, service: str) -> Any:
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=settings.emulator_url,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=30),
-    )
 
 
 def body(tag: str, size: int = BIG) -> bytes:
     seed = hashlib.sha256(tag.encode()).digest()
     return (seed * (size // len(seed) + 1))[:size]
-
-
-def kill_9(settings: Settings) -> None:
-    pid = stack.status(settings).pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and stack.status(settings).running:
-        time.sleep(0.05)
 
 
 def write_history(settings: Settings) -> dict[str, Any]:

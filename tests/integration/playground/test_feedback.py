@@ -404,8 +404,9 @@ def test_review_without_a_choice_writes_the_grid_and_changes_nothing(
     assert result.exit_code == 0, result.output
     assert "grid of 6 pending samples" in text(result)
     review = review_of(result)
-    assert f"decide with: playground feedback review --review {review} --accept 0,3,5-9" in text(
-        result
+    assert (
+        f"decide with: playground feedback review --review {review} --accept 0,2-5 --reject 1"
+        in (text(result))
     )
     assert bucket_state(emulator) == before
     # A decision that does not name the grid it was made on is refused.
@@ -588,13 +589,22 @@ def test_a_sample_posted_after_the_grid_is_never_accepted_by_that_review(
     assert first.exit_code == 0, first.output
     assert f"accepted #0 {ids[0][:12]}" in text(first)
     assert data.list_versions(emulator)[-1].feedback["accepted"] == [ids[0]]
-    assert "1 sample arrived after this grid was shown and stays pending" in text(first)
+    assert (
+        "1 sample arrived after this grid was shown and stays pending: this review did not "
+        "decide on it"
+    ) in text(first)
 
     rest = decide("--accept-all", "--reviewer", "Ada", review=review)
 
     assert rest.exit_code == 0, rest.output
     said = text(rest)
-    assert "1 sample of this review (#0) had been decided by another review" in said
+    # The same review decided #0 a moment ago: no other review is involved.
+    assert "1 sample of this review (#0) had been decided already by an earlier decision" in said
+    assert "another review" not in said
+    again = decide("--accept", "1", "--reviewer", "Ada", review=review)
+    assert again.exit_code == 2
+    assert "this review decided on it already" in text(again)
+    assert "another review" not in text(again)
     assert "1 sample arrived after this grid was shown and stays pending" in said
     assert data.list_versions(emulator)[-1].feedback["ids"] == ids
     assert late_id not in shard_ids(emulator)
@@ -711,7 +721,10 @@ def test_two_reviewers_deciding_one_sample_at_once_decide_it_once(
     codes = sorted(code for code, _ in said.values())
     assert codes == [0, 2], said
     loser = next(out for code, out in said.values() if code == 2)
-    assert "is no longer pending: another review decided on them after this grid" in loser
+    # Both decided on the same grid: the one who came second is told who decided it, not
+    # that another review did.
+    winner = "Ada" if said["Ada"][0] == 0 else "Grace"
+    assert f"is no longer pending: this review decided on it already (by {winner} at" in loser
     assert "nothing was changed" in loser
     accepted = said["Ada"][0] == 0
     assert (first in shard_ids(emulator)) is accepted

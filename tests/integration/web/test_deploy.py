@@ -22,7 +22,7 @@ import requests
 
 from mlops_settings import Settings
 from playground import cloudfront
-from playground.commands.site import make_server, start_in_thread
+from playground.site_server import make_server, start_in_thread
 from playground.throwaway import ThrowawayStack, foreign_variables
 from support.webstack import DIST, MODEL, WEB
 

@@ -234,6 +234,25 @@ def test_a_shown_sample_decided_since_is_refused_by_index_and_left_out_in_bulk()
         fb.resolve(shown_of([samples[1]]), now, fb.Choice(accept_all=True))
 
 
+def test_a_sample_this_same_review_decided_before_is_not_blamed_on_another_review() -> None:
+    samples = [pending_sample(i) for i in range(3)]
+    shown = shown_of(samples)
+    now = fb.Pending([samples[2]])  # #0 this review took earlier, #1 another review took
+    earlier = {samples[0].id: "by Ada at 2026-11-30T03:05:00Z"}
+
+    with pytest.raises(fb.FeedbackError) as both:
+        fb.resolve(shown, now, fb.Choice(accept="0-1"), decided_before=earlier)
+    message = str(both.value)
+    assert "#0" in message.split(";")[0]
+    assert "this review decided on it already (by Ada at 2026-11-30T03:05:00Z)" in message
+    assert "another review decided on it after this grid was shown" in message.split(";")[1]
+    bulk = fb.resolve(shown, now, fb.Choice(accept_all=True), decided_before=earlier)
+    assert bulk.decided_here == {0: "by Ada at 2026-11-30T03:05:00Z"}
+    assert bulk.decided_elsewhere == [1]
+    with pytest.raises(fb.FeedbackError, match="was decided by this review already"):
+        fb.resolve(shown_of(samples[:1]), now, fb.Choice(accept_all=True), decided_before=earlier)
+
+
 def test_broken_objects_are_deleted_only_when_asked_and_only_those_shown() -> None:
     samples = [pending_sample(0)]
     shown_broken = fb.Broken("feedback/pending/a.json", "not JSON")

@@ -5,9 +5,10 @@ every request that changed state and succeeded is appended to ``journal.jsonl`` 
 *before* its response leaves the server, so whatever a client saw acknowledged is on disk, even
 if the process is killed with SIGKILL a moment later. On start the state is restored
 in-process (no HTTP) before the emulator reports ready: from the latest snapshot plus the
-journal entries after it, or from the whole journal; a torn last line (a write that was never
-acknowledged) is dropped. Snapshots, out-of-line bodies and compaction (which keep restarts
-fast however long the history) are in `localaws.snapshot`.
+journal entries after it, or from the whole journal; a torn last line (one without its
+newline: a write that was never acknowledged) is dropped, any other unreadable line stops the
+start. Snapshots, out-of-line bodies and compaction (which keep restarts fast however long the
+history) are in `localaws.snapshot`.
 
 Replays must give back the same identifiers and timestamps, so each journalled request runs
 with moto's random generators (and `os.urandom`) seeded from its sequence number and with
@@ -138,6 +139,27 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+def _read_entry(line: bytes, previous: tuple[int, int] | None) -> tuple[dict[str, Any] | None, str]:
+    """One journal line as an entry, or None and why it is not one.
+
+    Args:
+        line: one line of the journal, without its newline.
+        previous: (seq, line number) of the entry before it, None for the first.
+    """
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None, "not a readable journal entry"
+    if not isinstance(entry, dict) or type(entry.get("seq")) is not int:
+        return None, "not a readable journal entry (no change number)"
+    if previous is not None and entry["seq"] <= previous[0]:
+        return None, (
+            f"its change number {entry['seq']} does not follow {previous[0]} (line {previous[1]}),"
+            " so one of the two lines is damaged"
+        )
+    return entry, ""
+
+
 class Journal:
     """Append-only, fsynced log of the state-changing requests that succeeded.
 
@@ -151,54 +173,81 @@ class Journal:
         self.blobs = snapshot.BlobStore(path.parent / snapshot.BLOBS_NAME)
         self.snapshot_path = path.parent / snapshot.SNAPSHOT_NAME
         self.count = 0  # the sequence number of the last acknowledged change
-        self.torn = False
+        self.torn = False  # the file ends in a line without its newline
+        self.line_numbers: dict[int, int] = {}  # seq -> line of the file, from `entries`
 
-    def entries(self, corrupt: list[tuple[int, bytes]] | None = None) -> list[dict[str, Any]]:
-        """Every complete entry; a torn final line (never acknowledged) is dropped.
+    def entries(self, corrupt: list[tuple[int, bytes, str]] | None = None) -> list[dict[str, Any]]:
+        """Every entry of the journal, in order.
+
+        Only a last line without its newline can be a write cut by a crash: `append` writes
+        line and newline before it fsyncs and before the client gets an answer, so such a
+        line was never acknowledged. It is dropped when unreadable (and kept when it reads as
+        a whole entry); `torn` tells the caller to rewrite the file so appends start on a
+        line of their own. Every line that ends in its newline was written whole and may
+        have been acknowledged: when it is unreadable, not a journal entry, or its sequence
+        number does not follow the one before, it is corrupt, wherever it stands.
 
         Args:
-            corrupt: when given, unreadable lines before the last are appended to it as
-                (line number, line) and skipped; otherwise the first raises `ReplayError`.
+            corrupt: when given, corrupt lines are appended to it as (line number, line,
+                reason) and skipped (`repair_journal`); otherwise the first raises `ReplayError`.
+
+        Raises:
+            localaws.replay.ReplayError: a corrupt line, naming it and the way out.
         """
         self.torn = False
+        self.line_numbers = {}
         if not self.path.exists():
             return []
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        unterminated = len(lines)  # split leaves b"" last when the file ends in a newline
         entries: list[dict[str, Any]] = []
-        lines = self.path.read_bytes().split(b"\n")
         for number, line in enumerate(lines, start=1):
+            if number == unterminated and line:
+                self.torn = True
             if not line.strip():
                 continue
-            try:
-                entry = json.loads(line)
-                if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):
-                    raise ValueError("not a journal entry")
+            last = entries[-1]["seq"] if entries else None
+            entry, reason = _read_entry(
+                line, None if last is None else (last, self.line_numbers[last])
+            )
+            if entry is not None:
                 entries.append(entry)
-            except ValueError:
-                if number < len(lines) - 1 and any(x.strip() for x in lines[number:]):
-                    if corrupt is not None:
-                        corrupt.append((number, line))
-                        continue
-                    raise replay_.ReplayError(
-                        None,
-                        number,
-                        line[:120].decode("utf-8", "replace"),
-                        "the line is corrupt: not a readable journal entry",
-                        str(self.path),
-                    ) from None
+                self.line_numbers[entry["seq"]] = number
+                continue
+            if number == unterminated:
                 log.warning("dropping a torn last journal line (%d bytes)", len(line))
-                self.torn = True
+                continue
+            if corrupt is not None:
+                corrupt.append((number, line, reason))
+                continue
+            raise replay_.ReplayError(
+                None,
+                number,
+                line[:120].decode("utf-8", "replace"),
+                f"the line is corrupt: {reason}",
+                str(self.path),
+            )
         return entries
 
-    def truncate_torn_tail(self, entries: list[dict[str, Any]]) -> None:
-        """Rewrite the file with only the complete entries, so new ones append cleanly."""
+    def rewrite(self, entries: list[dict[str, Any]]) -> None:
+        """Write the file again with only these entries (after a torn tail or a compaction)."""
         snapshot.write_atomically(self.path, [json.dumps(e).encode() + b"\n" for e in entries])
+        self.renumber(entries)
+
+    def renumber(self, entries: list[dict[str, Any]]) -> None:
+        """Note that the file now holds exactly these entries, one a line."""
+        self.torn = False
+        self.line_numbers = {e["seq"]: n for n, e in enumerate(entries, start=1)}
 
     def append(self, entry: dict[str, Any], body: bytes) -> None:
         """Write one entry (its body inline or as a blob) and force it to disk."""
         line = json.dumps(snapshot.entry_with_body(entry, body, self.blobs)).encode() + b"\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line)
+            written = 0
+            while written < len(line):  # a write may take fewer bytes (a signal, a full disk)
+                written += os.write(fd, line[written:])
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -303,8 +352,9 @@ class JournalledApp:
             entries, _ = snapshot.compact(
                 journal.path, entries, journal.blobs, journal.snapshot_path
             )
+            journal.renumber(entries)
         elif journal.torn:
-            journal.truncate_torn_tail(entries)
+            journal.rewrite(entries)
         restored = snapshot.load_snapshot(journal.snapshot_path, journal.blobs) or 0
         # Ids mapped before the snapshot; a whole replay learns them again from the answers.
         known = snapshot.snapshot_aliases(journal.snapshot_path) if restored else {}
@@ -314,10 +364,9 @@ class JournalledApp:
             failure = self.replay_entry(entry)
             if failure is not None:
                 if on_failure is None:
-                    line = entries.index(entry) + 1  # the file holds one entry a line now
                     raise replay_.ReplayError(
                         entry.get("seq"),
-                        line,
+                        journal.line_numbers.get(entry["seq"]),
                         replay_.describe(entry),
                         failure,
                         str(journal.path),

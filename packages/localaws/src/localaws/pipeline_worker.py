@@ -29,7 +29,13 @@ import boto3
 
 from localaws.credentials import job_credentials
 from localaws.execution import ExecutionRecord, Status, StepProgress, now
-from localaws.local_runner import LocalRunner, PipelineError, RunRecord, StepRecord
+from localaws.local_runner import (
+    LocalRunner,
+    PipelineError,
+    RunRecord,
+    StepRecord,
+    new_execution_id,
+)
 
 END_HOOK_VARIABLE = "LOCALAWS_EXECUTION_END_HOOK"
 
@@ -103,7 +109,13 @@ def run(record_path: Path, state_dir: Path) -> int:
             job_credentials=job_credentials(os.environ["AWS_ENDPOINT_URL"], region),
         )
         parameters = {str(p["Name"]): str(p["Value"]) for p in record.parameters}
-        result = runner.run(parameters)
+        # Linked before the run starts, so a listing joins the run to this execution while it
+        # runs (one execution, not an API execution and a local run beside it).
+        local_id = new_execution_id()
+        reporter.update(
+            {"local_execution_id": local_id, "run_folder": str(runner.runs_dir / local_id)}
+        )
+        result = runner.run(parameters, execution_id=local_id)
     except (PipelineError, ValueError, KeyError) as exc:
         reporter.update({"status": Status.FAILED, "failure_reason": str(exc), "ended_at": now()})
         print(f"execution {arn} cannot run: {exc}", flush=True)

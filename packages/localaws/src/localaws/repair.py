@@ -44,7 +44,8 @@ class RepairReport:
 def repair_journal(state_dir: Path) -> RepairReport:
     """Rewrite the journal in ``state_dir`` with every entry that still replays.
 
-    Call only while no emulator serves this state folder (the caller checks).
+    Call only while no emulator serves this state folder (the caller checks). It replays in
+    this process and leaves moto's in-process state as the kept entries made it.
 
     Args:
         state_dir: the emulator's state folder (holding journal.jsonl).
@@ -56,16 +57,19 @@ def repair_journal(state_dir: Path) -> RepairReport:
     journal_path = state_dir / JOURNAL_NAME
     if not journal_path.exists():
         return RepairReport(kept=0, backup=None)
+    from moto.moto_api._internal.models import moto_api_backend
+
+    # moto keeps its state in this process: a replay starts from nothing, as a fresh
+    # emulator does, also when this process repaired (or served) a journal before.
+    moto_api_backend.reset()
     app = build_app(state_dir, strict=False)
-    corrupt: list[tuple[int, bytes]] = []
+    corrupt: list[tuple[int, bytes, str]] = []
     app.journal.entries(corrupt)
     dropped = [
         Dropped(
-            line[:120].decode("utf-8", "replace"),
-            "the line is corrupt: not a readable journal entry",
-            line=number,
+            line[:120].decode("utf-8", "replace"), f"the line is corrupt: {reason}", line=number
         )
-        for number, line in corrupt
+        for number, line, reason in corrupt
     ]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     backup = state_dir / f"{JOURNAL_NAME}.before-repair-{stamp}"

@@ -33,7 +33,7 @@ import time
 import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -440,9 +440,11 @@ class Resolution:
     """A choice resolved against the review it names and what is pending now.
 
     ``index``: sample id -> its index in the review. ``gone``: indexes of the review no
-    longer pending (decided by another review since), left out. ``newer``: pending samples
-    the review did not show, left pending. ``broken``: the review's broken objects still
-    there, deleted on request.
+    longer pending (decided since), left out; ``decided_here``: those of them an earlier
+    decision on this same review took, index -> "by <reviewer> at <time>" (the others
+    another review took).
+    ``newer``: pending samples the review did not show, left pending. ``broken``: the
+    review's broken objects still there, deleted on request.
     """
 
     decision: Decision
@@ -450,12 +452,53 @@ class Resolution:
     gone: list[int]
     newer: list[Sample]
     broken: list[Broken]
+    decided_here: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def decided_elsewhere(self) -> list[int]:
+        """Indexes of the review another review decided on since it was shown."""
+        return [i for i in self.gone if i not in self.decided_here]
+
+
+def _gone_message(shown: ShownReview, indexes: list[int], decided_here: Mapping[int, str]) -> str:
+    """Why these indexes of ``shown`` are no longer pending, saying who decided them."""
+    here = [i for i in indexes if i in decided_here]
+    elsewhere = [i for i in indexes if i not in decided_here]
+    parts = []
+    for group, who in (
+        (
+            here,
+            "this review decided on {it} already" + (f" ({decided_here[here[0]]})" if here else ""),
+        ),
+        (elsewhere, "another review decided on {it} after this grid was shown"),
+    ):
+        if group:
+            one = len(group) == 1
+            listed = ", ".join(f"#{i} ({shown.ids[i][:12]})" for i in group[:10])
+            verb, it = ("is", "it") if one else ("are", "them")
+            parts.append(
+                f"{listed} of review {shown.review} {verb} no longer pending: {who.format(it=it)}"
+            )
+    return "; ".join(parts)
 
 
 def resolve(
-    shown: ShownReview, pending: Pending, choice: Choice, reject_broken: bool = False
+    shown: ShownReview,
+    pending: Pending,
+    choice: Choice,
+    reject_broken: bool = False,
+    decided_before: Mapping[str, str] | None = None,
 ) -> Resolution:
     """Resolve ``choice`` against the samples ``shown``, never against later ones.
+
+    Args:
+        shown: the review the choice was made on.
+        pending: what is pending now (`list_pending`).
+        choice: the indexes and bulk options given.
+        reject_broken: delete the broken objects the review listed.
+        decided_before: sample id -> who and when an earlier decision on this same review
+            took it
+            (`decided_by_review`), so a repeated decision is told apart from another review's.
 
     Raises:
         FeedbackError: a bad choice (`choose`); an index named that is no longer pending; a
@@ -470,6 +513,8 @@ def resolve(
     now_pending = {s.id: s for s in pending.samples}
     index = {sample: i for i, sample in enumerate(shown.ids)}
     gone = [i for i, sample in enumerate(shown.ids) if sample not in now_pending]
+    earlier = decided_before or {}
+    decided_here = {i: earlier[shown.ids[i]] for i in gone if shown.ids[i] in earlier}
     if choice:
         accepted, rejected = choose(len(shown.ids), choice)
     elif reject_broken:
@@ -479,13 +524,11 @@ def resolve(
     count = len(shown.ids)
     named = set(parse_selection(choice.accept, count) if choice.accept else [])
     named |= set(parse_selection(choice.reject, count, "--reject") if choice.reject else [])
-    decided_elsewhere = sorted(named & set(gone))
-    if decided_elsewhere:
-        listed = ", ".join(f"#{i} ({shown.ids[i][:12]})" for i in decided_elsewhere[:10])
+    named_gone = sorted(named & set(gone))
+    if named_gone:
         raise FeedbackError(
-            f"{listed} of review {shown.review} {'is' if len(decided_elsewhere) == 1 else 'are'}"
-            " no longer pending: another review decided on them after this grid was shown; "
-            "run `playground feedback review` for a fresh grid"
+            _gone_message(shown, named_gone, decided_here)
+            + "; run `playground feedback review` for a fresh grid"
         )
     left = set(gone)
     accepted = [i for i in accepted if i not in left]
@@ -493,9 +536,16 @@ def resolve(
     broken_now = {b.key: b for b in pending.broken}
     broken = [broken_now[k] for k in shown.broken if k in broken_now] if reject_broken else []
     if not accepted and not rejected and not broken:
+        by = (
+            "this review already"
+            if gone and all(i in decided_here for i in gone)
+            else "another review since"
+            if not decided_here
+            else "this review or another since"
+        )
         raise FeedbackError(
-            f"every sample of review {shown.review} this decision covers was decided by "
-            "another review since; run `playground feedback review` for a fresh grid"
+            f"every sample of review {shown.review} this decision covers was decided by {by}; "
+            "run `playground feedback review` for a fresh grid"
             if gone
             else f"nothing of review {shown.review} is left to decide"
         )
@@ -514,7 +564,32 @@ def resolve(
         gone=gone,
         newer=[s for s in pending.samples if s.id not in index],
         broken=broken,
+        decided_here=decided_here,
     )
+
+
+def decided_by_review(settings: Settings, review: str, s3: Any = None) -> dict[str, str]:
+    """The samples earlier decisions on ``review`` took: sample id -> "by <reviewer> at <time>".
+
+    Read from the review records under ``feedback/reviews/`` (contracts/feedback.md); a
+    record that is not JSON is passed over (it names no decision this can use).
+    """
+    s3 = s3 or _s3(settings)
+    taken: dict[str, str] = {}
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=settings.data_bucket, Prefix=REVIEWS_PREFIX):
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=settings.data_bucket, Key=item["Key"])["Body"].read()
+            try:
+                record = json.loads(body)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("review") == review:
+                for sample in [*record.get("accepted", []), *record.get("rejected", [])]:
+                    taken[str(sample)] = (
+                        f"by {record.get('reviewer', '?')} at {record.get('reviewed_at', '?')}"
+                    )
+    return taken
 
 
 # ---------------------------------------------------------------- the grid
@@ -986,7 +1061,13 @@ def decide_review(
     s3 = _s3(settings)
     with review_lock(settings, shown.review, reviewer, notify, s3=s3):
         pending = list_pending(settings, s3)
-        resolution = resolve(shown, pending, choice, reject_broken)
+        pending_ids = {s.id for s in pending.samples}
+        earlier = (
+            decided_by_review(settings, shown.review, s3)
+            if any(i not in pending_ids for i in shown.ids)
+            else {}
+        )
+        resolution = resolve(shown, pending, choice, reject_broken, earlier)
         result = review(
             settings,
             resolution.decision,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -273,9 +275,24 @@ def test_missing_step_code_is_named(emulator: Settings, tmp_path: Path):
 
 
 def test_two_builds_from_the_same_code_are_byte_identical(emulator: Settings, tmp_path: Path):
-    """Content-addressed step code: a rebuild (a deploy) keeps the definition, so the cache."""
+    """Content-addressed step code: a rebuild (a deploy) keeps the definition, so the cache.
+
+    The first build is the CLI's, in a fresh process (as `make up` builds it): the SDK's notes
+    and log lines (its import configures the root logger) do not reach the person.
+    """
     role_arn = stack.ensure_execution_role(emulator)
-    first = json.dumps(pipeline.definition(emulator, role_arn), sort_keys=True)
+    written = tmp_path / "definition.json"
+    command = ["pipeline", "definition", "--rebuild", "-o", str(written)]
+    built = subprocess.run(
+        [sys.executable, "-m", "playground", *command, "--git-commit", "unknown"],  # as below
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    assert "".join(built.stderr.split()) == f"wrote{written}"  # rich wraps long paths
+    first = json.dumps(json.loads(written.read_text()), sort_keys=True)
     # Bytecode next to the scripts (any test run writes it) changes nothing.
     cache = pipeline.CODE_DIR / "__pycache__"
     cache.mkdir(exist_ok=True)

@@ -13,6 +13,7 @@ from localaws.local_runner.records import (
     RunRecord,
     StepRecord,
     load_run,
+    new_execution_id,
 )
 from localaws.local_runner.runner import LocalRunner, QuietReporter, Reporter
 
@@ -27,4 +28,5 @@ __all__ = [
     "RunRecord",
     "StepRecord",
     "load_run",
+    "new_execution_id",
 ]

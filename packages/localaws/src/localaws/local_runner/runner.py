@@ -105,10 +105,21 @@ class LocalRunner:
         """Where execution folders live."""
         return self.state_dir / RUNS_FOLDER
 
-    def run(self, overrides: Mapping[str, str] | None = None) -> RunRecord:
-        """Start a new execution with these parameter overrides."""
+    def run(
+        self, overrides: Mapping[str, str] | None = None, execution_id: str | None = None
+    ) -> RunRecord:
+        """Start a new execution with these parameter overrides.
+
+        Args:
+            overrides: parameter name -> value; the definition's defaults for the others.
+            execution_id: the id to run under, for a caller that records it before the run
+                starts (`new_execution_id`); a new one when None.
+
+        Raises:
+            PipelineError: a bad parameter; FileExistsError: a run with that id exists.
+        """
         parameters = parse_parameters(self.definition, overrides)
-        execution_id = new_execution_id()
+        execution_id = execution_id or new_execution_id()
         folder = self.runs_dir / execution_id
         folder.mkdir(parents=True, exist_ok=False)
         (folder / "definition.json").write_text(json.dumps(self.definition, indent=1))

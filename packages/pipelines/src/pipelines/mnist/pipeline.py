@@ -15,7 +15,11 @@ cheap commands stay cheap.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,37 +187,38 @@ def build_pipeline(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> 
             raise FileNotFoundError(f"step code {code_dir / script} is missing")
     _prepare_sdk_environment(settings)
 
-    import boto3
-    from sagemaker.core import image_uris
-    from sagemaker.core.processing import FrameworkProcessor
-    from sagemaker.core.shapes import (
-        MetricDefinition,
-        ProcessingInput,
-        ProcessingOutput,
-        ProcessingS3Input,
-        ProcessingS3Output,
-    )
-    from sagemaker.core.workflow.conditions import (
-        ConditionGreaterThanOrEqualTo,
-        ConditionLessThanOrEqualTo,
-    )
+    with _sdk_manners():  # its import configures the root logger
+        import boto3
+        from sagemaker.core import image_uris
+        from sagemaker.core.processing import FrameworkProcessor
+        from sagemaker.core.shapes import (
+            MetricDefinition,
+            ProcessingInput,
+            ProcessingOutput,
+            ProcessingS3Input,
+            ProcessingS3Output,
+        )
+        from sagemaker.core.workflow.conditions import (
+            ConditionGreaterThanOrEqualTo,
+            ConditionLessThanOrEqualTo,
+        )
 
-    comparisons = {">=": ConditionGreaterThanOrEqualTo, "<=": ConditionLessThanOrEqualTo}
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join, JsonGet
-    from sagemaker.core.workflow.parameters import (
-        ParameterFloat,
-        ParameterInteger,
-        ParameterString,
-    )
-    from sagemaker.core.workflow.pipeline_context import PipelineSession
-    from sagemaker.core.workflow.properties import PropertyFile
-    from sagemaker.mlops.workflow.condition_step import ConditionStep
-    from sagemaker.mlops.workflow.fail_step import FailStep
-    from sagemaker.mlops.workflow.pipeline import Pipeline
-    from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
-    from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import Compute, InputData, SourceCode
+        comparisons = {">=": ConditionGreaterThanOrEqualTo, "<=": ConditionLessThanOrEqualTo}
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join, JsonGet
+        from sagemaker.core.workflow.parameters import (
+            ParameterFloat,
+            ParameterInteger,
+            ParameterString,
+        )
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+        from sagemaker.core.workflow.properties import PropertyFile
+        from sagemaker.mlops.workflow.condition_step import ConditionStep
+        from sagemaker.mlops.workflow.fail_step import FailStep
+        from sagemaker.mlops.workflow.pipeline import Pipeline
+        from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+        from sagemaker.train import ModelTrainer
+        from sagemaker.train.configs import Compute, InputData, SourceCode
 
     _quiet_sdk_logs()
 
@@ -560,8 +565,51 @@ def _quiet_sdk_logs() -> None:
     import logging
 
     # The SDK logs every client's endpoint lookup at INFO; the CLI's output is the definition.
-    for name in ("botocore", "boto3", "sagemaker"):
+    # `sagemaker.config` gets a level of its own (INFO, config_utils.py) unless one is set:
+    # it would say where it did not find SDK defaults files, on every build.
+    for name in ("botocore", "boto3", "sagemaker", "sagemaker.config"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# What the SDK says of every definition, by design (sagemaker 3.x): a PipelineSession starts
+# no job (core/workflow/pipeline_context.py), and job names are left out because SageMaker
+# names each execution's jobs (core/workflow/utilities.py, DEF_CONFIG_WARN_MSG_TEMPLATE).
+_SDK_SESSION_NOTE = "Running within a PipelineSession"
+_SDK_JOB_NAME_NOTE = "Popping out '%s' from the pipeline definition by default"
+
+
+class _WithoutJobNameNote(logging.Filter):
+    """Drops the SDK's note that a step's job name is left out of the definition."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_SDK_JOB_NAME_NOTE)
+
+
+@contextlib.contextmanager
+def _sdk_manners() -> Iterator[None]:
+    """Keep the SageMaker SDK from speaking for this process; its real warnings still show.
+
+    Importing the SDK calls ``logging.basicConfig(level=INFO)`` (sagemaker/core/experiments/
+    _metrics.py), which would print every library's INFO records on stderr: the root logger's
+    handlers and level are put back as they were. The two notes the SDK gives on every
+    definition (`_SDK_SESSION_NOTE`, `_SDK_JOB_NAME_NOTE`) describe what a definition is and
+    are dropped; any other warning of the SDK, and every warning of this project, stays.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    job_names = logging.getLogger("sagemaker.core.workflow.utilities")
+    note_filter = _WithoutJobNameNote()
+    job_names.addFilter(note_filter)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_SDK_SESSION_NOTE, category=UserWarning)
+            yield
+    finally:
+        job_names.removeFilter(note_filter)
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def staging_prefix(settings: Settings) -> str:
@@ -582,7 +630,8 @@ def definition(settings: Settings, role: str, code_dir: Path = CODE_DIR) -> dict
     """
     import boto3
 
-    document = json.loads(build_pipeline(settings, role, code_dir).definition())
+    with _sdk_manners():
+        document = json.loads(build_pipeline(settings, role, code_dir).definition())
     s3 = boto3.client("s3", region_name=settings.region)
     return step_code.pin_staged_code(
         s3, document, settings.data_bucket, staging_prefix(settings), code_prefix(settings)

@@ -116,10 +116,41 @@ def _reviewer(given: str | None) -> str:
     return fb.check_reviewer(name)
 
 
+def example_choice(count: int) -> tuple[str, str]:
+    """Indexes to accept and to reject that a grid of ``count`` samples has, as examples.
+
+    Returns ("", "") for an empty grid; for one sample the same index for both (a person
+    gives one or the other).
+    """
+    if count <= 0:
+        return "", ""
+    if count == 1:
+        return "0", "0"
+    if count == 2:
+        return "0", "1"
+    if count == 3:
+        return "0,2", "1"
+    return f"0,2-{count - 1}", "1"
+
+
+def _decide_hint(shown: fb.ShownReview) -> str:
+    """How to decide on this review, with indexes its grid really has."""
+    accept, reject = example_choice(len(shown.ids))
+    if not accept:
+        return f"--review {shown.review} --reject-broken"
+    if accept == reject:
+        return f"--review {shown.review} --accept {accept} (or --reject {reject})"
+    return (
+        f"--review {shown.review} --accept {accept} --reject {reject} (or --accept-all, "
+        "--reject-all, --reject-rest)"
+    )
+
+
 def _prompted(shown: fb.ShownReview) -> fb.Choice | None:
     """Ask which of the review's samples to accept and reject; None when nothing is decided."""
+    accept_example, _ = example_choice(len(shown.ids))
     accept = typer.prompt(
-        "accept (indexes like 0,3,5-9, 'all', or empty)", default="", show_default=False
+        f"accept (indexes like {accept_example}, 'all', or empty)", default="", show_default=False
     ).strip()
     reject = typer.prompt(
         "reject (indexes, 'rest' for all not accepted, 'all', or empty)",
@@ -147,7 +178,9 @@ def _prompted(shown: fb.ShownReview) -> fb.Choice | None:
 def _show(settings: Settings, pending: fb.Pending, open_grid: bool) -> fb.ShownReview:
     shown = fb.show(settings, pending)
     grid = fb.grid_path(settings, shown.review)
-    console.print(f"review {shown.review}: grid of {len(pending.samples)} pending samples: {grid}")
+    console.print(
+        f"review {shown.review}: grid of {_plural(len(pending.samples), 'pending sample')}: {grid}"
+    )
     if open_grid:
         import webbrowser
 
@@ -215,10 +248,13 @@ def review(
                     console.print("no pending feedback")
                     return
                 console.print(
-                    f"decide with: playground feedback review --review {shown.review} "
-                    "--accept 0,3,5-9 --reject 1,2 (or --accept-all, --reject-all, "
-                    "--reject-rest; --reviewer NAME)"
-                    + ("; the broken objects go with --reject-broken" if pending.broken else "")
+                    f"decide with: playground feedback review {_decide_hint(shown)}; "
+                    "--reviewer NAME"
+                    + (
+                        "; the broken objects go with --reject-broken"
+                        if pending.broken and shown.ids
+                        else ""
+                    )
                 )
                 return
             if pending.broken:
@@ -243,8 +279,8 @@ def review(
                 webbrowser.open(fb.grid_path(settings, shown.review).as_uri())
             if not choice and not reject_broken:
                 raise fb.FeedbackError(
-                    "nothing chosen: give --accept 0,3,5-9, --reject ..., --accept-all, "
-                    "--reject-all, --reject-rest or --reject-broken"
+                    f"nothing chosen: give {_decide_hint(shown)}"
+                    + (" or --reject-broken" if shown.broken and shown.ids else "")
                 )
             if choice:
                 fb.choose(len(shown.ids), choice)  # a bad choice is refused before git is asked
@@ -270,22 +306,32 @@ def review(
         console.print(f"rejected #{index[sample.id]} {sample.id[:12]}, deleted")
     for key in result.broken:
         console.print(f"deleted broken s3://{settings.data_bucket}/{key}")
-    if resolution.gone:
-        listed = ", ".join(f"#{i}" for i in resolution.gone[:20])
+    here = sorted(resolution.decided_here)
+    if here:
+        listed = ", ".join(f"#{i}" for i in here[:20])
         console.print(
-            f"[yellow]{_plural(len(resolution.gone))} of this review ({listed}) had been "
+            f"{_plural(len(here))} of this review ({listed}) had been decided already by an "
+            f"earlier decision on this review ({resolution.decided_here[here[0]]}); not "
+            "decided again"
+        )
+    elsewhere = resolution.decided_elsewhere
+    if elsewhere:
+        listed = ", ".join(f"#{i}" for i in elsewhere[:20])
+        console.print(
+            f"[yellow]{_plural(len(elsewhere))} of this review ({listed}) had been "
             "decided by another review since the grid was shown; not decided again[/]"
         )
     if result.already_in_shard:
+        count = len(result.already_in_shard)
         console.print(
-            f"{len(result.already_in_shard)} accepted samples were already in the latest "
-            "shard (an earlier review stopped before its deletes); not added twice"
+            f"{_plural(count, 'accepted sample')} {'was' if count == 1 else 'were'} already in "
+            "the latest shard (an earlier review stopped before its deletes); not added twice"
         )
     if result.dataset_version and result.created:
         console.print(
-            f"dataset version {result.dataset_version} created with {result.shard_size} "
-            "feedback samples and made the latest; its manifest starts the training pipeline "
-            "(see `playground pipeline list`)"
+            f"dataset version {result.dataset_version} created with "
+            f"{_plural(result.shard_size, 'feedback sample')} and made the latest; its manifest "
+            "starts the training pipeline (see `playground pipeline list`)"
         )
     elif result.dataset_version:
         console.print(
@@ -294,10 +340,11 @@ def review(
         )
     console.print(f"review by {name} recorded at s3://{settings.data_bucket}/{result.record_key}")
     if resolution.newer:
+        one = len(resolution.newer) == 1
         console.print(
             f"[yellow]{_plural(len(resolution.newer))} arrived after this grid was shown and "
-            f"{'stays' if len(resolution.newer) == 1 else 'stay'} pending: this review did not "
-            "decide on them[/]"
+            f"{'stays' if one else 'stay'} pending: this review did not decide on "
+            f"{'it' if one else 'them'}[/]"
         )
     console.print(
         f"{_plural(len(after.samples))} still pending: review {following.review}, grid "

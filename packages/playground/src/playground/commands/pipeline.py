@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -249,12 +250,49 @@ def _executions(settings: Settings, limit: int) -> list[executions_.Execution]:
 
 
 def _version(execution: executions_.Execution, s3: Any) -> str:
-    registration = _registration(execution.run, s3) if execution.run else None
-    if not registration:
+    """The list's "registered" cell: the version this execution created, or what it reused."""
+    found = registration_of(execution.run, s3) if execution.run else None
+    if found is None:
         return ""
+    return (
+        f"{found.version} {found.status}".strip() if found.created else f"none (is {found.version})"
+    )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What an execution's register step did with its model."""
+
+    version: str  # the model package's version (its ARN when the ARN has none)
+    status: str  # its approval status
+    created: bool  # False: the model was already a version, or the step came from the cache
+
+    def sentence(self) -> str:
+        """How `pipeline run` and `pipeline show` say it."""
+        if self.created:
+            return f"registered version {self.version} {self.status}".strip()
+        return (
+            f"registered nothing new: the model is version {self.version} already "
+            f"({self.status or 'approval unknown'})"
+        )
+
+
+def registration_of(record: RunRecord, s3: Any) -> Registration | None:
+    """The register step's record as a `Registration`; None when the step did not succeed.
+
+    A version counts as created by this execution only when its register step ran (not a
+    cache hit, which repeats an earlier execution's answer) and the model was not a version
+    already (register.py's ``already_registered``, contracts/registry-entry.md).
+    """
+    registration = _registration(record, s3)
+    if not registration:
+        return None
     arn = str(registration.get("model_package_arn", ""))
-    version = arn.rsplit("/", 1)[-1]
-    return f"{version} {registration.get('approval_status', '')}".strip()
+    # A versioned package's ARN ends in its version: ...:model-package/<group>/<version>.
+    version = arn.rsplit("/", 1)[-1] if arn.rsplit("/", 1)[-1].isdigit() else arn
+    step = record.steps.get(mnist.REGISTER)
+    created = not registration.get("already_registered", False) and not (step and step.cached)
+    return Registration(version, str(registration.get("approval_status", "")), created)
 
 
 def _duration(execution: executions_.Execution) -> str:
@@ -370,9 +408,9 @@ def show(
             + (f", {_duration(execution)}" if execution.seconds else "")
         )
         console.print(f"outcome: {execution.outcome()}")
-        version = _version(execution, s3)
-        if version:
-            console.print(f"registered version {version}")
+        registered = registration_of(execution.run, s3) if execution.run else None
+        if registered:
+            console.print(registered.sentence())
         console.print(_steps_table(settings, execution))
         if execution.run:
             console.print(aws_cost.estimate_run(execution.run).text)
@@ -498,13 +536,9 @@ def summary(record: RunRecord, s3: Any) -> Table:
         accuracy = metrics.get("accuracy", {}).get("value")
         if isinstance(accuracy, int | float):
             table.caption = f"test accuracy {accuracy:.2%}"
-    registration = _registration(record, s3)
-    if registration:
-        arn = str(registration.get("model_package_arn", ""))
-        # A versioned package's ARN ends in its version: ...:model-package/<group>/<version>.
-        version = arn.rsplit("/", 1)[-1] if arn.rsplit("/", 1)[-1].isdigit() else arn
-        status = registration.get("approval_status", "")
-        extra = f"registered version {version} {status}".strip()
+    registered = registration_of(record, s3)
+    if registered:
+        extra = registered.sentence()
         table.caption = f"{table.caption}; {extra}" if table.caption else extra
     return table
 

@@ -5,20 +5,14 @@ from __future__ import annotations
 import subprocess
 
 import typer
-from rich.table import Table
+from rich.console import Console
 
 from localaws.background import ServiceError
 from playground import data as raw_data
-from playground import stack
+from playground import services, stack
 from playground.cli_steps import seed_and_report, start_emulator
 from playground.console import console, fail, settings_or_exit
-from playground.services import (
-    api_service,
-    mlflow_environment,
-    mlflow_service,
-    python_cli,
-    site_service,
-)
+from playground.services import api_service, mlflow_environment, python_cli, site_service
 
 SERVICE_TIMEOUT_S = 120.0
 
@@ -54,7 +48,7 @@ def up(
     # MLflow takes seconds to start: launched first and waited for last, so its start-up
     # overlaps everything else. The pipeline does not wait for it: its evaluate step, the one
     # that logs, waits for a server that is still starting (tracking.py).
-    tracking = mlflow_service(settings)
+    tracking = services.mlflow_service(settings)
     try:
         tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings), wait=False)
     except ServiceError as exc:
@@ -82,8 +76,8 @@ def up(
         _step("continuous-training pipeline", python_cli("pipeline", "run"))
         # After the first run, so seeding a fresh stack does not also start a second one.
         _step("pipeline and triggers in the emulator", python_cli("pipeline", "upsert"))
-    services = [api_service(settings), site_service(settings)]
-    for service in services:
+    servers = [api_service(settings), site_service(settings)]
+    for service in servers:
         try:
             with console.status(f"starting the {service.name}…"):
                 service.start(SERVICE_TIMEOUT_S, env=settings.aws_environment())
@@ -94,30 +88,55 @@ def up(
             tracking.start(SERVICE_TIMEOUT_S, env=mlflow_environment(settings))
     except ServiceError as exc:
         raise fail(str(exc)) from None
-    table = Table(title="aws-mlops-playground is up", show_header=False)
-    table.add_row("web app", f"[bold]{services[1].url}/[/]")
-    table.add_row("model API", f"{services[0].url}/models")
-    table.add_row("feedback API", f"POST {services[0].url}/feedback")
     try:
         runs = runs_address(tracking.url)
     except Exception as exc:  # the address of the server still helps
         console.print(f"[yellow]MLflow: the pipeline's experiment not found: {exc}[/]")
         runs = tracking.url
-    table.add_row("MLflow (runs, metrics, pictures)", runs)
-    table.add_row("AWS emulator", emulator.url)
-    table.add_row("raw data", f"{settings.raw_data_uri}/")
-    table.add_row("model bucket", f"s3://{settings.model_bucket}")
-    table.add_row("model registry", f"model package group '{settings.model_package_group}'")
-    table.add_row("state and logs", str(settings.state_dir.resolve()))
-    table.add_row("shell", 'eval "$(uv run playground local env)"   # aws CLI → emulator')
-    table.add_row("stop", "make down")
-    console.print(table)
+    print_summary(
+        console,
+        "aws-mlops-playground is up",
+        [
+            ("web app", f"{servers[1].url}/"),
+            ("model API", f"{servers[0].url}/models"),
+            ("feedback API", f"POST {servers[0].url}/feedback"),
+            ("MLflow (runs, metrics, pictures)", runs),
+            ("AWS emulator", emulator.url),
+            ("raw data", f"{settings.raw_data_uri}/"),
+            ("model bucket", f"s3://{settings.model_bucket}"),
+            ("model registry", f"model package group '{settings.model_package_group}'"),
+            ("state and logs", str(settings.state_dir.resolve())),
+            ("shell", 'eval "$(uv run playground local env)"   # aws CLI → emulator'),
+            ("stop", "make down"),
+        ],
+    )
+
+
+def print_summary(out: Console, title: str, rows: list[tuple[str, str]]) -> None:
+    """Print ``label  value`` lines, never cutting a value (addresses are copied from here).
+
+    A value that does not fit beside its label at the terminal's width goes on its own line
+    below it, whole; one longer than the terminal is printed as one line for the terminal
+    to wrap (rich would otherwise cut it with "…" or break it inside a table's borders).
+    """
+    out.rule(title)
+    width = max(len(label) for label, _ in rows) + 2
+    for label, value in rows:
+        if width + len(value) <= out.width:
+            out.print(f"{label:<{width}}{value}", soft_wrap=True, markup=False)
+        else:
+            out.print(label, markup=False)
+            out.print(f"  {value}", soft_wrap=True, markup=False)
 
 
 def down() -> None:
     """Stop the site, the API and the emulator; all state stays on disk."""
     settings = settings_or_exit()
-    for service in (site_service(settings), api_service(settings), mlflow_service(settings)):
+    for service in (
+        site_service(settings),
+        api_service(settings),
+        services.mlflow_service(settings),
+    ):
         if service.stop():
             console.print(f"stopped the {service.name}")
     if stack.stop(settings):

@@ -1,4 +1,4 @@
-"""`playground site serve` over HTTP: the built web app with its runtime config.json."""
+"""The local site server over HTTP: the built web app with its runtime config.json."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from playground.commands.site import make_server, start_in_thread
+from playground.site_server import make_server, start_in_thread
 
 
 @pytest.fixture
