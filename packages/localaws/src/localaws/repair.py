@@ -56,6 +56,11 @@ def repair_journal(state_dir: Path) -> RepairReport:
     journal_path = state_dir / JOURNAL_NAME
     if not journal_path.exists():
         return RepairReport(kept=0, backup=None)
+    # moto keeps its state per process: a second repair in one process (the CLI's tests) would
+    # replay onto the first one's resources, and IAM answers 409 to a role that exists.
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
     app = build_app(state_dir, strict=False)
     corrupt: list[tuple[int, bytes]] = []
     app.journal.entries(corrupt)
