@@ -16,6 +16,7 @@ import pytest
 from localaws.background import free_port
 from mlops_settings import Settings
 from playground.throwaway import ThrowawayStack, foreign_variables, throwaway_stack
+from support.denials import assert_no_new_denials, denials
 
 __all__ = ["free_port"]
 
@@ -84,11 +85,14 @@ def emulator(
     throwaway: ThrowawayStack,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Settings:
-    """A clean emulator with the buckets and the model package group that `make up` creates.
+    request: pytest.FixtureRequest,
+) -> Iterator[Settings]:
+    """A clean emulator with what `make up` creates (buckets, group, roles, functions).
 
     Every AWS client in the process (and in subprocesses inheriting os.environ) points at it;
-    the state folder (pipeline runs, caches) is new for each test.
+    the state folder (pipeline runs, caches) is new for each test. IAM enforcement is on (the
+    default), and a test whose actors were denied anything fails at teardown, naming the
+    denials, unless it is marked ``denials`` (it is about refusals).
     """
     throwaway.reset()
     for key in foreign_variables(os.environ):
@@ -96,4 +100,7 @@ def emulator(
     for key, value in throwaway.environment.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("PLAYGROUND_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-    return Settings()  # with the emulator as its endpoint, as every client sees it
+    before = denials(throwaway.url)
+    yield Settings()  # with the emulator as its endpoint, as every client sees it
+    if request.node.get_closest_marker("denials") is None:
+        assert_no_new_denials(throwaway.url, before)

@@ -19,9 +19,9 @@ import pytest
 
 from localaws.background import free_port
 from mlops_settings import Settings
-from playground import stack, triggers
+from playground import roles, stack, triggers
+from support.denials import assert_no_new_denials
 
-ROLE = "arn:aws:iam::123456789012:role/any"
 # A pipeline that runs nothing heavy: its one step fails with the parameters it was given, so
 # the failure reason shows what the trigger passed.
 ECHO_DEFINITION = {
@@ -66,18 +66,27 @@ def live_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Sett
     stack.start(settings)
     try:
         yield settings
+        # Every actor of these flows (EventBridge's target, the jobs, the CLI's people) acts
+        # as its role with enforcement on: any denial is a policy AWS would refuse too.
+        assert_no_new_denials(settings.emulator_url, 0)
     finally:
         stack.stop(settings)
 
 
+def trigger_role(settings: Settings) -> str:
+    """The role EventBridge's targets run as: Terraform's ``training_trigger`` (`make up`'s)."""
+    return roles.role_arn(settings, "training_trigger")
+
+
 def echo_pipeline(settings: Settings, fixed: dict[str, str] | None = None) -> str:
+    """The echo pipeline with the pipeline jobs' role, its triggers with the trigger's role."""
     client = boto3.client("sagemaker")
     arn = client.create_pipeline(
         PipelineName=settings.pipeline_name,
         PipelineDefinition=json.dumps(ECHO_DEFINITION),
-        RoleArn=ROLE,
+        RoleArn=roles.role_arn(settings, "sagemaker_execution"),
     )["PipelineArn"]
-    triggers.install(settings, arn, ROLE, fixed)
+    triggers.install(settings, arn, trigger_role(settings), fixed)
     return str(arn)
 
 

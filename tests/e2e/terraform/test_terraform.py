@@ -37,6 +37,7 @@ from localaws.background import free_port
 from localaws.gateway import UrlPermission
 from mlops_settings import Settings
 from playground import stack
+from support.denials import assert_no_new_denials
 
 REPO = Path(__file__).resolve().parents[3]
 TERRAFORM_DIR = REPO / "terraform"
@@ -548,6 +549,9 @@ def test_docs_aws_md_runs_from_an_empty_account_to_a_running_site(rehearsal: Reh
     refused = [f"{v['service']} {v['operation']}: {v['message']}" for v in report["recent"]]
     assert report["strict"] is True
     assert report["violations"] == 0, "AWS would refuse:\n" + "\n".join(refused)
+    # And IAM, enforced, denied nothing: not the person's commands, not EventBridge calling
+    # the pipeline as the trigger's role, not the jobs as theirs.
+    assert_no_new_denials(rehearsal.emulator_url, 0)
 
 
 def test_the_apply_built_the_system_the_document_describes(rehearsal: Rehearsal) -> None:

@@ -22,7 +22,13 @@ from mlops_settings import Settings
 from pipelines.mnist.code.idx import read_pair, write_idx_gz
 from playground import data, stack
 from playground.cli import app
-from support.live_emulator import ROLE, echo_pipeline, executions, live_stack, settle
+from support.live_emulator import (
+    echo_pipeline,
+    executions,
+    live_stack,
+    settle,
+    trigger_role,
+)
 
 
 @pytest.fixture
@@ -152,7 +158,7 @@ def test_a_schedule_rule_fires_at_its_rate(live: Settings) -> None:
     events.put_rule(Name="every-minute", ScheduleExpression="rate(1 minute)", State="ENABLED")
     events.put_targets(
         Rule="every-minute",
-        Targets=[{"Id": "start", "Arn": arn, "RoleArn": ROLE}],
+        Targets=[{"Id": "start", "Arn": arn, "RoleArn": trigger_role(live)}],
     )
     [execution] = settle(live, 1, timeout=100)
     assert "every-minute: schedule" in execution["PipelineExecutionDescription"]

@@ -253,26 +253,25 @@ def test_a_review_stopped_before_its_deletes_loses_nothing_and_finishes_when_rep
 ) -> None:
     images, _, bodies = six
     ids = [sample_id(b) for b in bodies]
-    real_client = boto3.client
+    real_s3 = fb._s3
 
     class StoppedError(RuntimeError):
         pass
 
-    def client(name: str, *args: Any, **kwargs: Any) -> Any:
-        made = real_client(name, *args, **kwargs)
-        if name == "s3":
-            delete = made.delete_object
+    def s3(settings: Settings) -> Any:
+        made = real_s3(settings)
+        delete = made.delete_object
 
-            def crash(**request: Any) -> Any:
-                if request["Key"].startswith(fb.PENDING_PREFIX):
-                    raise StoppedError("the machine went down")
-                return delete(**request)  # the lock is released as on any exception
+        def crash(**request: Any) -> Any:
+            if request["Key"].startswith(fb.PENDING_PREFIX):
+                raise StoppedError("the machine went down")
+            return delete(**request)  # the lock is released as on any exception
 
-            made.delete_object = crash
+        made.delete_object = crash
         return made
 
     review = grid()
-    monkeypatch.setattr(fb.boto3, "client", client)
+    monkeypatch.setattr(fb, "_s3", s3)
     with pytest.raises(StoppedError):
         fb.decide_review(
             emulator,
@@ -280,7 +279,7 @@ def test_a_review_stopped_before_its_deletes_loses_nothing_and_finishes_when_rep
             fb.Choice(accept="0,1", reject="2"),
             "Ada",
         )
-    monkeypatch.setattr(fb.boto3, "client", real_client)
+    monkeypatch.setattr(fb, "_s3", real_s3)
 
     # The version holds the accepted samples; the rejected pixels are still only pending.
     first = data.list_versions(emulator)[-1]

@@ -77,3 +77,39 @@ def test_the_renderer_reads_templates_as_terraform_does() -> None:
         render("%{ if x }a%{ endif }", {"x": "1"})
     with pytest.raises(TemplateError, match="plain variables"):
         render("${lower(x)}", {"x": "A"})
+
+
+def test_the_reviewer_and_the_approver_are_terraforms_people_roles() -> None:
+    settings = Settings()
+    text = (TERRAFORM / "people.tf").read_text()
+    made = {}
+    for resource, body in _blocks("aws_iam_role").items():
+        if "assumed_by_people_of_this_account" not in body:
+            continue
+        name = re.search(r'^\s*name\s*=\s*"([^"]+)"', body, re.M).group(1)  # type: ignore[union-attr]
+        made[resource] = name.replace("${var.name_prefix}", settings.name_prefix)
+    policies = {
+        (role.group(1), name.group(1), template.group(1))
+        for body in _blocks("aws_iam_role_policy").values()
+        if (role := re.search(r"aws_iam_role\.(\w+)\.id", body))
+        and (name := re.search(r'^\s*name\s*=\s*"([^"]+)"', body, re.M))
+        and (template := re.search(r'/\.\./iam/([\w.-]+)"', body))
+        and role.group(1) in made
+    }
+    local = [r for r in roles.people_roles(settings) if not r.administrator]
+    assert made == {r.resource: r.name for r in local}
+    assert policies == {(r.resource, *policy) for r in local for policy in r.policies}
+    # Trusted by the people of this account, as locally.
+    assert 'identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]' in text
+    for role in local:
+        [statement] = role.trust_policy("123456789012")["Statement"]
+        assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+
+
+def test_the_deployer_is_the_administrator_docs_aws_starts_from() -> None:
+    deployer = roles.person_role(Settings(), "deployer")
+    assert roles.rendered_policies(deployer, Settings()) == {
+        "AdministratorAccess": roles.ADMINISTRATOR_ACCESS
+    }
+    # Their own credentials in AWS: no role of terraform/ is theirs.
+    assert not any("-deployer" in body for body in _blocks("aws_iam_role").values())

@@ -258,11 +258,22 @@ class UrlPermission:
     ``lambda:InvokeFunction`` with ``lambda:InvokedViaFunctionUrl`` are needed.
     """
 
-    def __init__(self, lambda_client: Any, function: str, ttl_seconds: float = 1.0) -> None:
-        """``lambda_client``: a boto3 Lambda client of the emulator; ``function``: its name."""
+    def __init__(
+        self,
+        lambda_client: Any,
+        function: str,
+        ttl_seconds: float = 1.0,
+        enforced: Callable[[], bool] | None = None,
+    ) -> None:
+        """Check ``function`` through ``lambda_client`` (a boto3 Lambda client of the emulator).
+
+        ``enforced`` is asked, as often as the policy is read, whether the emulator enforces
+        IAM now; while it answers False every request is let through. None: always enforced.
+        """
         self.client = lambda_client
         self.function = function
         self.ttl_seconds = ttl_seconds
+        self.enforced = enforced
         self._lock = threading.Lock()
         self._checked = (-math.inf, False, "")
 
@@ -274,6 +285,9 @@ class UrlPermission:
             at, allowed, why = self._checked
             if time.monotonic() - at < self.ttl_seconds:
                 return allowed, why
+            if self.enforced is not None and not self.enforced():
+                self._checked = (time.monotonic(), True, "")
+                return True, ""
             try:
                 arn = self.client.get_function(FunctionName=self.function)["Configuration"][
                     "FunctionArn"

@@ -9,6 +9,7 @@ feedback function with contracts/feedback-cors.json and a token bucket per clien
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +73,42 @@ def api_gateway(
     )
 
 
-def _enforced(settings: Any) -> bool:
-    return bool(getattr(settings, "emulator_iam", False)) and settings.target == "local"
+def _local(settings: Any) -> bool:
+    return bool(settings.target == "local")
+
+
+def emulator_enforces(settings: Any) -> Callable[[], bool]:
+    """Whether the emulator decides permissions now (its health answer's ``iam``), asked live.
+
+    The gateway follows the emulator rather than its own start's setting, so turning IAM
+    enforcement on or off with a restart of the emulator alone reaches the API too. An
+    emulator that does not answer counts as enforcing (the URL then fails closed, as it must
+    when the function's policy cannot be read).
+    """
+    import requests
+
+    from localaws.emulator import HEALTH_PATH
+
+    url = (settings.endpoint_url or settings.emulator_url) + HEALTH_PATH
+
+    def enforces() -> bool:
+        try:
+            return bool(requests.get(url, timeout=5).json().get("iam", True))
+        except (requests.RequestException, ValueError):
+            return True
+
+    return enforces
 
 
 def _execution_session(settings: Any, function: lambda_functions.Function) -> Any:
-    """With IAM enforcement on, the function runs as its execution role, as Lambda runs it.
+    """Locally the function runs as its execution role, as Lambda runs it.
 
     Lambda assumes the role as ``lambda.amazonaws.com`` (under the role's trust policy) and
-    gives the function that session's keys; None (the default credentials) otherwise.
+    gives the function that session's keys, whether or not the emulator enforces IAM now (so
+    a restart of the emulator with the other setting needs no restart here); None (the
+    default credentials) in AWS.
     """
-    if not _enforced(settings):
+    if not _local(settings):
         return None
     import boto3
 
@@ -105,8 +131,8 @@ def _execution_session(settings: Any, function: lambda_functions.Function) -> An
 
 
 def _permission(settings: Any, function: str) -> UrlPermission | None:
-    """With IAM enforcement on, the function's resource policy decides each URL request."""
-    if not _enforced(settings):
+    """Locally, the function's resource policy decides each URL request (while enforced)."""
+    if not _local(settings):
         return None
     import boto3
 
@@ -117,7 +143,7 @@ def _permission(settings: Any, function: str) -> UrlPermission | None:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - the emulator's dummy
     )
-    return UrlPermission(client, function)
+    return UrlPermission(client, function, enforced=emulator_enforces(settings))
 
 
 def start_models_api(

@@ -13,7 +13,7 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
 from mlops_settings import Settings
 from playground import data as raw_data
-from playground import stack
+from playground import people, stack
 from playground.console import console, fail, transfer_progress
 
 
@@ -23,6 +23,20 @@ def start_emulator(settings: Settings) -> stack.StackStatus:
         with console.status("starting the AWS emulator (replaying its journal)…"):
             return stack.start(settings)
     except stack.StackError as exc:
+        raise fail(str(exc)) from None
+
+
+@contextmanager
+def as_person(settings: Settings, default: str) -> Iterator[str]:
+    """Sign the block's AWS calls as a person of docs/aws.md (`playground.people.acting_as`).
+
+    ``default``: who runs the command in the runbook (``deployer``, ``reviewer``,
+    ``approver``); the ``person`` setting overrides it. A role the emulator lacks is one line.
+    """
+    try:
+        with people.acting_as(settings, default) as person:
+            yield person
+    except people.PersonError as exc:
         raise fail(str(exc)) from None
 
 
@@ -37,7 +51,7 @@ def seed_and_report(settings: Settings, source: str) -> None:
         typer.Exit: the files are refused (nothing was uploaded).
     """
     try:
-        with transfer_progress() as progress:
+        with as_person(settings, "deployer"), transfer_progress() as progress:
             result = raw_data.seed(settings, source, progress)  # type: ignore[arg-type]
     except raw_data.DataError as exc:
         raise fail(f"{exc}\nnothing was uploaded") from None

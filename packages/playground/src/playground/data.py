@@ -28,13 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 from botocore.exceptions import ClientError
 
 import pipelines.mnist
 from mlops_settings import Settings
 from pipelines.mnist.code.idx import IdxError, read_pair, sha256_file
+from playground import people
 
 SAMPLE_DIR = Path(pipelines.mnist.__file__).parent / "data"
 SPLITS = {
@@ -220,7 +220,9 @@ def check_folder(
 
 
 def _s3(settings: Settings):  # type: ignore[no-untyped-def]
-    return boto3.client("s3", region_name=settings.region)
+    # As the person of the command (`playground.people`): the deployer in `data ...`, the
+    # reviewer when `feedback review` writes a feedback version.
+    return people.client("s3", settings)
 
 
 def version_id(files: list[CheckedFile]) -> str:

@@ -40,14 +40,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 from botocore.exceptions import ClientError
 
 from functions.feedback.correction import parse_stored
 from mlops_settings import Settings
 from pipelines.mnist.code.idx import IMAGE_SIDE, IdxError, parse_idx, write_idx_gz
-from playground import data
+from playground import data, people
 
 PENDING_PREFIX = "feedback/pending/"
 REVIEWS_PREFIX = "feedback/reviews/"
@@ -138,7 +137,8 @@ def parse_pending(key: str, body: bytes) -> Sample:
 
 
 def _s3(settings: Settings) -> Any:
-    return boto3.client("s3", region_name=settings.region)
+    # As the person of the command (`playground.people`): the reviewer, in `feedback review`.
+    return people.client("s3", settings)
 
 
 def list_pending(settings: Settings, s3: Any = None) -> Pending:

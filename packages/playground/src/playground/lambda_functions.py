@@ -59,19 +59,25 @@ def _code() -> bytes:
     return buffer.getvalue()
 
 
-def install(settings: Settings, client: Any, account: str = roles.LOCAL_ACCOUNT) -> list[str]:
+def install(
+    settings: Settings, client: Any, account: str = roles.LOCAL_ACCOUNT, empty: bool = False
+) -> list[str]:
     """Create the functions, their URLs and their URL permissions when missing.
 
-    ``client`` is a boto3 Lambda client of the emulator. Only what is missing is created, so
-    a restart adds nothing to the journal. Returns what it created.
+    ``client`` is a boto3 Lambda client of the emulator; ``empty``: the emulator was just
+    reset, so nothing is looked up first. Only what is missing is created, so a restart adds
+    nothing to the journal. Returns what it created.
     """
     import json
 
     created: list[str] = []
+    missing = client.exceptions.ResourceNotFoundException
     for function in functions(settings):
         try:
+            if empty:
+                raise missing({}, "GetFunction")
             client.get_function(FunctionName=function.name)
-        except client.exceptions.ResourceNotFoundException:
+        except missing:
             client.create_function(
                 FunctionName=function.name,
                 Runtime="python3.11",
@@ -81,13 +87,17 @@ def install(settings: Settings, client: Any, account: str = roles.LOCAL_ACCOUNT)
             )
             created.append(f"function {function.name}")
         try:
+            if empty:
+                raise missing({}, "GetFunctionUrlConfig")
             client.get_function_url_config(FunctionName=function.name)
-        except client.exceptions.ResourceNotFoundException:
+        except missing:
             client.create_function_url_config(FunctionName=function.name, AuthType="NONE")
             created.append(f"Function URL of {function.name}")
         try:
+            if empty:
+                raise missing({}, "GetPolicy")
             policy = json.loads(client.get_policy(FunctionName=function.name)["Policy"])
-        except client.exceptions.ResourceNotFoundException:
+        except missing:
             policy = {}
         present = {s.get("Sid") for s in policy.get("Statement", [])}
         if URL_STATEMENT not in present:

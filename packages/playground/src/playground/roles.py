@@ -1,4 +1,4 @@
-"""The IAM roles Terraform creates for this system, with their policies rendered as Terraform does.
+"""The IAM roles of this system, the services' and the people's, rendered as Terraform does.
 
 Each role here is one ``aws_iam_role`` of terraform/ (a unit test holds the two together):
 its name, the service its trust policy lets assume it (``data.aws_iam_policy_document.
@@ -22,17 +22,41 @@ IAM_DIR = Path(__file__).resolve().parents[4] / "iam"
 LOCAL_ACCOUNT = "123456789012"
 
 
+# AWS's managed policy AdministratorAccess (arn:aws:iam::aws:policy/AdministratorAccess), what
+# docs/aws.md asks of the person who deploys ("credentials with administrator rights").
+ADMINISTRATOR_ACCESS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
 @dataclass(frozen=True)
 class Role:
-    """One role: its Terraform resource, name, trusted service and inline policy templates."""
+    """One role: its Terraform resource, name, trusted service and inline policy templates.
+
+    A person's role (``service`` empty) trusts the account: people of the account assume it
+    with their own credentials, as a person signed in to AWS would.
+    """
 
     resource: str  # aws_iam_role.<resource> in terraform/
     name: str
-    service: str  # the service principal its trust policy names
+    service: str  # the service principal its trust policy names; "" for a person's role
     policies: tuple[tuple[str, str], ...]  # (inline policy name, template file in iam/)
+    administrator: bool = False  # also AdministratorAccess (the deployer)
 
     def trust_policy(self, account: str) -> dict[str, Any]:
         """The trust policy Terraform's ``assumed_by`` document renders for this role."""
+        if not self.service:
+            return {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
         return {
             "Version": "2012-10-17",
             "Statement": [
@@ -100,13 +124,57 @@ def service_roles(settings: Settings) -> list[Role]:
     ]
 
 
+# The people of docs/aws.md and the role each acts as locally (`playground.people`).
+PEOPLE = ("deployer", "reviewer", "approver")
+
+
+def people_roles(settings: Settings) -> list[Role]:
+    """The roles of the people of docs/aws.md: who deploys, who reviews feedback, who approves.
+
+    The deployer has administrator rights (docs/aws.md: "credentials with administrator
+    rights for the first apply") and, as in AWS, is no role Terraform makes; the reviewer and
+    the approver get the least-privilege policies of iam/feedback-reviewer.json and
+    iam/model-approver.json (terraform/people.tf makes them in AWS).
+    """
+    prefix = settings.name_prefix
+    return [
+        Role("deployer", f"{prefix}-deployer", "", (), administrator=True),
+        Role(
+            "feedback_reviewer",
+            f"{prefix}-feedback-reviewer",
+            "",
+            (("review-feedback", "feedback-reviewer.json"),),
+        ),
+        Role(
+            "model_approver",
+            f"{prefix}-model-approver",
+            "",
+            (("decide-model-versions", "model-approver.json"),),
+        ),
+    ]
+
+
+def person_role(settings: Settings, person: str) -> Role:
+    """The role of one person of `PEOPLE` (``approver``).
+
+    Raises:
+        KeyError: no such person.
+    """
+    return dict(zip(PEOPLE, people_roles(settings), strict=True))[person]
+
+
+def all_roles(settings: Settings) -> list[Role]:
+    """The services' roles, then the people's."""
+    return service_roles(settings) + people_roles(settings)
+
+
 def role_arn(settings: Settings, resource: str, account: str = LOCAL_ACCOUNT) -> str:
     """The ARN of one service role by its Terraform resource name (``training_trigger``).
 
     Raises:
         KeyError: no such role.
     """
-    for role in service_roles(settings):
+    for role in all_roles(settings):
         if role.resource == resource:
             return f"arn:aws:iam::{account}:role/{role.name}"
     raise KeyError(resource)
@@ -121,21 +189,29 @@ def rendered_policies(
         localaws.iam.template.TemplateError: a template uses a variable Terraform does not pass.
     """
     variables = policy_vars(settings, account)
-    return {name: render_policy(IAM_DIR / file, variables) for name, file in role.policies}
+    rendered = {name: render_policy(IAM_DIR / file, variables) for name, file in role.policies}
+    if role.administrator:
+        rendered["AdministratorAccess"] = ADMINISTRATOR_ACCESS
+    return rendered
 
 
-def install(settings: Settings, iam: Any, account: str = LOCAL_ACCOUNT) -> list[str]:
-    """Create the service roles in the emulator, or bring their policies up to date.
+def install(
+    settings: Settings, iam: Any, account: str = LOCAL_ACCOUNT, empty: bool = False
+) -> list[str]:
+    """Create the roles in the emulator, or bring their policies up to date.
 
     Only what differs is written (a restart adds nothing to the journal). ``iam`` is a boto3
-    IAM client of the emulator. Returns what it created or changed.
+    IAM client of the emulator; ``empty``: the emulator was just reset, nothing is looked up.
+    Returns what it created or changed.
     """
     import json
 
     changed: list[str] = []
-    for role in service_roles(settings):
+    for role in all_roles(settings):
         trust = role.trust_policy(account)
         try:
+            if empty:
+                raise iam.exceptions.NoSuchEntityException({}, "GetRole")
             current = iam.get_role(RoleName=role.name)["Role"]
         except iam.exceptions.NoSuchEntityException:
             iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(trust))
@@ -146,6 +222,8 @@ def install(settings: Settings, iam: Any, account: str = LOCAL_ACCOUNT) -> list[
                 changed.append(f"trust policy of {role.name}")
         for name, document in rendered_policies(role, settings, account).items():
             try:
+                if empty:
+                    raise iam.exceptions.NoSuchEntityException({}, "GetRolePolicy")
                 found = iam.get_role_policy(RoleName=role.name, PolicyName=name)["PolicyDocument"]
             except iam.exceptions.NoSuchEntityException:
                 found = None

@@ -6,6 +6,7 @@ a log file and its journal under ``<state_dir>/emulator/``.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import sys
@@ -175,26 +176,43 @@ def _comparable(rule: Mapping[str, Any]) -> dict[str, object]:
     return {k: sorted(v) if isinstance(v, list) else v for k, v in rule.items() if k != "ID"}
 
 
-def bootstrap(settings: Settings) -> list[str]:
-    """Create, when missing, what the system needs in the emulator, as Terraform does in AWS.
+@functools.cache
+def _admin_client(service: str, region: str, endpoint: str) -> Any:
+    """A client of the emulator signed as the account's root: what Terraform's apply is.
 
-    The buckets (model bucket with CORS) and the model package group; with IAM enforcement
-    (``emulator_iam``) also the service roles with their policies (`playground.roles`) and the
-    two Lambda functions with their URL permissions (`playground.lambda_functions`).
-
-    Only missing things are created, so a restart adds nothing to the journal.
+    Kept per (service, region, endpoint): making a client reads its service model (about
+    0.2 s), which a test's reset would otherwise pay for each of the four clients.
     """
-    # Always the emulator: in AWS, Terraform owns these resources.
     session = boto3.session.Session(
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - the emulator's documented dummy
-        region_name=settings.region,
+        region_name=region,
     )
+    return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+
+def bootstrap(settings: Settings, empty: bool = False) -> list[str]:
+    """Create, when missing, what the system needs in the emulator, as Terraform does in AWS.
+
+    The buckets (model bucket with CORS), the model package group, the roles with their
+    policies (`playground.roles`: the services' and the people's) and the two Lambda functions
+    with their URL permissions (`playground.lambda_functions`). With IAM enforcement off the
+    roles and functions are still made: turning it on then needs only a restart.
+
+    Only missing things are created, so a restart adds nothing to the journal. ``empty``: the
+    emulator was just reset, so nothing is looked up first (a test's reset, about half the
+    calls).
+    """
+    # Always the emulator: in AWS, Terraform owns these resources.
     endpoint = settings.emulator_url
-    s3 = session.client("s3", endpoint_url=endpoint)
-    sagemaker = session.client("sagemaker", endpoint_url=endpoint)
+
+    def client(service: str) -> Any:
+        return _admin_client(service, settings.region, endpoint)
+
+    s3 = client("s3")
+    sagemaker = client("sagemaker")
     created: list[str] = []
-    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    existing = set() if empty else {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in (settings.data_bucket, settings.model_bucket, settings.site_bucket):
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
@@ -202,30 +220,35 @@ def bootstrap(settings: Settings) -> list[str]:
     # The browser downloads model files straight from S3 with presigned URLs.
     rules = model_bucket_cors_rules(settings.cors_allow_origins)
     try:
-        current = s3.get_bucket_cors(Bucket=settings.model_bucket).get("CORSRules", [])
+        current = (
+            [] if empty else s3.get_bucket_cors(Bucket=settings.model_bucket).get("CORSRules", [])
+        )
     except ClientError:
         current = []
     if [_comparable(r) for r in current] != [_comparable(r) for r in rules]:
         s3.put_bucket_cors(
             Bucket=settings.model_bucket,
-            CORSConfiguration={"CORSRules": rules},  # type: ignore[typeddict-item]
+            CORSConfiguration={"CORSRules": rules},
         )
         created.append(f"CORS for s3://{settings.model_bucket}")
-    try:
-        sagemaker.describe_model_package_group(ModelPackageGroupName=settings.model_package_group)
-    except ClientError:
+    group_exists = False
+    if not empty:
+        try:
+            sagemaker.describe_model_package_group(
+                ModelPackageGroupName=settings.model_package_group
+            )
+            group_exists = True
+        except ClientError:
+            pass
+    if not group_exists:
         sagemaker.create_model_package_group(
             ModelPackageGroupName=settings.model_package_group,
             ModelPackageGroupDescription="MNIST digit classifiers (ONNX) for the browser",
         )
         created.append(f"model package group {settings.model_package_group}")
-    if settings.emulator_iam:
-        # What IAM decides on: the roles and the functions' resource policies. Without
-        # enforcement nothing reads them, and every test's reset would pay for them.
-        created += roles.install(settings, session.client("iam", endpoint_url=endpoint))
-        created += lambda_functions.install(
-            settings, session.client("lambda", endpoint_url=endpoint)
-        )
+    # What IAM decides on: the roles and the functions' resource policies.
+    created += roles.install(settings, client("iam"), empty=empty)
+    created += lambda_functions.install(settings, client("lambda"), empty=empty)
     return created
 
 

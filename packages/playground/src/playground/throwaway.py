@@ -89,7 +89,7 @@ class ThrowawayStack:
     def reset(self) -> None:
         """Empty the emulator (and its journal), then create the bootstrap resources again."""
         requests.post(f"{self.url}{RESET_PATH}", timeout=30).raise_for_status()
-        stack.bootstrap(self.settings)
+        stack.bootstrap(self.settings, empty=True)
 
     def start_api(self) -> str:
         """Start the API gateway (`playground serve api`) on this stack; returns its URL."""

@@ -89,11 +89,19 @@ class Settings(BaseSettings):
         description="Refuse, as AWS does, requests that break the service model (off: debugging).",
     )
     emulator_iam: bool = Field(
-        default=False,
+        default=True,
         description=(
             "Decide every request as IAM does, from the signer's role and the resource's policy "
             "(AccessDenied like AWS); callers signing with the emulator's dummy key act as the "
-            "account's root. Off: no permission is checked."
+            "account's root. Off (debugging only): no permission is checked."
+        ),
+    )
+    person: Literal["", "deployer", "reviewer", "approver", "root"] = Field(
+        default="",
+        description=(
+            "Locally, who the CLI signs as (docs/aws.md's people, each a role with its policy); "
+            "empty: the person the runbook has run the command (`feedback review`: reviewer, "
+            "`models ...`: approver, `data ...`: deployer); root: the emulator's dummy key."
         ),
     )
 

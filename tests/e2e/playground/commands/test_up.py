@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 from typer.testing import CliRunner
 
 from localaws.background import free_port
+from mlops_settings import Settings
+from playground import lambda_functions
 from playground.cli import app
+from support.denials import assert_no_new_denials
 
 runner = CliRunner()
 SITE_BUILT = (Path(__file__).parents[4] / "web" / "dist" / "index.html").exists()
@@ -59,6 +64,10 @@ def test_up_prints_the_addresses_and_down_stops_everything(ports: dict[str, int]
     again = runner.invoke(app, ["up", "--no-pipeline"])
     assert again.exit_code == 0, again.output
     assert requests.get(f"{api}/models", timeout=10).status_code == 200
+    # Every actor of `up` (the deployer's seed, the API as its role) was denied nothing.
+    assert_no_new_denials(f"http://127.0.0.1:{ports['emulator']}", 0)
+
+    _switching_iam_with_an_emulator_restart_reaches_the_api(api)
 
     down = runner.invoke(app, ["down"])
     assert down.exit_code == 0
@@ -99,3 +108,43 @@ def test_up_after_seeding_a_folder_keeps_that_data(ports: dict[str, int], tmp_pa
     assert version.source == "folder my-digits"
     assert version.latest
     assert version.digits == len(pick)
+
+
+def _switching_iam_with_an_emulator_restart_reaches_the_api(api: str) -> None:
+    """Off and on again with `local stop`/`start` alone: the API follows, status says so."""
+    settings = Settings()
+    [function] = [f for f in lambda_functions.functions(settings) if "get-models" in f.name]
+
+    def withdraw_the_url_invoke_permission() -> None:
+        boto3.client(
+            "lambda",
+            region_name=settings.region,
+            endpoint_url=settings.emulator_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).remove_permission(
+            FunctionName=function.name, StatementId=lambda_functions.INVOKE_STATEMENT
+        )
+        time.sleep(1.5)  # the gateway reads the function's policy at most once a second
+
+    withdraw_the_url_invoke_permission()
+    assert requests.get(f"{api}/models", timeout=10).status_code == 403  # as AWS answers
+
+    os.environ["PLAYGROUND_EMULATOR_IAM"] = "false"
+    assert runner.invoke(app, ["local", "stop"]).exit_code == 0
+    assert runner.invoke(app, ["local", "start"]).exit_code == 0  # puts it back, as `up` does
+    withdraw_the_url_invoke_permission()
+    text = " ".join(runner.invoke(app, ["local", "status"]).output.split())
+    assert "IAM enforcement: off" in text
+    assert "Function URL permissions not checked (the emulator does not enforce)" in text
+    assert requests.get(f"{api}/models", timeout=10).status_code == 200  # no API restart
+
+    os.environ["PLAYGROUND_EMULATOR_IAM"] = "true"
+    assert runner.invoke(app, ["local", "stop"]).exit_code == 0
+    started = runner.invoke(app, ["local", "start"])
+    assert started.exit_code == 0, started.output
+    text = " ".join(runner.invoke(app, ["local", "status"]).output.split())
+    assert "IAM enforcement: on" in text
+    assert "Function URL permissions checked, following the emulator's setting" in text
+    time.sleep(1.5)
+    assert requests.get(f"{api}/models", timeout=10).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,7 @@ from typer.testing import CliRunner, Result
 from functions.get_models.fixtures import RegisteredModel, register_model, written_entry
 from functions.get_models.handler import ModelsApi
 from mlops_settings import Settings
+from playground import roles
 from playground.cli import app
 
 Register = Callable[..., RegisteredModel]
@@ -102,8 +104,10 @@ def test_approve_keeps_the_metadata_and_the_api_serves_it(
 REASON = "misreads 7s, see #12 (tried)"
 
 
-def _caller() -> str:
-    return str(boto3.client("sts").get_caller_identity()["Arn"])
+def _approver() -> str:
+    """Who `models approve`/`reject` sign as: the approver of docs/aws.md, in their role."""
+    role = roles.person_role(Settings(), "approver").name
+    return f"arn:aws:sts::{roles.LOCAL_ACCOUNT}:assumed-role/{role}/approver-{getpass.getuser()}"
 
 
 def test_reject_with_a_free_text_reason_keeps_metadata_and_the_api_drops_it(
@@ -116,7 +120,7 @@ def test_reject_with_a_free_text_reason_keeps_metadata_and_the_api_drops_it(
     described = _described(model)
     assert described["ModelApprovalStatus"] == "Rejected"
     # The reason and who gave it go where SageMaker takes free text, never into the metadata.
-    assert described["ApprovalDescription"] == f"rejected by {_caller()}: {REASON}"
+    assert described["ApprovalDescription"] == f"rejected by {_approver()}: {REASON}"
     assert described["CustomerMetadataProperties"] == model.metadata
     assert _served_versions(emulator) == []
     shown = run("show", str(model.version))
@@ -134,7 +138,7 @@ def test_the_api_tells_a_browser_why_a_version_was_withdrawn_but_not_who_withdre
     error = json.loads(answer["body"])["error"]
     assert answer["statusCode"] == 404
     assert (error["code"], error["reason"]) == ("not_found", REASON)
-    assert _caller() not in answer["body"]
+    assert _approver() not in answer["body"]
     # A version that was never approved, or one rejected without a person's reason, has none.
     pending = register(seed=2, status="PendingManualApproval")
     event = {"rawPath": f"/models/{pending.version}", "requestContext": {"http": {"method": "GET"}}}
@@ -149,7 +153,7 @@ def test_approving_a_rejected_version_replaces_the_rejection_note(
     assert run("approve", str(model.version)).exit_code == 0
     described = _described(model)
     assert described["CustomerMetadataProperties"] == model.metadata
-    assert described["ApprovalDescription"] == f"approved by {_caller()}"
+    assert described["ApprovalDescription"] == f"approved by {_approver()}"
 
 
 def test_a_reason_longer_than_sagemaker_keeps_is_refused_before_any_request(

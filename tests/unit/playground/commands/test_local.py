@@ -54,8 +54,15 @@ def test_the_report_lists_used_unused_and_denied(monkeypatch: pytest.MonkeyPatch
     assert "denied s3:DeleteObject on arn:aws:s3:::d/k" in text
 
 
-def test_with_enforcement_off_it_says_how_to_turn_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(requests, "get", lambda url, timeout: _Answer({"iam": False}))
+def test_with_enforcement_off_it_says_nothing_was_recorded_and_calls_nothing_unused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    record = {"iam": False, "denials": 0, "recent": [], "used": {}}
+    monkeypatch.setattr(requests, "get", lambda url, timeout: _Answer(record))
     result = CliRunner().invoke(app, ["local", "iam"])
     assert result.exit_code == 0
-    assert "PLAYGROUND_EMULATOR_IAM=true" in " ".join(result.output.split())
+    text = " ".join(result.output.split())
+    assert "IAM enforcement is off in this emulator: nothing was recorded" in text
+    assert "unset PLAYGROUND_EMULATOR_IAM" in text
+    assert "unused" not in text.replace("used or unused statements", "")
+    assert JOBS not in text

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from playground import data as raw_data
-from playground.cli_steps import seed_and_report
+from playground.cli_steps import as_person, seed_and_report
 from playground.console import console, fail, settings_or_exit
 
 app = typer.Typer(
@@ -37,7 +37,8 @@ def use(
     """Make an existing dataset version the latest again (say, after one failed the checks)."""
     settings = settings_or_exit()
     try:
-        chosen = raw_data.use_version(settings, version)
+        with as_person(settings, "deployer"):
+            chosen = raw_data.use_version(settings, version)
     except raw_data.DataError as exc:
         raise fail(str(exc), 2) from None
     console.print(
@@ -54,7 +55,8 @@ def list_versions() -> None:
     many its review added (``12 (+3)``); ``-`` for a version without one.
     """
     settings = settings_or_exit()
-    versions = raw_data.list_versions(settings)
+    with as_person(settings, "deployer"):
+        versions = raw_data.list_versions(settings)
     if not versions:
         console.print(f"no dataset under {settings.raw_data_uri}/ (run `playground data seed`)")
         raise typer.Exit(1)

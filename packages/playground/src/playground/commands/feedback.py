@@ -18,7 +18,7 @@ from rich.table import Table
 
 from mlops_settings import Settings
 from playground import feedback as fb
-from playground.cli_steps import aws_errors
+from playground.cli_steps import as_person, aws_errors
 from playground.console import console, errors, fail, settings_or_exit
 
 app = typer.Typer(
@@ -29,10 +29,11 @@ app = typer.Typer(
 
 @contextmanager
 def _guarded(settings: Settings) -> Iterator[None]:
-    """AWS trouble and refused reviews as one line for a person."""
+    """As the reviewer of docs/aws.md (`playground.people`); troubles as one line."""
     with aws_errors(settings):
         try:
-            yield
+            with as_person(settings, "reviewer"):
+                yield
         except fb.FeedbackError as exc:
             raise fail(f"{exc}\nnothing was changed", 2) from None
         except ClientError as exc:

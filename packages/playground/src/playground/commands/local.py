@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from mlops_settings import Settings
 from playground import stack
 from playground.cli_steps import start_emulator
 from playground.console import console, fail, settings_or_exit
@@ -26,13 +27,41 @@ def iam_line(state: stack.StackStatus) -> str:
         return "IAM enforcement: unknown (an older emulator; restart it)"
     if not state.iam:
         return (
-            "IAM enforcement: off (PLAYGROUND_EMULATOR_IAM=true turns it on): "
+            "IAM enforcement: off (PLAYGROUND_EMULATOR_IAM=false; unset it to turn it on): "
             "permissions are not checked"
         )
     return (
         f"IAM enforcement: on, {state.denials} requests denied since start "
         "(`playground local iam` lists them)"
     )
+
+
+def service_lines(settings: Settings, state: stack.StackStatus) -> list[str]:
+    """One line per other service of the stack (API, site, MLflow): where, and IAM's reach.
+
+    The API follows the emulator's setting live (`playground.api.emulator_enforces`): its
+    functions always run as their roles, and the Function URL permission is checked while
+    the emulator enforces; the site and MLflow make no call IAM decides differently.
+    """
+    from playground.services import api_service, mlflow_service, site_service
+
+    lines = []
+    for service in (api_service(settings), site_service(settings), mlflow_service(settings)):
+        found = service.state()
+        if not found.running:
+            lines.append(f"{service.name}: not running")
+            continue
+        where = f"{service.name}: running at {service.url} (pid {found.pid})"
+        if not found.ready:
+            where += ", not answering"
+        if service.name == "api":
+            checked = "checked" if state.iam else "not checked (the emulator does not enforce)"
+            where += (
+                f"; its functions run as their roles, Function URL permissions {checked}, "
+                "following the emulator's setting"
+            )
+        lines.append(where)
+    return lines
 
 
 @app.command()
@@ -87,6 +116,8 @@ def status() -> None:
         )
         console.print(strict_line(state))
         console.print(iam_line(state))
+        for line in service_lines(settings, state):
+            console.print(line, markup=False)
         return
     if state.running:
         console.print(f"starting at {state.url} (pid {state.pid}), not ready yet")
@@ -109,10 +140,14 @@ def iam_report() -> None:
     except (requests.RequestException, ValueError):
         raise fail(f"the emulator does not answer at {settings.emulator_url}") from None
     if not record.get("iam"):
+        # Nothing was decided, so no statement can be called used or unused.
         console.print(
-            "IAM enforcement is off: nothing is recorded (PLAYGROUND_EMULATOR_IAM=true, then "
-            "`playground local stop` and `start`)"
+            "IAM enforcement is off in this emulator: nothing was recorded, so there is no "
+            "report of used or unused statements and no denials. Turn it on (unset "
+            "PLAYGROUND_EMULATOR_IAM, or set it to true), restart with `playground local stop` "
+            "and `playground local start`, run the flows again, then ask again."
         )
+        return
     console.print(f"{record.get('denials', 0)} requests denied since start")
     for report in role_reports(record, settings):
         console.print(f"\n[bold]{report.role}[/]")

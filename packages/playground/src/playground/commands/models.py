@@ -9,7 +9,9 @@ free text (contracts/registry-entry.md).
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,8 @@ import typer
 from rich.table import Table
 
 from pipelines.mnist.code import registry_entry
+from playground import people
+from playground.cli_steps import as_person
 from playground.console import console, fail, settings_or_exit
 
 app = typer.Typer(help="Model versions in the registry: list, show, approve, reject.")
@@ -31,28 +35,32 @@ STATUSES = (APPROVED, "PendingManualApproval", REJECTED)
 _STATUS_STYLE = {APPROVED: "green", REJECTED: "red", "PendingManualApproval": "yellow"}
 
 
-def _clients() -> tuple[Any, str]:
-    import boto3
+def _as_the_approver(command: Callable[..., None]) -> Callable[..., None]:
+    """Run a `models` command as the approver of docs/aws.md, who runs them in the runbook.
 
-    settings = settings_or_exit()
-    sagemaker = boto3.client(
-        "sagemaker",
-        region_name=settings.region,
-        endpoint_url=settings.aws_environment().get("AWS_ENDPOINT_URL"),
-    )
-    return sagemaker, settings.model_package_group
+    `playground.people`: the ``person`` setting chooses another.
+    """
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        with as_person(settings_or_exit(), "approver"):
+            command(*args, **kwargs)
+
+    return run
+
+
+def _client(service: str) -> Any:
+    """A client of the target, signed as the command's person."""
+    return people.client(service, settings_or_exit())
+
+
+def _clients() -> tuple[Any, str]:
+    return _client("sagemaker"), settings_or_exit().model_package_group
 
 
 def _caller() -> str:
     """Who is deciding: the ARN of the caller's AWS identity."""
-    import boto3
-
-    settings = settings_or_exit()
-    sts = boto3.client(
-        "sts",
-        region_name=settings.region,
-        endpoint_url=settings.aws_environment().get("AWS_ENDPOINT_URL"),
-    )
+    sts = _client("sts")
     try:
         return str(sts.get_caller_identity()["Arn"])
     except sts.exceptions.ClientError as exc:
@@ -115,6 +123,7 @@ def _status(status: str | None) -> str:
 
 
 @app.command("list")
+@_as_the_approver
 def list_versions(
     limit: int = typer.Option(50, "--limit", min=1, max=1000, help="Newest versions to show."),
     status: str | None = typer.Option(
@@ -167,6 +176,7 @@ def list_versions(
 
 
 @app.command("show")
+@_as_the_approver
 def show(version: int = typer.Argument(..., min=1, help="The version number.")) -> None:
     """Everything the registry holds about one version."""
     sagemaker, group = _clients()
@@ -222,19 +232,13 @@ def _per_digit(metadata: dict[str, str]) -> list[tuple[str, str]]:
 
 def _report(model_url: str | None) -> str:
     """The run report next to the model file (contracts/registry-entry.md), if it is there."""
-    import boto3
     from botocore.exceptions import ClientError
 
     if not model_url or not model_url.startswith("s3://"):
         return "-"
     folder = model_url.rsplit("/", 1)[0]
     bucket, _, key = f"{folder}/report.html".removeprefix("s3://").partition("/")
-    settings = settings_or_exit()
-    s3 = boto3.client(
-        "s3",
-        region_name=settings.region,
-        endpoint_url=settings.aws_environment().get("AWS_ENDPOINT_URL"),
-    )
+    s3 = _client("s3")
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError:
@@ -292,6 +296,7 @@ def _set_status(version: int, status: str, reason: str | None = None) -> None:
 
 
 @app.command("approve")
+@_as_the_approver
 def approve(version: int = typer.Argument(..., min=1, help="The version number.")) -> None:
     """Approve a version: the API starts serving it."""
     _set_status(version, APPROVED)
@@ -326,4 +331,5 @@ def reject(
     ),
 ) -> None:
     """Reject a version: the API stops serving it."""
-    _set_status(version, REJECTED, None if reason is None else check_reason(reason))
+    checked = None if reason is None else check_reason(reason)  # before any request
+    _as_the_approver(_set_status)(version, REJECTED, checked)
