@@ -72,4 +72,3 @@ def test_every_region_gets_the_account_the_locked_sdk_names(
     named = {region: register.serving_image(region).split(".")[0] for region in registries}
     assert named == registries
     assert set(register.IMAGE_ACCOUNTS) <= set(registries)
-

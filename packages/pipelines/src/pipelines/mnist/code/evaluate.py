@@ -50,6 +50,7 @@ import numpy as np
 from container import fail, opt_ml, parse_bool, sha256_bytes, sha256_file, write_json
 from gates import judge
 from idx import NUM_CLASSES
+from registry_entry import model_file_uri
 from report import outcome
 from tracking import (
     EXPERIMENT,
@@ -293,9 +294,9 @@ def download_champion(package: dict[str, Any], region: str | None) -> bytes:
     import boto3
     from botocore.exceptions import ClientError
 
-    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    url = model_file_uri(package["InferenceSpecification"]["Containers"][0]) or ""
     if not url.startswith("s3://"):
-        raise EvaluationError(f"champion ModelDataUrl {url!r} is not an s3:// URL")
+        raise EvaluationError(f"champion's model file {url!r} is not an s3:// URL")
     bucket, _, key = url[len("s3://") :].partition("/")
     try:
         body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"]

@@ -31,6 +31,7 @@ from registry_entry import (
     check_description,
     check_metadata,
     encode_shape,
+    model_data_source,
 )
 
 INPUT_SPEC_VERSION = "2"  # contracts/preprocessing.md, the inputs train.py augments for
@@ -252,7 +253,9 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
         ModelPackageGroupName=args.model_package_group,
         ModelPackageDescription=description,
         InferenceSpecification={
-            "Containers": [{"Image": serving_image(region), "ModelDataUrl": model_url}],
+            "Containers": [
+                {"Image": serving_image(region), "ModelDataSource": model_data_source(model_url)}
+            ],
             "SupportedContentTypes": [CONTENT_TYPE],
             "SupportedResponseMIMETypes": [CONTENT_TYPE],
         },
