@@ -1,4 +1,4 @@
-"""SageMaker's documented rules for a model package's model data (localaws.sagemaker.model_package)."""
+"""SageMaker's documented rules for a model package's model data (sagemaker.model_package)."""
 
 from __future__ import annotations
 

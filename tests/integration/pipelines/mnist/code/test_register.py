@@ -85,7 +85,7 @@ def test_registers_one_package_with_the_full_contract(
     assert package["ModelPackageVersion"] == 1
     assert package["ModelApprovalStatus"] == "Approved"
     container = package["InferenceSpecification"]["Containers"][0]
-    # One uncompressed file: ModelDataUrl would have to name a .tar.gz (contracts/registry-entry.md).
+    # One uncompressed file: ModelDataUrl would have to name a .tar.gz (registry-entry.md).
     assert "ModelDataUrl" not in container
     assert container["ModelDataSource"] == {
         "S3DataSource": {

@@ -56,8 +56,8 @@ def test_the_serving_image_is_the_newest_cpu_inference_image_the_locked_sdk_list
         register = load("register")
 
     assert "cpu" in inference["processors"]
-    expected = f"{entry['repository']}:{newest}-cpu-{max(entry['py_versions'], key=lambda py: int(py[2:]))}"
-    assert register.SERVING_IMAGE == expected
+    python = max(entry["py_versions"], key=lambda py: int(py[2:]))
+    assert f"{entry['repository']}:{newest}-cpu-{python}" == register.SERVING_IMAGE
 
 
 def test_every_region_gets_the_account_the_locked_sdk_names(
