@@ -92,7 +92,7 @@ def package_request(settings: Settings, run: int) -> dict[str, Any]:
         },
         "InferenceSpecification": {
             "Containers": [
-                {"Image": "img", "ModelDataUrl": f"s3://{settings.model_bucket}/{run}/model.onnx"}
+                {"Image": "img", "ModelDataUrl": f"s3://{settings.model_bucket}/{run}/model.tar.gz"}
             ],
             "SupportedContentTypes": ["application/octet-stream"],
             "SupportedResponseMIMETypes": ["application/json"],

@@ -6,10 +6,15 @@ wall time per step and in total, the runner's overhead against the same scripts 
 (the time inside each script is measured in the same run, so the ratio compares like with like),
 the test accuracy, and the fp32 and int8 model sizes; then a second run, which should come from
 the cache. Also draws the step times as a picture. Figures are printed, never asserted.
+
+The targets are issue 20's: no slower than 27 s for the full run and 4 s for the cached one,
+measured on a quiet two-core machine. On a shared machine the wall times grow with its load
+(printed with them); each script's CPU seconds hardly do, so they are printed too.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +24,8 @@ import boto3
 
 from playground.throwaway import throwaway_stack
 
-TARGET_TOTAL_S = 70
+TARGET_TOTAL_S = 27
+TARGET_CACHED_S = 4
 TARGET_OVERHEAD = 0.05
 TARGET_INT8_BYTES = 120 * 1024
 
@@ -94,15 +100,23 @@ def bench(state: Path) -> int:
 
     print("MNIST pipeline, local run on the offline sample (10,000 digits), fresh emulator")
     print(f"definition built (SDK import + code upload, once): {definition_s:6.1f} s")
-    print(f"{'step':<16}{'status':<13}{'wall s':>8}{'script s':>10}")
+    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'step':<16}{'status':<13}{'wall s':>8}{'script s':>10}{'CPU s':>8}")
     jobs = []
     for step in record.steps.values():
-        print(f"{step.name:<16}{step.status:<13}{step.seconds:>8.1f}{step.script_seconds:>10.1f}")
+        print(
+            f"{step.name:<16}{step.status:<13}{step.seconds:>8.1f}{step.script_seconds:>10.1f}"
+            f"{step.script_cpu_seconds:>8.1f}"
+        )
         if step.type in ("Processing", "Training") and step.status == SUCCEEDED:
             jobs.append((step.name, step.seconds, step.script_seconds))
     scripts_s = sum(script for _, _, script in jobs)
     overhead = total_s / scripts_s - 1 if scripts_s else float("nan")
-    print(f"total wall time: {total_s:.1f} s (target <= {TARGET_TOTAL_S} s)")
+    cpu_s = sum(step.script_cpu_seconds for step in record.steps.values())
+    print(
+        f"total wall time: {total_s:.1f} s (target <= {TARGET_TOTAL_S} s); "
+        f"the scripts' CPU time: {cpu_s:.1f} s"
+    )
     print(
         f"runner overhead: {overhead:.1%} of the scripts' own time "
         f"(ratio {total_s / scripts_s if scripts_s else float('nan'):.3f}, "
@@ -122,10 +136,17 @@ def bench(state: Path) -> int:
     began = time.perf_counter()
     again = runner.run({"GitCommit": git_commit()})
     cached = [s.name for s in again.steps.values() if s.cached]
+    again_cpu = sum(step.script_cpu_seconds for step in again.steps.values())
     print(
-        f"second run, unchanged inputs: {time.perf_counter() - began:.1f} s, "
-        f"{again.status}, cached steps: {', '.join(cached) or 'none'}"
+        f"second run, unchanged inputs: {time.perf_counter() - began:.1f} s "
+        f"(target <= {TARGET_CACHED_S} s; scripts' CPU {again_cpu:.1f} s, load average "
+        f"{os.getloadavg()[0]:.1f}), {again.status}, cached steps: {', '.join(cached) or 'none'}"
     )
+    for step in again.steps.values():
+        if step.status == SUCCEEDED and not step.cached and step.type != "Condition":
+            print(
+                f"  {step.name:<16}{step.seconds:>8.1f} s wall{step.script_cpu_seconds:>8.1f} CPU s"
+            )
     # Next to the other benchmarks' pictures: the throwaway state folder goes away on exit.
     OUT.mkdir(parents=True, exist_ok=True)
     picture = OUT / "pipeline_step_times.png"

@@ -278,11 +278,11 @@ def register_as_the_pipeline_would(rehearsal: Rehearsal) -> None:
     entry = written_entry()
     model = (REPO / "tests/fixtures/web/model.onnx").read_bytes()
     bucket = rehearsal.env["PLAYGROUND_MODEL_BUCKET"]
-    url = entry["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
-    key = url.split("/", 3)[3]
-    rehearsal.client("s3").put_object(Bucket=bucket, Key=key, Body=model)
     container = entry["InferenceSpecification"]["Containers"][0]
-    container["ModelDataUrl"] = f"s3://{bucket}/{key}"
+    source = container["ModelDataSource"]["S3DataSource"]
+    key = source["S3Uri"].split("/", 3)[3]
+    rehearsal.client("s3").put_object(Bucket=bucket, Key=key, Body=model)
+    source["S3Uri"] = f"s3://{bucket}/{key}"
     container["Image"] = container["Image"].replace(".us-east-1.", f".{REGION}.")
     statistics = entry["ModelMetrics"]["ModelQuality"]["Statistics"]
     statistics["S3Uri"] = statistics["S3Uri"].replace("mnist-playground-models", bucket)

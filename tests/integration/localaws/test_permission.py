@@ -262,7 +262,7 @@ def test_a_new_model_version_is_checked_against_the_arn_sagemaker_gives_it(accou
     request = {
         "ModelPackageGroupName": "Digits",
         "InferenceSpecification": {
-            "Containers": [{"Image": "img", "ModelDataUrl": "s3://data/raw/a.gz"}],
+            "Containers": [{"Image": "img", "ModelDataUrl": "s3://data/raw/model.tar.gz"}],
             "SupportedContentTypes": ["application/octet-stream"],
             "SupportedResponseMIMETypes": ["application/json"],
         },

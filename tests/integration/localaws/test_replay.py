@@ -67,7 +67,9 @@ def history(settings: Settings, runs: int) -> None:
             ModelPackageGroupName="history",
             ModelPackageDescription=f"run {run}",
             InferenceSpecification={
-                "Containers": [{"Image": "image:latest", "ModelDataUrl": f"s3://b/runs/{run}"}],
+                "Containers": [
+                    {"Image": "image:latest", "ModelDataUrl": f"s3://b/runs/{run}/model.tar.gz"}
+                ],
                 "SupportedContentTypes": ["application/json"],
                 "SupportedResponseMIMETypes": ["application/json"],
             },

@@ -47,7 +47,7 @@ def write_history(settings: Settings) -> dict[str, Any]:
         ModelApprovalStatus="Approved",
         CustomerMetadataProperties={"sha256": "ab" * 32},
         InferenceSpecification={
-            "Containers": [{"Image": "img", "ModelDataUrl": f"s3://{bucket}/model/latest.onnx"}],
+            "Containers": [{"Image": "img", "ModelDataUrl": f"s3://{bucket}/model/model.tar.gz"}],
             "SupportedContentTypes": ["application/octet-stream"],
             "SupportedResponseMIMETypes": ["application/json"],
         },

@@ -65,13 +65,19 @@ def client(settings: Settings, service: str) -> Any:
     )
 
 
+def source(settings: Settings) -> dict[str, Any]:
+    """An uncompressed model file, as contracts/registry-entry.md hands it over."""
+    uri = f"s3://{settings.model_bucket}/models/m/model.onnx"
+    return {"S3DataSource": {"S3Uri": uri, "S3DataType": "S3Object", "CompressionType": "None"}}
+
+
 def package(settings: Settings, metadata: dict[str, str]) -> dict[str, Any]:
     return {
         "ModelPackageGroupName": settings.model_package_group,
         "ModelApprovalStatus": "PendingManualApproval",
         "CustomerMetadataProperties": metadata,
         "InferenceSpecification": {
-            "Containers": [{"Image": "img", "ModelDataUrl": f"s3://{settings.model_bucket}/m"}],
+            "Containers": [{"Image": "img", "ModelDataSource": source(settings)}],
             "SupportedContentTypes": ["application/octet-stream"],
             "SupportedResponseMIMETypes": ["application/json"],
         },
@@ -215,6 +221,32 @@ def test_update_that_breaks_the_pattern_is_refused_and_changes_nothing(local: Se
     )
     described = sagemaker.describe_model_package(ModelPackageName=arn)
     assert described["ModelApprovalStatus"] == "Rejected"
+
+
+def test_a_bare_model_file_in_model_data_url_is_refused_and_model_data_source_kept(
+    local: Settings,
+) -> None:
+    sagemaker = client(local, "sagemaker")
+    bare = package(local, {"sha256": "abc"})
+    container = bare["InferenceSpecification"]["Containers"][0]
+    uri = container.pop("ModelDataSource")["S3DataSource"]["S3Uri"]
+    container["ModelDataUrl"] = uri
+
+    response = refusal(sagemaker.create_model_package, **bare)
+
+    assert response["Error"]["Code"] == "ValidationException"
+    assert response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{uri}' at "
+        "'InferenceSpecification.Containers.1.ModelDataUrl' must point to a single gzip "
+        "compressed tar archive (.tar.gz suffix); for an uncompressed model use "
+        "ModelDataSource with S3DataType S3Object and CompressionType None"
+    )
+    listed = sagemaker.list_model_packages(ModelPackageGroupName=local.model_package_group)
+    assert listed["ModelPackageSummaryList"] == []
+    # The documented way for an uncompressed file is stored and read back whole.
+    arn = sagemaker.create_model_package(**package(local, {"sha256": "abc"}))["ModelPackageArn"]
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert described["InferenceSpecification"]["Containers"][0]["ModelDataSource"] == source(local)
 
 
 @pytest.mark.parametrize("name", ["Bad_Bucket", "UPPERCASE-bucket", "ab", "a..b"])

@@ -80,7 +80,7 @@ def test_state_survives_stop_and_start(local: Settings) -> None:
         ModelApprovalStatus="Approved",
         CustomerMetadataProperties={"sha256": "ab" * 32},
         InferenceSpecification={
-            "Containers": [{"Image": "img", "ModelDataUrl": f"s3://{local.model_bucket}/m.onnx"}],
+            "Containers": [{"Image": "img", "ModelDataUrl": f"s3://{local.model_bucket}/m.tar.gz"}],
             "SupportedContentTypes": ["application/json"],
             "SupportedResponseMIMETypes": ["application/json"],
         },

@@ -54,6 +54,7 @@ from localaws import replay as replay_
 from localaws import snapshot
 from localaws.permission import PermissionLayer
 from localaws.s3_cors import S3CorsLayer
+from localaws.sagemaker.model_package import model_package_semantics
 from localaws.sagemaker.pipeline_definition import pipeline_semantics
 from localaws.strict import StrictMode, request_from_environ
 from localaws.wsgi import StartResponse, WsgiApp, call_app, read_body
@@ -541,7 +542,7 @@ def build_app(state_dir: Path, strict: bool = True, iam: bool = False) -> Journa
     strict_mode = StrictMode(
         enabled=strict,
         violations_log=state_dir / VIOLATIONS_NAME,
-        semantics=(pipeline_semantics,),
+        semantics=(pipeline_semantics, model_package_semantics),
     )
     return JournalledApp(
         S3CorsLayer(DomainDispatcherApplication(create_backend_app)),

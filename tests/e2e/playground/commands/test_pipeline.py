@@ -225,7 +225,9 @@ def test_local_run_registers_once_then_hits_the_cache_and_gates(emulator: Settin
     ):
         assert metadata.get(key), key
     assert float(metadata["test_accuracy"]) >= 0.3
-    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    url = package["InferenceSpecification"]["Containers"][0]["ModelDataSource"]["S3DataSource"][
+        "S3Uri"
+    ]
     assert (
         url
         == f"s3://{emulator.model_bucket}/models/{emulator.model_package_group}/{metadata['sha256']}/model.onnx"
@@ -361,7 +363,9 @@ def test_a_worse_model_is_never_approved_against_a_champion_the_cache_has_not_se
 
     # 4. The champion's model file deleted from S3: nothing fair to compare against, so the
     # run stops at evaluate with what to do, and nothing new is registered.
-    url = champion["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    url = champion["InferenceSpecification"]["Containers"][0]["ModelDataSource"]["S3DataSource"][
+        "S3Uri"
+    ]
     bucket, _, key = url.removeprefix("s3://").partition("/")
     boto3.client("s3").delete_object(Bucket=bucket, Key=key)
     lost = invoke("run", "--param", "Epochs=6", "--param", "AccuracyThreshold=0.3", *SMALL_SLICE)

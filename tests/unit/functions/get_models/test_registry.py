@@ -107,6 +107,26 @@ def test_entry_breaking_the_contract_is_refused(
 
 def test_entry_without_an_s3_model_file_is_refused() -> None:
     description = _description()
-    description["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] = "https://x/m.onnx"
+    source = description["InferenceSpecification"]["Containers"][0]["ModelDataSource"]
+    source["S3DataSource"]["S3Uri"] = "https://x/m.onnx"
     with pytest.raises(InvalidEntryError, match="s3://"):
         parse_model_version(description)
+
+
+def test_the_model_file_comes_from_the_model_data_source() -> None:
+    description = _description()
+    container = description["InferenceSpecification"]["Containers"][0]
+    uri = container["ModelDataSource"]["S3DataSource"]["S3Uri"]
+
+    assert container["ModelDataSource"]["S3DataSource"]["CompressionType"] == "None"
+    assert "ModelDataUrl" not in container
+    assert parse_model_version(description).model_data_url == uri
+
+
+def test_an_entry_registered_before_the_model_data_source_is_still_read() -> None:
+    description = _description()
+    container = description["InferenceSpecification"]["Containers"][0]
+    uri = container.pop("ModelDataSource")["S3DataSource"]["S3Uri"]
+    container["ModelDataUrl"] = uri
+
+    assert parse_model_version(description).model_data_url == uri

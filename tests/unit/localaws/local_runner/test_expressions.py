@@ -72,14 +72,6 @@ def test_resolve_parameters_execution_steps_join_and_jsonget():
     }
 
 
-def test_symbolic_execution_keeps_execution_variables_as_names():
-    symbolic = context()
-    symbolic.symbolic_execution = True
-    assert resolve({"Get": "Execution.PipelineExecutionId"}, symbolic) == (
-        "{Execution.PipelineExecutionId}"
-    )
-
-
 @pytest.mark.parametrize(
     ("value", "message"),
     [

@@ -1,3 +1,5 @@
+import os
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -65,3 +67,28 @@ def test_unsupported_entrypoints_are_named(tmp_path: Path):
     arguments = {"AppSpecification": {"ContainerEntrypoint": ["java", "-jar", "x.jar"]}}
     with pytest.raises(jobs.JobError, match="unsupported container entrypoint"):
         jobs.processing_command(arguments, container)
+
+
+def test_a_script_s_cpu_time_is_measured_apart_from_its_wall_time(tmp_path: Path):
+    # A script that sleeps half a second and then works for a while: the wall time holds
+    # both, the CPU time only the work (what a shared machine's load hardly changes).
+    script = "import time\ntime.sleep(0.5)\nend = time.process_time() + 0.3\n"
+    script += "while time.process_time() < end: pass\nprint('done')\n"
+    lines: list[str] = []
+    took = jobs.run_script(
+        [sys.executable, "-c", script], tmp_path, dict(os.environ), tmp_path / "log", lines.append
+    )
+    assert lines == ["done"]
+    assert took.wall >= 0.8
+    assert 0.3 <= took.cpu < took.wall - 0.4
+    assert "CPU s]" in (tmp_path / "log").read_text()
+
+
+def test_a_failing_script_still_fails_with_its_last_lines(tmp_path: Path):
+    with pytest.raises(jobs.JobError, match="exited with code 3:\nbroken"):
+        jobs.run_script(
+            [sys.executable, "-c", "import sys; print('broken'); sys.exit(3)"],
+            tmp_path,
+            dict(os.environ),
+            tmp_path / "log",
+        )

@@ -110,7 +110,7 @@ def register_model(
         metadata = {k: v for k, v in metadata.items() if not k.startswith(PER_CLASS_PREFIXES)}
     specification = copy.deepcopy(entry["InferenceSpecification"])
     container = specification["Containers"][0]
-    container["ModelDataUrl"] = model_data_url
+    container["ModelDataSource"]["S3DataSource"]["S3Uri"] = model_data_url
     container["Image"] = container["Image"].replace(".us-east-1.", f".{region}.")
     metrics = copy.deepcopy(entry["ModelMetrics"])
     metrics["ModelQuality"]["Statistics"]["S3Uri"] = evaluation_url

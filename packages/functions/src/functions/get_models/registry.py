@@ -203,6 +203,21 @@ def _shape(metadata: Mapping[str, str], key: str) -> tuple[int | str, ...]:
     return tuple(dims)
 
 
+def model_file_uri(container: Mapping[str, Any]) -> str | None:
+    """The model file's URI in a registry entry's container (contracts/registry-entry.md).
+
+    ``ModelDataSource.S3DataSource.S3Uri``; an entry registered before the contract moved to
+    it names the file in ``ModelDataUrl``, read then. None when it names neither.
+    """
+    source = container.get("ModelDataSource")
+    if isinstance(source, Mapping):
+        s3 = source.get("S3DataSource")
+        uri = s3.get("S3Uri") if isinstance(s3, Mapping) else None
+        return uri if isinstance(uri, str) else None
+    legacy = container.get("ModelDataUrl")
+    return legacy if isinstance(legacy, str) else None
+
+
 def parse_model_version(description: Mapping[str, Any]) -> ModelVersion:
     """Turn a DescribeModelPackage answer into a ModelVersion.
 
@@ -214,9 +229,9 @@ def parse_model_version(description: Mapping[str, Any]) -> ModelVersion:
     if not isinstance(version, int) or version < 1:
         raise InvalidEntryError("ModelPackageVersion is missing")
     containers = (description.get("InferenceSpecification") or {}).get("Containers") or []
-    model_data_url = containers[0].get("ModelDataUrl") if containers else None
+    model_data_url = model_file_uri(containers[0]) if containers else None
     if not isinstance(model_data_url, str) or not model_data_url.startswith("s3://"):
-        raise InvalidEntryError("Containers[0].ModelDataUrl is not an s3:// URI")
+        raise InvalidEntryError("Containers[0].ModelDataSource.S3DataSource.S3Uri is not s3://")
     created_at = description.get("CreationTime")
     if not isinstance(created_at, datetime):
         raise InvalidEntryError("CreationTime is missing")

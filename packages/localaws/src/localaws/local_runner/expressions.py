@@ -29,9 +29,6 @@ class Context:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per finished step: property file name -> parsed JSON content.
     property_files: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Cache-key mode: execution variables stay symbolic, so that a step whose inputs did not
-    # change gets the same key in every execution.
-    symbolic_execution: bool = False
 
 
 _TOKEN = re.compile(r"\.?([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
@@ -117,8 +114,6 @@ def _get(path: str, context: Context) -> Any:
             raise ExpressionError(f"unknown parameter {rest!r}")
         return context.parameters[rest]
     if head == "Execution":
-        if context.symbolic_execution:
-            return f"{{Execution.{rest}}}"
         if rest not in context.execution:
             raise ExpressionError(f"unknown execution variable {rest!r}")
         return context.execution[rest]

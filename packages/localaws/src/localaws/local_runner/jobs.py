@@ -52,6 +52,28 @@ class JobResult:
     objects: list[S3Object]
     script_seconds: float
     properties: dict[str, Any]
+    script_cpu_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScriptTime:
+    """How long a job's script took, in seconds.
+
+    ``wall``: on the clock; ``cpu``: user + system time of all its threads and of the processes
+    it waited for, which hardly changes with the machine's load.
+    """
+
+    wall: float
+    cpu: float
+
+
+def _wait(process: subprocess.Popen[str]) -> tuple[int, float]:
+    """Wait for the process: its exit code and the CPU seconds it used (0.0 where unknown)."""
+    if not hasattr(os, "wait4"):  # not POSIX: no per-child accounting
+        return process.wait(), 0.0
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -171,8 +193,8 @@ def run_script(
     env: dict[str, str],
     log_path: Path,
     on_output: OutputSink | None = None,
-) -> float:
-    """Run a job's command, teeing its output to the log; returns its wall time in seconds.
+) -> ScriptTime:
+    """Run a job's command, teeing its output to the log; returns its wall and CPU time.
 
     A non-zero exit raises JobError with the script's last lines.
     """
@@ -200,13 +222,13 @@ def run_script(
                 tail = [*tail[-(FAILURE_LINES - 1) :], stripped]
                 if on_output:
                     on_output(stripped)
-        code = process.wait()
+        code, cpu = _wait(process)
         seconds = time.perf_counter() - began
-        log.write(f"[exit code {code} after {seconds:.1f} s]\n")
+        log.write(f"[exit code {code} after {seconds:.1f} s, {cpu:.1f} CPU s]\n")
     if code != 0:
         detail = "\n".join(tail) if tail else "(no output)"
         raise JobError(f"{Path(command[1]).name} exited with code {code}:\n{detail}")
-    return seconds
+    return ScriptTime(seconds, cpu)
 
 
 def run_script_reporting_failure(
@@ -216,7 +238,7 @@ def run_script_reporting_failure(
     log_path: Path,
     container: Container,
     on_output: OutputSink | None = None,
-) -> float:
+) -> ScriptTime:
     """`run_script`, with the failure reason the script left in /opt/ml/output/failure.
 
     That file is what SageMaker shows as a job's FailureReason; without it, the reason is
@@ -303,12 +325,12 @@ def run_processing(
     env = base_environment(container)
     env.update(credentials or {})
     env.update({k: str(v) for k, v in (arguments.get("Environment") or {}).items()})
-    seconds = run_script_reporting_failure(command, cwd, env, log_path, container, on_output)
+    took = run_script_reporting_failure(command, cwd, env, log_path, container, on_output)
     uploaded: list[S3Object] = []
     for item in outputs:
         local = container.host_path(item["S3Output"]["LocalPath"])
         uploaded.extend(upload_folder(s3, local, item["S3Output"]["S3Uri"]))
-    return JobResult(uploaded, seconds, {})
+    return JobResult(uploaded, took.wall, {}, took.cpu)
 
 
 def _hyperparameter_arguments(hyperparameters: dict[str, Any]) -> list[str]:
@@ -425,7 +447,7 @@ def run_training(
     env.update(credentials or {})
     hyperparameters = {k: str(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
     command = [sys.executable, str(entry_script), *_hyperparameter_arguments(hyperparameters)]
-    seconds = run_script_reporting_failure(command, code, env, log_path, container, on_output)
+    took = run_script_reporting_failure(command, code, env, log_path, container, on_output)
     # Like SageMaker: the model dir becomes model.tar.gz, the output data dir output.tar.gz.
     output_path = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
     bucket, prefix = split_s3_uri(f"{output_path}/{job_name}/output")
@@ -446,4 +468,4 @@ def run_training(
         "ModelArtifacts": {"S3ModelArtifacts": f"s3://{bucket}/{prefix}/model.tar.gz"},
         "OutputDataArtifacts": f"s3://{bucket}/{prefix}/output.tar.gz",
     }
-    return JobResult(objects, seconds, properties)
+    return JobResult(objects, took.wall, properties, took.cpu)

@@ -33,6 +33,7 @@ class StepRecord:
     status: str = NOT_EXECUTED
     seconds: float = 0.0
     script_seconds: float = 0.0  # of `seconds`, the time inside the step's script
+    script_cpu_seconds: float = 0.0  # the script's CPU time (user + system, all its threads)
     cached: bool = False
     failure: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)

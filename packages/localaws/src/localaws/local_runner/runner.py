@@ -275,12 +275,11 @@ class LocalRunner:
         if step.type == "Processing":
             result = jobs.run_processing(arguments, container, s3, log_path, output, credentials)
             step.property_files = self._property_files(spec, arguments, container)
-            kind, noun = "processing-job", "Processing"
         else:
             result = jobs.run_training(
                 arguments, container, s3, job_name, log_path, output, credentials
             )
-            kind, noun = "training-job", "Training"
+        noun = step.type
         step.properties = {
             **arguments,
             **result.properties,
@@ -289,6 +288,7 @@ class LocalRunner:
             f"{noun}JobStatus": "Completed",
         }
         step.script_seconds = result.script_seconds
+        step.script_cpu_seconds = result.script_cpu_seconds
         produced = [{"Bucket": o.bucket, "Key": o.key, "ETag": o.etag} for o in result.objects]
         step.status = SUCCEEDED
         if key is not None:

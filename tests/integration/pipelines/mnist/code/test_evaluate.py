@@ -314,7 +314,9 @@ def test_a_champion_whose_file_changed_is_never_run(
 ) -> None:
     arn = register_champion(run_step, evaluated, tmp_path, emulator, "Approved")
     package = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
-    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    url = package["InferenceSpecification"]["Containers"][0]["ModelDataSource"]["S3DataSource"][
+        "S3Uri"
+    ]
     bucket, _, key = url.removeprefix("s3://").partition("/")
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=io.BytesIO(b"not the model"))
     opt_ml = tmp_path / "opt_ml"

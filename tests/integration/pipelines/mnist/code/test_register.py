@@ -85,7 +85,15 @@ def test_registers_one_package_with_the_full_contract(
     assert package["ModelPackageVersion"] == 1
     assert package["ModelApprovalStatus"] == "Approved"
     container = package["InferenceSpecification"]["Containers"][0]
-    assert container["ModelDataUrl"] == f"{prefix}/model.onnx"
+    # One uncompressed file: ModelDataUrl would have to name a .tar.gz (registry-entry.md).
+    assert "ModelDataUrl" not in container
+    assert container["ModelDataSource"] == {
+        "S3DataSource": {
+            "S3Uri": f"{prefix}/model.onnx",
+            "S3DataType": "S3Object",
+            "CompressionType": "None",
+        }
+    }
     assert re.fullmatch(
         r"763104351884\.dkr\.ecr\.us-east-1\.amazonaws\.com/pytorch-inference:[\w.-]+",
         container["Image"],

@@ -223,3 +223,19 @@ def test_degrading_wipes_gaps_blurs_and_adds_noise_to_a_share(
     assert 0.3 < float(changed.float().mean()) < 0.8  # gaps, blur or noise: about half
     kept = ~changed
     assert torch.equal(first[kept], batch[kept])
+
+
+def test_prefetched_batches_come_in_order_and_a_failure_reaches_the_trainer(
+    code_modules: Callable[[], Any],
+) -> None:
+    def numbers_then_a_fault() -> Any:
+        yield from range(5)
+        raise ValueError("augmentation broke on batch 5")
+
+    with code_modules() as load:
+        train = load("train")
+        stream = train.prefetched(numbers_then_a_fault(), depth=2)
+        assert [next(stream) for _ in range(5)] == [0, 1, 2, 3, 4]
+        with pytest.raises(ValueError, match="augmentation broke on batch 5"):
+            next(stream)
+        assert list(train.prefetched(iter(range(3)), depth=1)) == [0, 1, 2]

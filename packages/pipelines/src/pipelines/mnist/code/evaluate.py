@@ -33,6 +33,13 @@ This step reads the registry, so the pipeline never caches it.
 
 from __future__ import annotations
 
+import os
+
+# Before torch loads OpenMP (variations.py imports it): idle threads sleep instead of spinning,
+# as in train.py. On two shared cores a spinning pool made every small torch operation of the
+# robustness variations wait for a descheduled thread.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import io
 import json
@@ -50,6 +57,7 @@ import numpy as np
 from container import fail, opt_ml, parse_bool, sha256_bytes, sha256_file, write_json
 from gates import judge
 from idx import NUM_CLASSES
+from registry_entry import model_file_uri
 from report import outcome
 from tracking import (
     EXPERIMENT,
@@ -158,6 +166,10 @@ def onnx_session(model: str | Path | bytes, threads: int = 0) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3  # errors only
+    # onnxruntime's pool threads spin for a while after every run by default; in a step that
+    # alternates onnxruntime and torch on two shared cores the spinning threads took the CPU
+    # torch needed (torch's parity forward pass took 2.9 s instead of 0.1 s).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
@@ -293,9 +305,9 @@ def download_champion(package: dict[str, Any], region: str | None) -> bytes:
     import boto3
     from botocore.exceptions import ClientError
 
-    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    url = model_file_uri(package["InferenceSpecification"]["Containers"][0]) or ""
     if not url.startswith("s3://"):
-        raise EvaluationError(f"champion ModelDataUrl {url!r} is not an s3:// URL")
+        raise EvaluationError(f"champion's model file {url!r} is not an s3:// URL")
     bucket, _, key = url[len("s3://") :].partition("/")
     try:
         body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"]
@@ -440,15 +452,15 @@ def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     fp32_session = onnx_session(fp32_path)
 
     chosen_path, quantization = fp32_path, {"attempted": args.quantize}
+    shipped_session = fp32_session
     if args.quantize:
         # Calibration sees training images only (never the labels, never the test split);
         # the train split is ordered by content hash, so its head is a fair sample.
         calibration = to_input(splits["train"][0][:CALIBRATION_IMAGES])
         int8_path = quantize(fp32_path, work_dir / "model.int8.onnx", calibration)
+        int8_session = onnx_session(int8_path)
         fp32_val = float((onnx_logits(fp32_session, val_inputs).argmax(1) == val_labels).mean())
-        int8_val = float(
-            (onnx_logits(onnx_session(int8_path), val_inputs).argmax(1) == val_labels).mean()
-        )
+        int8_val = float((onnx_logits(int8_session, val_inputs).argmax(1) == val_labels).mean())
         drop = fp32_val - int8_val
         keep = drop <= args.quantization_tolerance + 1e-12
         quantization.update(
@@ -466,13 +478,13 @@ def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
         )
         print(f"int8: validation accuracy {int8_val:.4f} (drop {drop:+.4f}), kept={keep}")
         if keep:
-            chosen_path = int8_path
+            chosen_path, shipped_session = int8_path, int8_session
 
     # Everything below judges the file that ships, on the test split.
     reference = torch_logits(model_dir / "model.pt", inputs)
     fp32_logits = onnx_logits(fp32_session, inputs)
     shipped_logits = (
-        fp32_logits if chosen_path == fp32_path else onnx_logits(onnx_session(chosen_path), inputs)
+        fp32_logits if chosen_path == fp32_path else onnx_logits(shipped_session, inputs)
     )
     export = parity_of(fp32_logits, reference)
     parity = {
@@ -491,7 +503,6 @@ def evaluate(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
         f"shipped file: test accuracy {chosen['accuracy']:.4f}, "
         f"parity {parity['argmax_agreement']:.4f}"
     )
-    shipped_session = onnx_session(chosen_path)
     varied = robustness(lambda batch: onnx_logits(shipped_session, batch).argmax(1), inputs, labels)
     print(
         "under variations: "

@@ -31,6 +31,7 @@ from registry_entry import (
     check_description,
     check_metadata,
     encode_shape,
+    model_data_source,
 )
 
 INPUT_SPEC_VERSION = "2"  # contracts/preprocessing.md, the inputs train.py augments for
@@ -40,7 +41,10 @@ CONTENT_TYPE = "application/json"
 # The serving image the registry entry names (the API requires one; the browser never uses
 # it). SageMaker's PyTorch inference image, looked up here rather than through the sagemaker
 # SDK, which processing containers may not have. Accounts as in the SDK's
-# image_uri_config/pytorch.json; every region not listed uses the default account.
+# image_uri_config/pytorch.json; every region not listed uses the default account. It cannot
+# follow the training image (2.10, py313): the newest inference image the locked SDK lists is
+# 2.6.0 for py312, and tests/unit/pipelines/mnist/code/test_register.py fails when a newer SDK
+# lists a newer one or moves an account.
 SERVING_IMAGE = "pytorch-inference:2.6.0-cpu-py312"
 DEFAULT_IMAGE_ACCOUNT = "763104351884"
 IMAGE_ACCOUNTS = {
@@ -249,7 +253,9 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
         ModelPackageGroupName=args.model_package_group,
         ModelPackageDescription=description,
         InferenceSpecification={
-            "Containers": [{"Image": serving_image(region), "ModelDataUrl": model_url}],
+            "Containers": [
+                {"Image": serving_image(region), "ModelDataSource": model_data_source(model_url)}
+            ],
             "SupportedContentTypes": [CONTENT_TYPE],
             "SupportedResponseMIMETypes": [CONTENT_TYPE],
         },

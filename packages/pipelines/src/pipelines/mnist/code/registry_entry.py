@@ -189,3 +189,27 @@ def reason_of(description: str | None) -> str | None:
     """The reason part of an ApprovalDescription written by `approval_description`, if any."""
     head, sep, reason = (description or "").partition(": ")
     return reason if sep and " by " in head else None
+
+
+def model_data_source(uri: str) -> dict[str, dict[str, str]]:
+    """A container's ``ModelDataSource`` for the one uncompressed model file at ``uri``.
+
+    contracts/registry-entry.md: ``S3DataType: S3Object``, ``CompressionType: None`` (API
+    Reference, ``S3ModelDataSource``), since ``ModelDataUrl`` must name a ``.tar.gz``.
+    """
+    return {"S3DataSource": {"S3Uri": uri, "S3DataType": "S3Object", "CompressionType": "None"}}
+
+
+def model_file_uri(container: Mapping[str, object]) -> str | None:
+    """The model file's URI in a container of a registry entry, or None when it names none.
+
+    ``ModelDataSource.S3DataSource.S3Uri``; an entry registered before contracts/registry-entry.md
+    moved to it names the file in ``ModelDataUrl``, which is read then.
+    """
+    source = container.get("ModelDataSource")
+    if isinstance(source, Mapping):
+        s3 = source.get("S3DataSource")
+        uri = s3.get("S3Uri") if isinstance(s3, Mapping) else None
+        return uri if isinstance(uri, str) else None
+    legacy = container.get("ModelDataUrl")
+    return legacy if isinstance(legacy, str) else None

@@ -31,12 +31,14 @@ import argparse
 import io
 import json
 import math
+import queue
 import random
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -90,6 +92,11 @@ MAX_NOISE_SIGMA = 0.15  # in units of full ink
 # of each digit are made once per training run; in a batch, each image is swapped for a
 # random one of them with the probability given by --drawn-share, then augmented like the rest.
 SYNTH_PER_DIGIT = 400
+# Batches made ahead of training (prefetched): enough to keep both cores busy, few enough
+# that memory stays small (a batch is 128 x 784 floats, 400 KB).
+PREFETCH_BATCHES = 2
+
+T = TypeVar("T")
 
 
 def load_split(channel_dir: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -213,6 +220,32 @@ def degrade(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (batch + sigma * torch.randn(batch.shape, generator=generator)).clamp(0, 1)
 
 
+def prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
+    """``items`` made in a background thread, up to ``depth`` ahead of the reader.
+
+    The items come in their order; an exception in the thread is raised to the reader.
+    """
+    slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+
+    def produce() -> None:
+        try:
+            for item in items:
+                slots.put((True, item))
+        except BaseException as exc:  # handed to the reader, which raises it
+            slots.put((False, exc))
+            return
+        slots.put((False, None))
+
+    threading.Thread(target=produce, name="batches", daemon=True).start()
+    while True:
+        ok, value = slots.get()
+        if not ok:
+            if value is not None:
+                raise value
+            return
+        yield value
+
+
 def evaluate(
     model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
 ) -> tuple[float, float]:
@@ -273,34 +306,48 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         flush=True,
     )
 
+    def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Every epoch's batches in order, shown as the module docstring says.
+
+        Every random draw comes from ``generator``, in the same order whichever thread runs
+        this, so the model is the one a loop without prefetching trains.
+        """
+        for _ in range(args.epochs):
+            order = torch.randperm(len(x_train), generator=generator)
+            for start in range(0, len(order), args.batch_size):
+                batch = order[start : start + args.batch_size]
+                images, labels = x_train[batch], y_train[batch]
+                if args.augment:
+                    chosen = torch.rand(len(batch), generator=generator) < REDRAW_PROBABILITY
+                    has_line = lines[batch].flatten(1).any(1)
+                    chosen = (chosen & has_line)[:, None, None, None]
+                    redrawn = redraw_with_pens(lines[batch], generator)
+                    images = torch.where(chosen, redrawn, images)
+                    if len(x_drawn):
+                        swap = torch.rand(len(batch), generator=generator) < args.drawn_share
+                        pick = torch.randint(len(x_drawn), (len(batch),), generator=generator)
+                        images = torch.where(swap[:, None, None, None], x_drawn[pick], images)
+                        labels = torch.where(swap, y_drawn[pick], labels)
+                    images = degrade(augment(images, generator), generator)
+                yield images, labels
+
     history: list[dict[str, float]] = []
     started = time.perf_counter()
+    # The next batches are drawn in a thread while the model learns from this one: the
+    # augmentation's small operations leave a core idle that this fills.
+    stream = prefetched(batches(), PREFETCH_BATCHES)
     for epoch in range(1, args.epochs + 1):
         model.train()
-        order = torch.randperm(len(x_train), generator=generator)
         total_loss, correct = 0.0, 0
-        for start in range(0, len(order), args.batch_size):
-            batch = order[start : start + args.batch_size]
-            images, labels = x_train[batch], y_train[batch]
-            if args.augment:
-                chosen = torch.rand(len(batch), generator=generator) < REDRAW_PROBABILITY
-                has_line = lines[batch].flatten(1).any(1)
-                chosen = (chosen & has_line)[:, None, None, None]
-                redrawn = redraw_with_pens(lines[batch], generator)
-                images = torch.where(chosen, redrawn, images)
-                if len(x_drawn):
-                    swap = torch.rand(len(batch), generator=generator) < args.drawn_share
-                    pick = torch.randint(len(x_drawn), (len(batch),), generator=generator)
-                    images = torch.where(swap[:, None, None, None], x_drawn[pick], images)
-                    labels = torch.where(swap, y_drawn[pick], labels)
-                images = degrade(augment(images, generator), generator)
+        for _ in range(steps_per_epoch):
+            images, labels = next(stream)
             logits = model(images)
             loss = F.cross_entropy(logits, labels, label_smoothing=args.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-            total_loss += loss.item() * len(batch)
+            total_loss += loss.item() * len(labels)
             correct += int((logits.argmax(1) == labels).sum())
         val_loss, val_accuracy = evaluate(model, x_val, y_val)
         record = {
