@@ -22,6 +22,12 @@ from mlops_settings import Settings
 from playground import roles
 
 FUNCTIONS_SOURCE = Path(__file__).resolve().parents[3] / "functions" / "src" / "functions"
+CONTRACTS = Path(__file__).resolve().parents[4] / "contracts"
+# Each Function URL's CORS, the files terraform/lambda.tf and feedback.tf read too.
+API_CORS_FILE = CONTRACTS / "api-cors.json"
+FEEDBACK_CORS_FILE = CONTRACTS / "feedback-cors.json"
+# terraform/lambda.tf and feedback.tf: the runtime both functions run on.
+RUNTIME = "python3.13"
 # The statement ids of terraform/feedback.tf (aws_lambda_permission.public_url) and of
 # terraform/scripts/function_url_invoke_permission.py.
 URL_STATEMENT = "public-function-url"
@@ -35,6 +41,7 @@ class Function:
     name: str
     role: str
     handler: str
+    cors_file: Path
 
 
 def functions(settings: Settings) -> list[Function]:
@@ -42,10 +49,33 @@ def functions(settings: Settings) -> list[Function]:
     prefix = settings.name_prefix
     return [
         Function(
-            f"{prefix}-get-models", f"{prefix}-get-models", "functions.get_models.handler.handler"
+            f"{prefix}-get-models",
+            f"{prefix}-get-models",
+            "functions.get_models.handler.handler",
+            API_CORS_FILE,
         ),
-        Function(f"{prefix}-feedback", f"{prefix}-feedback", "functions.feedback.handler.handler"),
+        Function(
+            f"{prefix}-feedback",
+            f"{prefix}-feedback",
+            "functions.feedback.handler.handler",
+            FEEDBACK_CORS_FILE,
+        ),
     ]
+
+
+def url_cors(function: Function, origins: tuple[str, ...]) -> dict[str, Any]:
+    """The Function URL's CORS as Terraform configures it: the contract, the site's origins."""
+    import json
+
+    contract = json.loads(function.cors_file.read_text())
+    return {
+        "AllowOrigins": list(origins),
+        "AllowMethods": contract["allow_methods"],
+        "AllowHeaders": contract["allow_headers"],
+        "ExposeHeaders": contract["expose_headers"],
+        "MaxAge": contract["max_age"],
+        "AllowCredentials": contract["allow_credentials"],
+    }
 
 
 @cache
@@ -62,29 +92,42 @@ def _code() -> bytes:
 def install(settings: Settings, client: Any, account: str = roles.LOCAL_ACCOUNT) -> list[str]:
     """Create the functions, their URLs and their URL permissions when missing.
 
-    ``client`` is a boto3 Lambda client of the emulator. Only what is missing is created, so
-    a restart adds nothing to the journal. Returns what it created.
+    The runtime and each URL's CORS (the contract's, for the settings' origins) are Terraform's;
+    a record made before with others is brought up to date. ``client`` is a boto3 Lambda client
+    of the emulator. Only what is missing or differs is written, so a restart adds nothing to
+    the journal. Returns what it created or changed.
     """
     import json
 
     created: list[str] = []
     for function in functions(settings):
         try:
-            client.get_function(FunctionName=function.name)
+            found = client.get_function(FunctionName=function.name)["Configuration"]
         except client.exceptions.ResourceNotFoundException:
             client.create_function(
                 FunctionName=function.name,
-                Runtime="python3.11",
+                Runtime=RUNTIME,
                 Role=f"arn:aws:iam::{account}:role/{function.role}",
                 Handler=function.handler,
                 Code={"ZipFile": _code()},
             )
             created.append(f"function {function.name}")
+        else:
+            if found.get("Runtime") != RUNTIME:  # a record made before, on another runtime
+                client.update_function_configuration(FunctionName=function.name, Runtime=RUNTIME)
+                created.append(f"runtime of {function.name}")
+        cors = url_cors(function, settings.cors_allow_origins)
         try:
-            client.get_function_url_config(FunctionName=function.name)
+            url = client.get_function_url_config(FunctionName=function.name)
         except client.exceptions.ResourceNotFoundException:
-            client.create_function_url_config(FunctionName=function.name, AuthType="NONE")
+            client.create_function_url_config(
+                FunctionName=function.name, AuthType="NONE", Cors=cors
+            )
             created.append(f"Function URL of {function.name}")
+        else:
+            if url.get("Cors") != cors:
+                client.update_function_url_config(FunctionName=function.name, Cors=cors)
+                created.append(f"CORS of the Function URL of {function.name}")
         try:
             policy = json.loads(client.get_policy(FunctionName=function.name)["Policy"])
         except client.exceptions.ResourceNotFoundException:

@@ -175,10 +175,54 @@ def _comparable(rule: Mapping[str, Any]) -> dict[str, object]:
     return {k: sorted(v) if isinstance(v, list) else v for k, v in rule.items() if k != "ID"}
 
 
+# terraform/s3.tf's settings of every bucket: versioned, encrypted with SSE-S3, no public access.
+VERSIONING = "Enabled"
+ENCRYPTION = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def _bucket_settings(s3: Any, bucket: str) -> list[str]:
+    """Versioning, default encryption and the public access block of terraform/s3.tf.
+
+    Read first and written only when they differ, so a restart journals nothing.
+    """
+    changed = []
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != VERSIONING:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": VERSIONING})
+        changed.append(f"versioning of s3://{bucket}")
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    except ClientError:
+        rules = {}
+    if [
+        {k: v for k, v in r.items() if k != "BucketKeyEnabled"} for r in rules.get("Rules", [])
+    ] != ENCRYPTION:
+        s3.put_bucket_encryption(
+            Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": ENCRYPTION}
+        )
+        changed.append(f"encryption of s3://{bucket}")
+    try:
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    except ClientError:
+        block = {}
+    if block != PUBLIC_ACCESS_BLOCK:
+        s3.put_public_access_block(
+            Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK
+        )
+        changed.append(f"public access block of s3://{bucket}")
+    return changed
+
+
 def bootstrap(settings: Settings) -> list[str]:
     """Create, when missing, what the system needs in the emulator, as Terraform does in AWS.
 
-    The buckets (model bucket with CORS) and the model package group; with IAM enforcement
+    The buckets (versioned, encrypted, no public access, as terraform/s3.tf makes them; the
+    model bucket with CORS) and the model package group; with IAM enforcement
     (``emulator_iam``) also the service roles with their policies (`playground.roles`) and the
     two Lambda functions with their URL permissions (`playground.lambda_functions`).
 
@@ -199,6 +243,7 @@ def bootstrap(settings: Settings) -> list[str]:
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
             created.append(f"s3://{bucket}")
+        created += _bucket_settings(s3, bucket)
     # The browser downloads model files straight from S3 with presigned URLs.
     rules = model_bucket_cors_rules(settings.cors_allow_origins)
     try:
