@@ -5,8 +5,10 @@ functions are records, not running code: what they carry is what authorization r
 each function's execution role (``aws_iam_role.api``/``feedback``) and its resource policy,
 the two statements terraform/feedback.tf grants a public Function URL: anyone may call it
 through the URL (``lambda:InvokeFunctionUrl``, auth type NONE) and may invoke it when the call
-came through the URL (``lambda:InvokeFunction`` with ``lambda:InvokedViaFunctionUrl``). The
-code uploaded is the handlers' package source, the code the gateway runs.
+came through the URL (``lambda:InvokeFunction`` with ``lambda:InvokedViaFunctionUrl``), and the
+one the provider adds by itself when it creates the URL. The code uploaded is the handlers'
+package source, the code the gateway runs; runtime and URL CORS are Terraform's (the
+account comparison in tests/e2e/terraform/test_terraform.py holds them so).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ RUNTIME = "python3.13"
 # terraform/scripts/function_url_invoke_permission.py.
 URL_STATEMENT = "public-function-url"
 INVOKE_STATEMENT = "public-function-url-invoke"
+# The statement provider 5.100's aws_lambda_function_url adds by itself to a function whose URL
+# it creates with authorization NONE (lambda:InvokeFunctionUrl for "*", as the console does):
+# in AWS the function's policy has it beside terraform/feedback.tf's two, so locally too.
+PROVIDER_URL_STATEMENT = "FunctionURLAllowPublicAccess"
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ def url_cors(function: Function, origins: tuple[str, ...]) -> dict[str, Any]:
     import json
 
     contract = json.loads(function.cors_file.read_text())
-    return {
+    cors = {
         "AllowOrigins": list(origins),
         "AllowMethods": contract["allow_methods"],
         "AllowHeaders": contract["allow_headers"],
@@ -76,6 +82,8 @@ def url_cors(function: Function, origins: tuple[str, ...]) -> dict[str, Any]:
         "MaxAge": contract["max_age"],
         "AllowCredentials": contract["allow_credentials"],
     }
+    # The provider sends no empty list (an empty expose_headers is no ExposeHeaders at all).
+    return {key: value for key, value in cors.items() if value != []}
 
 
 @cache
@@ -133,15 +141,17 @@ def install(settings: Settings, client: Any, account: str = roles.LOCAL_ACCOUNT)
         except client.exceptions.ResourceNotFoundException:
             policy = {}
         present = {s.get("Sid") for s in policy.get("Statement", [])}
-        if URL_STATEMENT not in present:
+        for statement in (PROVIDER_URL_STATEMENT, URL_STATEMENT):
+            if statement in present:
+                continue
             client.add_permission(
                 FunctionName=function.name,
-                StatementId=URL_STATEMENT,
+                StatementId=statement,
                 Action="lambda:InvokeFunctionUrl",
                 Principal="*",
                 FunctionUrlAuthType="NONE",
             )
-            created.append(f"{URL_STATEMENT} permission of {function.name}")
+            created.append(f"{statement} permission of {function.name}")
         if INVOKE_STATEMENT not in present:
             client.add_permission(
                 FunctionName=function.name,

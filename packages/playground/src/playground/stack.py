@@ -241,7 +241,13 @@ def bootstrap(settings: Settings) -> list[str]:
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in (settings.data_bucket, settings.model_bucket, settings.site_bucket):
         if bucket not in existing:
-            s3.create_bucket(Bucket=bucket)
+            # Outside us-east-1, S3 wants the region named (CreateBucket's LocationConstraint).
+            where = (
+                {}
+                if settings.region == "us-east-1"
+                else {"CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+            )
+            s3.create_bucket(Bucket=bucket, **where)  # type: ignore[arg-type]
             created.append(f"s3://{bucket}")
         created += _bucket_settings(s3, bucket)
     # The browser downloads model files straight from S3 with presigned URLs.
