@@ -2,9 +2,10 @@
 
 SageMaker runs a processing or training job with the job's execution role: besides the
 inputs and outputs (`jobs`, with the role's S3 client), it pulls the job's image from Amazon
-ECR and sends the container's output to CloudWatch Logs, both as that role (SageMaker
-Developer Guide, "How to use SageMaker AI execution roles": CreateProcessingJob and
-CreateTrainingJob need ``ecr:GetAuthorizationToken``, ``ecr:BatchCheckLayerAvailability``,
+ECR and sends the container's output to CloudWatch Logs, both as that role (SageMaker API
+Reference, CreateTrainingJob's ``RoleArn``; SageMaker Developer Guide, "SageMaker roles", the
+execution role permissions of the CreateProcessingJob and CreateTrainingJob APIs:
+``ecr:GetAuthorizationToken``, ``ecr:BatchCheckLayerAvailability``,
 ``ecr:GetDownloadUrlForLayer``, ``ecr:BatchGetImage``, ``logs:CreateLogGroup``,
 ``logs:CreateLogStream``, ``logs:DescribeLogStreams`` and ``logs:PutLogEvents``). Locally:
 
