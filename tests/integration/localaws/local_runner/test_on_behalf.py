@@ -54,11 +54,15 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
+    # moto's state lives in this process, shared by every in-process emulator: start empty,
+    # and leave nothing (sessions' keys come from seeded ids another module would reuse).
+    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
     s3 = root_client(url, "s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/code/step.py", Body=SCRIPT.encode())
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/input/numbers.txt", Body=b"1 2 3")
     yield url
+    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
     server.shutdown()
 
 
