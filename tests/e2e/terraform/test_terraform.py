@@ -758,6 +758,10 @@ INTENDED_DIFFERENCES: dict[str, str] = {
         "stack has none"
     ),
     "buckets/*/logging*": "access logging into the logs bucket (above)",
+    "buckets/*/versioning": (
+        "moto keeps every version and runs no lifecycle rule, so a versioned local bucket "
+        "would only grow and its journal could not be compacted (playground.stack.ENCRYPTION)"
+    ),
     "buckets/*/lifecycle*": (
         "moto expires nothing, so lifecycle rules would do nothing locally; the local stack "
         "keeps every object until `playground local reset`"

@@ -175,8 +175,10 @@ def _comparable(rule: Mapping[str, Any]) -> dict[str, object]:
     return {k: sorted(v) if isinstance(v, list) else v for k, v in rule.items() if k != "ID"}
 
 
-# terraform/s3.tf's settings of every bucket: versioned, encrypted with SSE-S3, no public access.
-VERSIONING = "Enabled"
+# terraform/s3.tf's settings of every bucket: encrypted with SSE-S3, no public access. Not
+# versioning: moto keeps every version and, running no lifecycle rule, never expires one, so a
+# versioned local bucket would only grow, and its journal could no longer be compacted
+# (`localaws.snapshot` drops overwritten entries of unversioned buckets only).
 ENCRYPTION = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
@@ -187,14 +189,11 @@ PUBLIC_ACCESS_BLOCK = {
 
 
 def _bucket_settings(s3: Any, bucket: str) -> list[str]:
-    """Versioning, default encryption and the public access block of terraform/s3.tf.
+    """Default encryption and the public access block of terraform/s3.tf.
 
     Read first and written only when they differ, so a restart journals nothing.
     """
     changed = []
-    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != VERSIONING:
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": VERSIONING})
-        changed.append(f"versioning of s3://{bucket}")
     try:
         rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     except ClientError:
@@ -221,9 +220,9 @@ def _bucket_settings(s3: Any, bucket: str) -> list[str]:
 def bootstrap(settings: Settings) -> list[str]:
     """Create, when missing, what the system needs in the emulator, as Terraform does in AWS.
 
-    The buckets (versioned, encrypted, no public access, as terraform/s3.tf makes them; the
-    model bucket with CORS) and the model package group; with IAM enforcement
-    (``emulator_iam``) also the service roles with their policies (`playground.roles`) and the
+    The buckets (encrypted, no public access, as terraform/s3.tf makes them, but not
+    versioned: see `ENCRYPTION`; the model bucket with CORS) and the model package group;
+    with IAM enforcement (``emulator_iam``) also the service roles with their policies (`playground.roles`) and the
     two Lambda functions with their URL permissions (`playground.lambda_functions`).
 
     Only missing things are created, so a restart adds nothing to the journal.
