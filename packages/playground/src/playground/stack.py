@@ -222,8 +222,9 @@ def bootstrap(settings: Settings) -> list[str]:
 
     The buckets (encrypted, no public access, as terraform/s3.tf makes them, but not
     versioned: see `ENCRYPTION`; the model bucket with CORS) and the model package group;
-    with IAM enforcement (``emulator_iam``) also the service roles with their policies (`playground.roles`) and the
-    two Lambda functions with their URL permissions (`playground.lambda_functions`).
+    with IAM enforcement (``emulator_iam``) also the service roles with their policies
+    (`playground.roles`) and the two Lambda functions with their URL permissions
+    (`playground.lambda_functions`).
 
     Only missing things are created, so a restart adds nothing to the journal.
     """
