@@ -6,8 +6,9 @@
 # execution. The data files, latest.json and the pipeline's own outputs match nothing.
 
 locals {
-  # Both rules' names and the manifest pattern are contracts/pipeline-triggers.json, which the
-  # local stack (packages/playground/src/playground/triggers.py) reads too.
+  # Both rules' names, the manifest pattern and the targets' retry policy are
+  # contracts/pipeline-triggers.json, which the local stack
+  # (packages/playground/src/playground/triggers.py) reads too.
   triggers = jsondecode(templatefile("${path.module}/../contracts/pipeline-triggers.json", {
     data_bucket = local.data_bucket
     raw_prefix  = var.raw_prefix
@@ -59,8 +60,8 @@ resource "aws_cloudwatch_event_target" "new_dataset_version" {
   }
 
   retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 3
+    maximum_event_age_in_seconds = local.triggers.retry_policy.maximum_event_age_in_seconds
+    maximum_retry_attempts       = local.triggers.retry_policy.maximum_retry_attempts
   }
 }
 
@@ -85,7 +86,7 @@ resource "aws_cloudwatch_event_target" "schedule" {
   }
 
   retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 3
+    maximum_event_age_in_seconds = local.triggers.retry_policy.maximum_event_age_in_seconds
+    maximum_retry_attempts       = local.triggers.retry_policy.maximum_retry_attempts
   }
 }

@@ -753,6 +753,117 @@ def test_the_workflows_applies_keep_what_the_runbook_made(rehearsal: Rehearsal) 
     assert feedback["Concurrency"]["ReservedConcurrentExecutions"] == 1
 
 
+# What the local stack (`make up`'s wiring: playground.stack.bootstrap, roles, lambda_functions,
+# `pipeline upsert` and triggers) has differently from Terraform's account, on purpose: a
+# pattern of `support.account.flatten` paths (fnmatch) and why. Any other difference fails.
+INTENDED_DIFFERENCES: dict[str, str] = {
+    f"buckets/{PREFIX}-logs/*": (
+        "the logs bucket receives S3 server access logs, which moto never delivers: the local "
+        "stack has none"
+    ),
+    "buckets/*/logging*": "access logging into the logs bucket (above)",
+    "buckets/*/versioning": (
+        "moto keeps every version and runs no lifecycle rule, so a versioned local bucket "
+        "would only grow and its journal could not be compacted (playground.stack.ENCRYPTION)"
+    ),
+    "buckets/*/lifecycle*": (
+        "moto expires nothing, so lifecycle rules would do nothing locally; the local stack "
+        "keeps every object until `playground local reset`"
+    ),
+    f"roles/{PREFIX}-github-*": (
+        "GitHub Actions' OIDC roles (docs/aws.md step 9): no local actor assumes them"
+    ),
+    "functions/*/environment*": (
+        "the local gateway runs each handler in its own process with the stack's settings "
+        "(target local, the emulator's endpoint); the function records carry no environment"
+    ),
+    "functions/*/memory": "the gateway runs the handler in process: no memory size applies",
+    "functions/*/timeout": "the gateway runs the handler in process: no timeout applies",
+    "functions/*/tracing": "no X-Ray locally",
+    "functions/*/reserved concurrency": (
+        "no concurrency cap locally; the gateway rate-limits POST /feedback per client instead"
+    ),
+    "log groups*": (
+        "the functions' log groups: the gateway writes the handlers' logs to its service log "
+        "(.playground/services/api.log)"
+    ),
+}
+
+
+def local_account(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What `make up`'s wiring builds, with the rehearsal's names, in a throwaway emulator.
+
+    The local stack gets the names `make tf-env` printed for the deployment (and its prefix,
+    region and site origin), so every name the wiring derives differently from Terraform
+    shows up as a difference; IAM enforcement on, as `make up` installs the roles and the
+    functions' policies then.
+    """
+    from typer.testing import CliRunner
+
+    from playground.cli import app
+    from playground.throwaway import foreign_variables, throwaway_stack
+    from support import account
+
+    for key in [k for k in os.environ if k.startswith(("PLAYGROUND_", "AWS_"))]:
+        monkeypatch.delenv(key)
+    names = {k: v for k, v in PLAYGROUND_ENV.items() if k != "PLAYGROUND_TARGET"}
+    for key, value in {
+        **names,
+        "PLAYGROUND_NAME_PREFIX": PREFIX,
+        "PLAYGROUND_EMULATOR_IAM": "true",
+        "PLAYGROUND_CORS_ALLOW_ORIGINS": json.dumps([SITE_ORIGIN]),
+    }.items():
+        monkeypatch.setenv(key, value)
+    with throwaway_stack() as local:
+        for key in foreign_variables(os.environ):
+            monkeypatch.delenv(key)
+        for key, value in local.environment.items():
+            monkeypatch.setenv(key, value)
+        # The commit the workflows' applies named last (GITHUB_SHA), not `-dirty` when the
+        # checkout has changes: the commit is an input of both, not part of the wiring.
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        result = CliRunner().invoke(app, ["pipeline", "upsert", "--git-commit", commit])
+        assert result.exit_code == 0, result.output
+
+        def clients(service: str) -> Any:
+            return boto3.client(  # type: ignore[call-overload]
+                service,
+                region_name=REGION,
+                endpoint_url=local.url,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+
+        return account.describe(clients)
+
+
+def test_the_local_account_is_the_one_terraform_creates(
+    rehearsal: Rehearsal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fnmatch import fnmatchcase
+
+    from support import account
+
+    started = time.monotonic()
+    aws = account.describe(rehearsal.client, skip_buckets=[STATE_BUCKET])
+    local = local_account(monkeypatch)
+    print(f"the local account built and read in {time.monotonic() - started:.1f} s")
+    found = account.differences(aws, local)
+    unexplained = {
+        path: sides
+        for path, sides in found.items()
+        if not any(fnmatchcase(path, pattern) for pattern in INTENDED_DIFFERENCES)
+    }
+    stale = [p for p in INTENDED_DIFFERENCES if not any(fnmatchcase(f, p) for f in found)]
+    assert not unexplained, "the local stack differs from Terraform's account:\n" + "\n".join(
+        f"{path}:\n  terraform: {json.dumps(a, default=str)}\n  local:     {json.dumps(b, default=str)}"
+        for path, (a, b) in unexplained.items()
+    )
+    assert not stale, f"listed as different, but now the same (remove them): {stale}"
+
+
 BAD_INPUTS = {
     "name_prefix=Bad_Prefix": "lower-case letters, digits or '-'",
     "site_origin=https://example.com/app/": "no path, no trailing slash",

@@ -113,3 +113,13 @@ def test_the_deployer_is_the_administrator_docs_aws_starts_from() -> None:
     }
     # Their own credentials in AWS: no role of terraform/ is theirs.
     assert not any("-deployer" in body for body in _blocks("aws_iam_role").values())
+
+
+def test_trust_names_the_source_account_only_where_terraform_does() -> None:
+    iam_tf = (TERRAFORM / "iam.tf").read_text()
+    rows = re.findall(r'service = "([\w.]+)", source_account = (true|false)', iam_tf)
+    assert rows, "terraform/iam.tf's assumed_by table is not where it was"
+    conditioned = {service for service, flag in rows if flag == "true"}
+    for role in roles.service_roles(Settings()):
+        [statement] = role.trust_policy("123456789012")["Statement"]
+        assert ("Condition" in statement) == (role.service in conditioned), role.name

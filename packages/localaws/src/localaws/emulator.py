@@ -25,7 +25,8 @@ not journalled. ``/_playground/violations`` reports what was refused since the s
 With IAM enforcement (``--iam``) every request is then decided as IAM decides it, from the
 signer's role and the resource's policy (`localaws.permission`); a denial gets AWS's
 ``AccessDenied`` answer, never reaches moto and is not journalled. ``/_playground/denials``
-reports denials and what each role used.
+reports denials and what each role used; ``/_playground/authorize`` answers, for the signer,
+what IAM would decide on a resource the emulator cannot hold (AWS's image registry).
 
 Run as ``python -m localaws.emulator --host H --port P --state-dir D [--no-strict] [--iam]``
 (``playground local start`` does that in the background).
@@ -63,6 +64,9 @@ HEALTH_PATH = "/_playground/health"
 VIOLATIONS_PATH = "/_playground/violations"
 VIOLATIONS_NAME = "violations.jsonl"
 DENIALS_PATH = "/_playground/denials"
+# What IAM would decide for the signer on a resource the emulator cannot hold (POST, JSON body
+# {"actions": [...], "resource": ARN}); see `localaws.permission.PermissionLayer.authorize`.
+AUTHORIZE_PATH = "/_playground/authorize"
 DENIALS_NAME = "denials.jsonl"
 JOURNAL_NAME = "journal.jsonl"
 REPLAY_FAILED = 3  # the exit code when a journal entry cannot be replayed
@@ -467,6 +471,20 @@ class JournalledApp:
         if path == DENIALS_PATH:
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps(self.permission.report()).encode()]
+        if path == AUTHORIZE_PATH and environ.get("REQUEST_METHOD") == "POST":
+            asked = read_body(environ)
+            try:
+                question = json.loads(asked or b"{}")
+                actions = [str(a) for a in question["actions"]]
+                resource = str(question.get("resource") or "*")
+            except (ValueError, KeyError, TypeError) as exc:
+                start_response("400 Bad Request", [("Content-Type", "application/json")])
+                return [json.dumps({"message": f"expected actions and resource: {exc}"}).encode()]
+            decided = self.permission.authorize(
+                request_from_environ(environ, asked), actions, resource
+            )
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(decided).encode()]
         if not self.ready:
             start_response("503 Service Unavailable", [("Content-Type", "application/json")])
             return [b'{"message": "the emulator is replaying its journal"}']

@@ -437,6 +437,45 @@ class PermissionLayer:
         self._record(denial, refusal)
         return refusal
 
+    def authorize(self, request: Request, actions: list[str], resource: str) -> dict[str, Any]:
+        """Decide actions on a resource the emulator cannot hold, for the request's signer.
+
+        What SageMaker does on a job role's behalf against another account (pulling a Deep
+        Learning Container from AWS's registry) has no request the emulator could serve, so the
+        actor standing in for SageMaker asks this instead, signed with the role session's keys:
+        each action is decided as `check` decides a request (identity policies of the role, no
+        resource policy: AWS's DLC repositories let every account pull), a denial is counted,
+        listed and worded as AWS words it, and an allowing statement is recorded as used.
+
+        Returns ``{"checked": bool, "denied": [{"action", "message"}]}``; ``checked`` is False
+        (nothing denied) when enforcement is off.
+        """
+        if not self.enabled:
+            return {"checked": False, "denied": []}
+        region = _region_of(request) or "us-east-1"
+        signer = signer_of(access_key(request), region)
+        denied = []
+        for action in actions:
+            want = Needed(action, resource or "*")
+            decision = decide(signer, want, request, region)
+            service, _, operation = action.partition(":")
+            if decision.allowed:
+                if signer.role_name:
+                    self._used(signer.role_name, want, decision, service, operation)
+                continue
+            denial = Denial(
+                signer.principal.arn,
+                signer.role_name,
+                action,
+                want.resource,
+                decision.reason,
+                decision.denied_by,
+            )
+            refusal = _denied_answer(service, "json", operation, denial.message())
+            self._record(denial, refusal)
+            denied.append({"action": action, "message": denial.message()})
+        return {"checked": True, "denied": denied}
+
     def _unmapped(self, reason: str) -> None:
         with self._lock:
             first = reason not in self.unmapped

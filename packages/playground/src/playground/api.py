@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from localaws.credentials import assume_role_as_service
@@ -24,9 +23,8 @@ from localaws.gateway import (
 )
 from playground import lambda_functions
 
-CONTRACTS = Path(__file__).resolve().parents[4] / "contracts"
-API_CORS_FILE = CONTRACTS / "api-cors.json"
-FEEDBACK_CORS_FILE = CONTRACTS / "feedback-cors.json"
+API_CORS_FILE = lambda_functions.API_CORS_FILE
+FEEDBACK_CORS_FILE = lambda_functions.FEEDBACK_CORS_FILE
 FEEDBACK_PATH = "/feedback"
 
 

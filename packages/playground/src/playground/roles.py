@@ -20,6 +20,9 @@ from mlops_settings import Settings
 IAM_DIR = Path(__file__).resolve().parents[4] / "iam"
 # The account the emulator stands in for (moto's default account).
 LOCAL_ACCOUNT = "123456789012"
+# The services whose trust policies carry aws:SourceAccount in terraform/iam.tf's
+# `assumed_by` (source_account = true).
+SOURCE_ACCOUNT_SERVICES = frozenset({"sagemaker.amazonaws.com", "events.amazonaws.com"})
 
 
 # AWS's managed policy AdministratorAccess (arn:aws:iam::aws:policy/AdministratorAccess), what
@@ -44,6 +47,15 @@ class Role:
     policies: tuple[tuple[str, str], ...]  # (inline policy name, template file in iam/)
     administrator: bool = False  # also AdministratorAccess (the deployer)
 
+    @property
+    def source_account(self) -> bool:
+        """Whether the trust names ``aws:SourceAccount`` (terraform/iam.tf's ``assumed_by``).
+
+        Only where the service sends the key when it assumes the role: SageMaker and
+        EventBridge do, Lambda does not (a condition on a key never sent fails closed).
+        """
+        return self.service in SOURCE_ACCOUNT_SERVICES
+
     def trust_policy(self, account: str) -> dict[str, Any]:
         """The trust policy Terraform's ``assumed_by`` document renders for this role."""
         if not self.service:
@@ -57,17 +69,14 @@ class Role:
                     }
                 ],
             }
-        return {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": self.service},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            ],
+        statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Principal": {"Service": self.service},
+            "Action": "sts:AssumeRole",
         }
+        if self.source_account:
+            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
+        return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def policy_vars(settings: Settings, account: str = LOCAL_ACCOUNT) -> dict[str, str]:

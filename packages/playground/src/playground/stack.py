@@ -176,6 +176,51 @@ def _comparable(rule: Mapping[str, Any]) -> dict[str, object]:
     return {k: sorted(v) if isinstance(v, list) else v for k, v in rule.items() if k != "ID"}
 
 
+# terraform/s3.tf's settings of every bucket: encrypted with SSE-S3, no public access. Not
+# versioning: moto keeps every version and, running no lifecycle rule, never expires one, so a
+# versioned local bucket would only grow, and its journal could no longer be compacted
+# (`localaws.snapshot` drops overwritten entries of unversioned buckets only).
+ENCRYPTION = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def _bucket_settings(s3: Any, bucket: str, empty: bool = False) -> list[str]:
+    """Default encryption and the public access block of terraform/s3.tf.
+
+    Read first and written only when they differ, so a restart journals nothing; ``empty``: the
+    bucket was just made, so nothing is read first.
+    """
+    changed = []
+    try:
+        found = {} if empty else s3.get_bucket_encryption(Bucket=bucket)
+        rules = found.get("ServerSideEncryptionConfiguration", {})
+    except ClientError:
+        rules = {}
+    if [
+        {k: v for k, v in r.items() if k != "BucketKeyEnabled"} for r in rules.get("Rules", [])
+    ] != ENCRYPTION:
+        s3.put_bucket_encryption(
+            Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": ENCRYPTION}
+        )
+        changed.append(f"encryption of s3://{bucket}")
+    try:
+        found = {} if empty else s3.get_public_access_block(Bucket=bucket)
+        block = found.get("PublicAccessBlockConfiguration", {})
+    except ClientError:
+        block = {}
+    if block != PUBLIC_ACCESS_BLOCK:
+        s3.put_public_access_block(
+            Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK
+        )
+        changed.append(f"public access block of s3://{bucket}")
+    return changed
+
+
 @functools.cache
 def _admin_client(service: str, region: str, endpoint: str) -> Any:
     """A client of the emulator signed as the account's root: what Terraform's apply is.
@@ -194,7 +239,8 @@ def _admin_client(service: str, region: str, endpoint: str) -> Any:
 def bootstrap(settings: Settings, empty: bool = False) -> list[str]:
     """Create, when missing, what the system needs in the emulator, as Terraform does in AWS.
 
-    The buckets (model bucket with CORS), the model package group, the roles with their
+    The buckets (encrypted, no public access, as terraform/s3.tf makes them, but not versioned:
+    see `ENCRYPTION`; the model bucket with CORS), the model package group, the roles with their
     policies (`playground.roles`: the services' and the people's) and the two Lambda functions
     with their URL permissions (`playground.lambda_functions`). With IAM enforcement off the
     roles and functions are still made: turning it on then needs only a restart.
@@ -215,8 +261,15 @@ def bootstrap(settings: Settings, empty: bool = False) -> list[str]:
     existing = set() if empty else {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in (settings.data_bucket, settings.model_bucket, settings.site_bucket):
         if bucket not in existing:
-            s3.create_bucket(Bucket=bucket)
+            # Outside us-east-1, S3 wants the region named (CreateBucket's LocationConstraint).
+            where = (
+                {}
+                if settings.region == "us-east-1"
+                else {"CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+            )
+            s3.create_bucket(Bucket=bucket, **where)
             created.append(f"s3://{bucket}")
+        created += _bucket_settings(s3, bucket, empty=bucket not in existing)
     # The browser downloads model files straight from S3 with presigned URLs.
     rules = model_bucket_cors_rules(settings.cors_allow_origins)
     try:

@@ -38,12 +38,24 @@ def _contract(settings: Settings) -> dict[str, Any]:
 
 
 def rule_names(settings: Settings) -> tuple[str, str]:
-    """(new dataset version rule, schedule rule): the pipeline's name + the contract's suffixes."""
+    """(new dataset version rule, schedule rule): the name prefix + the contract's suffixes.
+
+    As terraform/events.tf names them (``${var.name_prefix}<suffix>``).
+    """
     contract = _contract(settings)
     return (
-        settings.pipeline_name + contract["new_dataset_version"]["name_suffix"],
-        settings.pipeline_name + contract["schedule"]["name_suffix"],
+        settings.name_prefix + contract["new_dataset_version"]["name_suffix"],
+        settings.name_prefix + contract["schedule"]["name_suffix"],
     )
+
+
+def retry_policy(settings: Settings) -> dict[str, int]:
+    """The targets' retry policy (EventBridge's ``RetryPolicy``) from the contract."""
+    policy = _contract(settings)["retry_policy"]
+    return {
+        "MaximumEventAgeInSeconds": int(policy["maximum_event_age_in_seconds"]),
+        "MaximumRetryAttempts": int(policy["maximum_retry_attempts"]),
+    }
 
 
 def manifest_event_pattern(settings: Settings) -> dict[str, Any]:
@@ -78,7 +90,7 @@ def install(
         data_rule: {"EventPattern": json.dumps(manifest_event_pattern(settings))},
         schedule_rule: {"ScheduleExpression": settings.training_schedule},
     }
-    changed += _remove_renamed_rule(events, settings, schedule_rule)
+    changed += _remove_renamed_rules(events, settings, set(wanted))
     for name, shape in wanted.items():
         events.put_rule(Name=name, State="ENABLED", **shape)
         listed = list(fixed)
@@ -87,27 +99,35 @@ def install(
             "Arn": pipeline_arn,
             "RoleArn": role_arn,
             "SageMakerPipelineParameters": {"PipelineParameterList": listed},
+            "RetryPolicy": retry_policy(settings),
         }
         events.put_targets(Rule=name, Targets=[target])
         changed.append(f"EventBridge rule {name}")
     return changed
 
 
-def _remove_renamed_rule(events: Any, settings: Settings, schedule_rule: str) -> list[str]:
-    """Delete the schedule rule under its name before the contract ("<pipeline>-schedule").
+def _remove_renamed_rules(events: Any, settings: Settings, current: set[str]) -> list[str]:
+    """Delete the rules under the names they had before (left, they would start runs twice).
 
-    Left in place, a stack set up before would run the pipeline twice on every schedule.
+    Before the contract the schedule rule was ``<pipeline>-schedule``; before the names
+    followed Terraform's, both rules were ``<pipeline><suffix>``.
     """
-    old = f"{settings.pipeline_name}-schedule"
-    if old == schedule_rule:
-        return []
-    try:
-        targets = events.list_targets_by_rule(Rule=old)["Targets"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return []
-        raise
-    if targets:
-        events.remove_targets(Rule=old, Ids=[t["Id"] for t in targets])
-    events.delete_rule(Name=old)
-    return [f"EventBridge rule {old} removed (renamed {schedule_rule})"]
+    contract = _contract(settings)
+    older = {
+        f"{settings.pipeline_name}-schedule",
+        settings.pipeline_name + contract["new_dataset_version"]["name_suffix"],
+        settings.pipeline_name + contract["schedule"]["name_suffix"],
+    }
+    removed = []
+    for old in sorted(older - current):
+        try:
+            targets = events.list_targets_by_rule(Rule=old)["Targets"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                continue
+            raise
+        if targets:
+            events.remove_targets(Rule=old, Ids=[t["Id"] for t in targets])
+        events.delete_rule(Name=old)
+        removed.append(f"EventBridge rule {old} removed (renamed as in Terraform)")
+    return removed

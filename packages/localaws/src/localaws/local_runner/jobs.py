@@ -196,7 +196,8 @@ def run_script(
 ) -> ScriptTime:
     """Run a job's command, teeing its output to the log; returns its wall and CPU time.
 
-    A non-zero exit raises JobError with the script's last lines.
+    A non-zero exit raises JobError with the script's last lines; a JobError raised by
+    ``on_output`` kills the script and is raised as it is.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     tail: list[str] = []
@@ -221,7 +222,13 @@ def run_script(
             if stripped:
                 tail = [*tail[-(FAILURE_LINES - 1) :], stripped]
                 if on_output:
-                    on_output(stripped)
+                    try:
+                        on_output(stripped)
+                    except JobError as stopped:  # e.g. the job's log refused: stop the job
+                        process.kill()
+                        process.wait()
+                        log.write(f"[stopped: {stopped}]\n")
+                        raise
         code, cpu = _wait(process)
         seconds = time.perf_counter() - began
         log.write(f"[exit code {code} after {seconds:.1f} s, {cpu:.1f} CPU s]\n")

@@ -9,6 +9,7 @@ failed one can be resumed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -17,9 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3
-
-from localaws.local_runner import jobs
+from localaws.local_runner import jobs, on_behalf
 from localaws.local_runner.cache import StepCache, cache_key, duration_seconds
 from localaws.local_runner.expressions import Context, ExpressionError, evaluate, resolve
 from localaws.local_runner.graph import PipelineError, StepGraph, parse_parameters
@@ -260,25 +259,39 @@ class LocalRunner:
             self.reporter.step_output(step.name, line)
 
         kind = "processing-job" if step.type == "Processing" else "training-job"
-        s3, credentials = self.s3, None
+        s3, credentials, job_log = self.s3, None, None
         if self.job_credentials is not None and arguments.get("RoleArn"):
             credentials = dict(
                 self.job_credentials(str(arguments["RoleArn"]), self._job_arn(kind, job_name))
             )
-            s3 = boto3.client(
-                "s3",
-                region_name=self.region,
-                aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-                aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
-            )
-        if step.type == "Processing":
-            result = jobs.run_processing(arguments, container, s3, log_path, output, credentials)
-            step.property_files = self._property_files(spec, arguments, container)
-        else:
-            result = jobs.run_training(
-                arguments, container, s3, job_name, log_path, output, credentials
-            )
+            # What SageMaker does as the role before the script: pull the image, open the log.
+            keys = on_behalf.RoleKeys(credentials, self.s3.meta.endpoint_url, self.region)
+            on_behalf.pull_image(keys, on_behalf.job_image(step.type, arguments))
+            job_log = on_behalf.JobLog(keys, step.type, job_name)
+            job_log.open()
+            s3 = keys.client("s3")
+
+            def output(line: str) -> None:
+                self.reporter.step_output(step.name, line)
+                job_log.line(line)
+
+        try:
+            if step.type == "Processing":
+                result = jobs.run_processing(
+                    arguments, container, s3, log_path, output, credentials
+                )
+                step.property_files = self._property_files(spec, arguments, container)
+            else:
+                result = jobs.run_training(
+                    arguments, container, s3, job_name, log_path, output, credentials
+                )
+        except BaseException:
+            if job_log is not None:
+                with contextlib.suppress(jobs.JobError):  # the job's own failure says more
+                    job_log.close()
+            raise
+        if job_log is not None:
+            job_log.close()  # a refused last write fails the job, as any refused write does
         noun = step.type
         step.properties = {
             **arguments,
