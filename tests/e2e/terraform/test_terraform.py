@@ -773,6 +773,10 @@ INTENDED_DIFFERENCES: dict[str, str] = {
     f"roles/{PREFIX}-github-*": (
         "GitHub Actions' OIDC roles (docs/aws.md step 9): no local actor assumes them"
     ),
+    f"roles/{PREFIX}-deployer*": (
+        "the deployer of docs/aws.md signs with their own administrator credentials in AWS; "
+        "locally the CLI's `data` commands assume this role (playground.people)"
+    ),
     "functions/*/environment*": (
         "the local gateway runs each handler in its own process with the stack's settings "
         "(target local, the emulator's endpoint); the function records carry no environment"
