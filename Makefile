@@ -57,10 +57,10 @@ test:
 	@$(MAKE) setup
 	@$(MAKE) --keep-going python-test $(TEST_TARGETS)
 
-## Lint (ruff, format, mypy, import contracts) and the unit tiers (Python tests/unit, web vitest): about a minute.
+## Lint (ruff, format, mypy, import contracts) and the unit tiers (Python tests/unit, web vitest; the site built first, as a unit test reads it): about a minute.
 check:
 	@+$(PREREQUISITES) check python uv node
-	@$(MAKE) uv web-install
+	@$(MAKE) uv web-build
 	@$(MAKE) python-lint unit-test web-test
 
 ## Every Python test tier, each with its time: unit, then integration and e2e side by side.

@@ -206,8 +206,12 @@ def save_run(state: Path, execution_id: str, started: str, train_cached: bool) -
         status=SUCCEEDED,
         started_at=started,
         steps={
-            "PrepareData": StepRecord("PrepareData", "Processing", SUCCEEDED, 50, 40, train_cached),
-            "TrainModel": StepRecord("TrainModel", "Training", SUCCEEDED, 700, 600, train_cached),
+            "PrepareData": StepRecord(
+                "PrepareData", "Processing", SUCCEEDED, 50, 40, cached=train_cached
+            ),
+            "TrainModel": StepRecord(
+                "TrainModel", "Training", SUCCEEDED, 700, 600, cached=train_cached
+            ),
             "EvaluateModel": StepRecord("EvaluateModel", "Processing", SUCCEEDED, 30, 20),
         },
         folder=str(folder),
