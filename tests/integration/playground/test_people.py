@@ -94,3 +94,28 @@ def test_a_reviewer_setting_on_models_approve_is_refused_as_aws_would(
     assert result.exit_code != 0, result.output
     assert "AccessDenied" in result.output
     assert "sagemaker:DescribeModelPackageGroup" in " ".join(result.output.split())
+
+
+@pytest.mark.denials
+def test_a_data_command_refused_ends_with_aws_words_not_a_traceback(emulator: Settings) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    before = boto3.client("s3").list_objects_v2(Bucket=emulator.data_bucket).get("KeyCount", 0)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "playground"), "data", "ls"],
+        env={**os.environ, "PLAYGROUND_PERSON": "approver", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: AWS refused ListObjectsV2: AccessDenied: User: ")
+    assert "assumed-role/mnist-playground-model-approver/" in done.stderr
+    assert "s3:ListBucket" in done.stderr
+    after = boto3.client("s3").list_objects_v2(Bucket=emulator.data_bucket).get("KeyCount", 0)
+    assert after == before

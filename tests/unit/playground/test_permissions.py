@@ -35,3 +35,23 @@ def test_used_and_unused_statements_and_denials_per_role() -> None:
     assert [d["action"] for d in reports["stranger"].denials] == ["s3:GetObject"]
     trigger = reports["mnist-playground-training-trigger"]
     assert [u.sid for u in trigger.unused] == ["StartThisPipeline"]
+
+
+def test_the_people_of_the_runbook_are_reported_like_the_services() -> None:
+    approver = "mnist-playground-model-approver"
+    record = {
+        "used": {
+            approver: {
+                f"role/{approver}:decide-model-versions#ReadAndDecideModelVersionsOfThisGroup": {
+                    "sagemaker:UpdateModelPackage": "sagemaker UpdateModelPackage arn:..."
+                }
+            }
+        },
+        "recent": [],
+    }
+    reports = {r.role: r for r in role_reports(record, Settings())}
+    assert [u.sid for u in reports[approver].used] == ["ReadAndDecideModelVersionsOfThisGroup"]
+    assert "ListModelVersions" in {u.sid for u in reports[approver].unused}
+    assert "mnist-playground-feedback-reviewer" in reports
+    deployer = reports["mnist-playground-deployer"]
+    assert [u.policy for u in deployer.unused] == ["AdministratorAccess"]

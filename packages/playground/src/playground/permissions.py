@@ -37,7 +37,7 @@ class RoleReport:
 
 
 def role_reports(record: dict[str, Any], settings: Settings) -> list[RoleReport]:
-    """Per role of this system (and any other role that was denied), what the record shows.
+    """Per role of this system (the services' and the people's, and any other role denied).
 
     Args:
         record: the emulator's permission record (``used``: {role: {"policy#sid": {action:
@@ -48,7 +48,7 @@ def role_reports(record: dict[str, Any], settings: Settings) -> list[RoleReport]
     denials = [d for d in record.get("recent") or [] if isinstance(d, dict)]
     reports = []
     known = set()
-    for role in roles.service_roles(settings):
+    for role in roles.all_roles(settings):
         known.add(role.name)
         report = RoleReport(role.name, denials=[d for d in denials if d.get("role") == role.name])
         seen = used.get(role.name, {})

@@ -148,7 +148,10 @@ def iam_report() -> None:
             "and `playground local start`, run the flows again, then ask again."
         )
         return
-    console.print(f"{record.get('denials', 0)} requests denied since start")
+    console.print(
+        f"{record.get('denials', 0)} requests denied since the emulator started; used and "
+        "unused below count the requests since then too (a restart starts them again)"
+    )
     for report in role_reports(record, settings):
         console.print(f"\n[bold]{report.role}[/]")
         for use in report.used:
