@@ -448,8 +448,9 @@ def monthly_cost(workload: Workload, prices: PriceTable) -> MonthlyCost:
                 f"{seconds / 3600:.2f} instance-hours "
                 f"({', '.join(sorted({s.instance_type or '?' for s in steps}))}): {counts} runs",
                 sum(s.usd * runs_by_step[s.name] for s in steps),
-                f"{scheduled:.3g} scheduled ({workload.schedule}) + {workload.dataset_versions} "
-                f"dataset versions + {workload.reviews} reviews a month, each new version "
+                f"{scheduled:.3g} scheduled ({workload.schedule}) + "
+                f"{_count(workload.dataset_versions, 'dataset version')} + "
+                f"{_count(workload.reviews, 'review')} a month, each new version "
                 f"running every step; {cache_words}; each job billed for its compute plus "
                 f"{prices.billed_overhead_seconds:.0f} s of download",
             )
@@ -525,7 +526,8 @@ def monthly_cost(workload: Workload, prices: PriceTable) -> MonthlyCost:
             "S3 transfer of model downloads",
             f"{model_gb:.3f} GB",
             model_gb * p("s3_transfer_out_gb").usd,
-            f"one model ({workload.model_bytes:,} bytes) per first visit, by presigned URL; "
+            f"one model per first visit, by presigned URL, at its largest "
+            f"({workload.model_bytes:,} bytes, the gate's MaxModelSizeBytes); "
             "a return visit opens the stored one",
         )
     )
@@ -550,7 +552,7 @@ def monthly_cost(workload: Workload, prices: PriceTable) -> MonthlyCost:
             "S3 storage",
             f"{gigabytes(stored):.2f} GB-month",
             gigabytes(stored) * p("s3_storage_gb_month").usd,
-            f"one seeded and {triggered} new dataset versions of "
+            f"one seeded and {_count(triggered, 'new dataset version')} of "
             f"{workload.dataset_version_bytes:,} bytes, {workload.run_artifact_bytes:,} bytes "
             f"per run (a run with cache hits writes less), the site ({site.stored_bytes:,} bytes)",
         )
@@ -664,3 +666,8 @@ def estimate_run(record: Any) -> RunEstimate:
         f"{prices.date} (`playground aws cost` for the month)",
         run,
     )
+
+
+def _count(number: float, noun: str) -> str:
+    """``1 dataset version``, ``2 dataset versions``, ``0 reviews``."""
+    return f"{number:g} {noun}" if number == 1 else f"{number:g} {noun}s"
