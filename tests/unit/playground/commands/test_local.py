@@ -45,7 +45,8 @@ def test_the_report_lists_used_unused_and_denied(monkeypatch: pytest.MonkeyPatch
     result = CliRunner().invoke(app, ["local", "iam"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # as read, whatever the terminal's width
-    assert "1 requests denied since start" in text
+    assert "1 requests denied since the emulator started" in text
+    assert "a restart starts them again" in text
     assert (
         "used pipeline-jobs#FindTheChampion: sagemaker:ListModelPackages "
         "(sagemaker ListModelPackages *)" in text
