@@ -53,6 +53,12 @@ from urllib.parse import parse_qs
 
 from localaws import replay as replay_
 from localaws import snapshot
+from localaws.control_paths import (
+    AUTHORIZE_PATH,
+    DENIALS_PATH,
+    HEALTH_PATH,
+    VIOLATIONS_PATH,
+)
 from localaws.permission import PermissionLayer
 from localaws.s3_cors import S3CorsLayer
 from localaws.sagemaker.model_package import model_package_semantics
@@ -60,13 +66,7 @@ from localaws.sagemaker.pipeline_definition import pipeline_semantics
 from localaws.strict import StrictMode, request_from_environ
 from localaws.wsgi import StartResponse, WsgiApp, call_app, read_body
 
-HEALTH_PATH = "/_playground/health"
-VIOLATIONS_PATH = "/_playground/violations"
 VIOLATIONS_NAME = "violations.jsonl"
-DENIALS_PATH = "/_playground/denials"
-# What IAM would decide for the signer on a resource the emulator cannot hold (POST, JSON body
-# {"actions": [...], "resource": ARN}); see `localaws.permission.PermissionLayer.authorize`.
-AUTHORIZE_PATH = "/_playground/authorize"
 DENIALS_NAME = "denials.jsonl"
 JOURNAL_NAME = "journal.jsonl"
 REPLAY_FAILED = 3  # the exit code when a journal entry cannot be replayed

@@ -85,7 +85,7 @@ def emulator_enforces(settings: Any) -> Callable[[], bool]:
     """
     import requests
 
-    from localaws.emulator import HEALTH_PATH
+    from localaws.control_paths import HEALTH_PATH
 
     url = (settings.endpoint_url or settings.emulator_url) + HEALTH_PATH
 

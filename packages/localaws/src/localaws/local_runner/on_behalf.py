@@ -38,10 +38,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from localaws.control_paths import AUTHORIZE_PATH
 from localaws.local_runner.jobs import JobError
 
-# The emulator's question for what it cannot hold (`localaws.emulator.AUTHORIZE_PATH`).
-AUTHORIZE_PATH = "/_playground/authorize"
 PULL_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:GetDownloadUrlForLayer",
