@@ -9,16 +9,12 @@ import pytest
 import requests
 
 from playground.site_server import make_server, start_in_thread
+from support.site_build import tiny_build
 
 
 @pytest.fixture
 def dist(tmp_path: Path) -> Path:
-    (tmp_path / "assets").mkdir()
-    (tmp_path / "ort").mkdir()
-    (tmp_path / "index.html").write_text("<!doctype html><div id=root></div>")
-    (tmp_path / "assets" / "index-abc.js").write_text("console.log(1)")
-    (tmp_path / "ort" / "ort-wasm-simd-threaded.wasm").write_bytes(b"\0asm\1\0\0\0")
-    return tmp_path
+    return tiny_build(tmp_path)
 
 
 @pytest.fixture

@@ -7,16 +7,12 @@ from pathlib import Path
 import pytest
 
 from playground.site_server import SiteError, make_server, site_policy
+from support.site_build import tiny_build
 
 
 @pytest.fixture
 def dist(tmp_path: Path) -> Path:
-    (tmp_path / "assets").mkdir()
-    (tmp_path / "ort").mkdir()
-    (tmp_path / "index.html").write_text("<!doctype html><div id=root></div>")
-    (tmp_path / "assets" / "index-abc.js").write_text("console.log(1)")
-    (tmp_path / "ort" / "ort-wasm-simd-threaded.wasm").write_bytes(b"\0asm\1\0\0\0")
-    return tmp_path
+    return tiny_build(tmp_path)
 
 
 def test_refuses_a_missing_build_with_what_to_run(tmp_path: Path) -> None:
