@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from localaws.background import free_port
 from localaws.credentials import assume_role_as_service
 from localaws.emulator import DENIALS_PATH, HEALTH_PATH, build_app
+from support.in_process_emulator import enforcing_emulator
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -62,16 +61,8 @@ def _trust(service: str) -> str:
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An emulator with IAM enforcement on, served from this process on a free port."""
-    from werkzeug.serving import make_server
-
-    app = build_app(tmp_path_factory.mktemp("emulator"), strict=True, iam=True)
-    app.replay()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
+    with enforcing_emulator(tmp_path_factory.mktemp("emulator")) as url:
+        yield url
 
 
 def _client(

@@ -9,7 +9,6 @@ decides them, and a role that could not do them in AWS fails the step.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ import boto3
 import pytest
 import requests
 
-from localaws.background import free_port
 from localaws.credentials import job_credentials
-from localaws.emulator import DENIALS_PATH, build_app
+from localaws.emulator import DENIALS_PATH
 from localaws.local_runner import FAILED, SUCCEEDED, LocalRunner
 from mlops_settings import Settings
 from playground import roles
+from support.in_process_emulator import enforcing_emulator
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -45,25 +44,12 @@ print("wrote done.txt")
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An emulator enforcing IAM, with the data bucket, the step's code and its input."""
-    from werkzeug.serving import make_server
-
-    app = build_app(tmp_path_factory.mktemp("emulator"), strict=True, iam=True)
-    app.replay()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    # moto's state lives in this process, shared by every in-process emulator: start empty,
-    # and leave nothing (sessions' keys come from seeded ids another module would reuse).
-    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
-    s3 = root_client(url, "s3")
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/code/step.py", Body=SCRIPT.encode())
-    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/input/numbers.txt", Body=b"1 2 3")
-    yield url
-    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
-    server.shutdown()
+    with enforcing_emulator(tmp_path_factory.mktemp("emulator")) as url:
+        s3 = root_client(url, "s3")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/code/step.py", Body=SCRIPT.encode())
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/input/numbers.txt", Body=b"1 2 3")
+        yield url
 
 
 def root_client(endpoint: str, service: str) -> Any:
