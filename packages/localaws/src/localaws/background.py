@@ -58,6 +58,10 @@ def pid_alive(pid: int, marker: bytes) -> bool:
     return not cmdline or marker in cmdline
 
 
+class ServiceGoneError(ServiceError):
+    """The process a ``start`` found, not ready yet, exited while it waited."""
+
+
 @dataclass(frozen=True)
 class ServiceState:
     """What a status check found."""
@@ -143,7 +147,11 @@ class BackgroundService:
         current = self.state()
         if current.running:
             if wait and not current.ready:
-                self.wait_ready(current.pid, timeout)
+                try:
+                    self.wait_ready(current.pid, timeout)
+                except ServiceGoneError:
+                    # Killed a moment ago, its exit still under way when we looked: start anew.
+                    return self.start(timeout, env, wait)
             return self.state()
         stale = self.pid_file.exists()
         self.pid_file.unlink(missing_ok=True)
@@ -190,6 +198,8 @@ class BackgroundService:
             health = self.health(timeout=1.0)
             if health is not None and health.get("ready", True) is True:
                 return
+            if process is None and pid is not None and not pid_alive(pid, self.marker):
+                raise ServiceGoneError(f"the {self.name} (pid {pid}) exited before it was ready")
             time.sleep(0.1)
         raise ServiceError(
             f"the {self.name} (pid {pid}) did not become ready within {timeout:.0f} s; "
